@@ -1,0 +1,407 @@
+//! The commands: parse, load, dispatch, and turn errors into messages and exit codes.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+use crate::address::Address;
+use crate::apply::{Failure, Run, refresh, sync};
+use crate::cli::{Cli, Command, Format, Global, PlanArgs, StateCommand};
+use crate::cloud::{CloudOptions, load as load_cloud};
+use crate::diagnostic::Invalid;
+use crate::lock::{Lock, unlock};
+use crate::plan::{Inputs, Plan, plan as make_plan, render_text};
+use crate::provider::Observed;
+use crate::resources::{Aws, Polling};
+use crate::stack::{Overrides, Stack};
+use crate::state::{State, StateFile};
+use crate::ui::Printer;
+
+/// Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode).
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    let printer = Printer::detect(cli.global.color);
+    match dispatch(&cli, printer) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(invalid) = e.downcast_ref::<Invalid>() {
+                eprintln!("{invalid}");
+            } else {
+                eprintln!("{} {e:#}", printer.paint("31;1", "error:"));
+            }
+            1
+        }
+    }
+}
+
+fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Validate => {
+            let stack = load_stack(g)?;
+            let n = stack.desired().len();
+            println!(
+                "{} is valid: stack `{}` in {}, {} resources",
+                g.stack.display(),
+                stack.name,
+                stack.region,
+                n
+            );
+            Ok(0)
+        }
+        Command::Graph => {
+            let stack = load_stack(g)?;
+            print!(
+                "{}",
+                crate::graph::Graph::build(&stack.desired())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .dot()
+            );
+            Ok(0)
+        }
+        Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
+        Command::Apply(args) => runtime()?.block_on(apply_command(
+            g,
+            args.plan_file.as_deref(),
+            args.confirm.auto_approve,
+            false,
+            printer,
+        )),
+        Command::Destroy(args) => {
+            runtime()?.block_on(apply_command(g, None, args.auto_approve, true, printer))
+        }
+        Command::Output(args) => {
+            let file = state_file(g, None)?;
+            let state = file.load()?.with_context(|| {
+                format!(
+                    "no state at {}: nothing was applied yet",
+                    file.path.display()
+                )
+            })?;
+            let outputs = crate::outputs::outputs(&state);
+            match &args.name {
+                Some(name) => {
+                    let value = outputs.get(name).with_context(|| {
+                        format!(
+                            "no output `{name}`; there are: {}",
+                            outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    })?;
+                    println!(
+                        "{}",
+                        if args.json {
+                            value.to_string()
+                        } else {
+                            value
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| value.to_string())
+                        }
+                    );
+                }
+                None if args.json => println!("{}", serde_json::to_string_pretty(&outputs)?),
+                None => outputs.iter().for_each(|(k, v)| println!("{k} = {v}")),
+            }
+            Ok(0)
+        }
+        Command::State(command) => {
+            let file = state_file(g, None)?;
+            match command {
+                StateCommand::Unlock { id } => {
+                    let holder = unlock(&file.path, id)?;
+                    eprintln!(
+                        "removed the lock of `{}` (pid {} on {})",
+                        holder.command, holder.pid, holder.host
+                    );
+                }
+                StateCommand::List => {
+                    let state = file.load()?.unwrap_or_else(|| State::new(""));
+                    for (address, record) in &state.resources {
+                        println!(
+                            "{address}\t{}",
+                            record.id.as_deref().unwrap_or("(creating)")
+                        );
+                    }
+                }
+                StateCommand::Show { address } => {
+                    let state = file
+                        .load()?
+                        .with_context(|| format!("no state at {}", file.path.display()))?;
+                    let parsed = Address::parse(address).with_context(|| {
+                        format!("`{address}` is not an address (e.g. subnet.intra[\"us-west-2a\"])")
+                    })?;
+                    let record = state.resources.get(&parsed).with_context(|| {
+                        format!(
+                            "`{address}` is not in the state; `eksnet state list` shows what is"
+                        )
+                    })?;
+                    println!("{}", serde_json::to_string_pretty(record)?);
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+fn load_stack(g: &Global) -> anyhow::Result<Stack> {
+    Ok(crate::stack::load(
+        &g.stack,
+        &Overrides {
+            region: g.region.clone(),
+        },
+    )?)
+}
+
+fn state_file(g: &Global, stack: Option<&Stack>) -> anyhow::Result<StateFile> {
+    if let Some(path) = &g.state {
+        return Ok(StateFile::new(path));
+    }
+    let name = match stack {
+        Some(s) => s.name.clone(),
+        None => load_stack(g)?.name,
+    };
+    Ok(StateFile::new(
+        PathBuf::from(".eksnet").join(format!("{name}.state.json")),
+    ))
+}
+
+fn polling(g: &Global) -> Polling {
+    let mut p = Polling {
+        max_interval: g.poll_interval,
+        ..Polling::default()
+    };
+    p.initial_interval = p.initial_interval.min(g.poll_interval);
+    p
+}
+
+async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
+    let options = CloudOptions {
+        region: region.into(),
+        endpoint_url: g.endpoint_url.clone(),
+        max_attempts: g.max_attempts,
+    };
+    Ok(Aws::new(
+        load_cloud(&options).await?,
+        stack_name,
+        polling(g),
+    ))
+}
+
+async fn observe(
+    aws: &Aws,
+    stack: &str,
+    state: Option<&State>,
+) -> anyhow::Result<BTreeMap<Address, Observed>> {
+    refresh(aws, stack, state).await.map_err(|failures| {
+        let lines: Vec<String> = failures
+            .iter()
+            .map(|(kind, e)| format!("  reading {kind}: {e}"))
+            .collect();
+        anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
+    })
+}
+
+async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::Result<i32> {
+    let stack = load_stack(g)?;
+    let file = state_file(g, Some(&stack))?;
+    let state = file.load()?;
+    let aws = connect(g, &stack.name, &stack.region).await?;
+    let observed = observe(&aws, &stack.name, state.as_ref()).await?;
+    let desired = stack.desired();
+    let mut plan = make_plan(
+        &aws,
+        &Inputs {
+            stack: &stack.name,
+            desired: &desired,
+            state: state.as_ref(),
+            observed: &observed,
+            destroy: args.destroy,
+        },
+    );
+    plan.region = stack.region.clone();
+    match args.format {
+        Format::Text => print!("{}", render_text(&plan, &|c, t| printer.paint(c, t))),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&crate::plan::json(&plan))?
+        ),
+    }
+    if let Some(out) = &args.out {
+        let mut f = crate::state::private_file(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        f.write_all(serde_json::to_string_pretty(&plan)?.as_bytes())?;
+        eprintln!(
+            "Saved the plan to {}; run `eksnet apply {}` to execute exactly this plan.",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
+}
+
+async fn apply_command(
+    g: &Global,
+    plan_file: Option<&Path>,
+    auto_approve: bool,
+    destroy: bool,
+    printer: Printer,
+) -> anyhow::Result<i32> {
+    let saved: Option<Plan> = match plan_file {
+        Some(path) => Some(
+            serde_json::from_str(
+                &std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read plan {}", path.display()))?,
+            )
+            .with_context(|| {
+                format!(
+                    "{} is not a plan saved by `eksnet plan --out`",
+                    path.display()
+                )
+            })?,
+        ),
+        None => None,
+    };
+    // A saved plan carries its stack; otherwise the stack file is the source.
+    let stack = match &saved {
+        Some(_) if !g.stack.exists() => None,
+        _ => Some(load_stack(g)?),
+    };
+    let (name, region) = match (&saved, &stack) {
+        (Some(p), _) => (p.stack.clone(), p.region.clone()),
+        (None, Some(s)) => (s.name.clone(), s.region.clone()),
+        (None, None) => unreachable!("loaded above"),
+    };
+    let file = match (&g.state, &stack) {
+        (Some(p), _) => StateFile::new(p),
+        (None, _) => StateFile::new(PathBuf::from(".eksnet").join(format!("{name}.state.json"))),
+    };
+    let command = if destroy {
+        "eksnet destroy"
+    } else {
+        "eksnet apply"
+    };
+    let _lock = Lock::acquire(&file.path, command, g.lock_timeout)?;
+    let mut state = file.load()?.unwrap_or_else(|| State::new(&name));
+    if let Some(p) = &saved {
+        let moved = p
+            .state_lineage
+            .as_ref()
+            .is_some_and(|l| *l != state.lineage)
+            || p.state_serial != state.serial;
+        if moved {
+            bail!(
+                "the saved plan is stale: it was made against state serial {} but the state is now at serial {}\n  = help: run `eksnet plan --out FILE` again and apply the new plan",
+                p.state_serial,
+                state.serial
+            );
+        }
+    }
+    let aws = connect(g, &name, &region).await?;
+    let reporter = printer.reporter();
+    reporter.note(&format!(
+        "refreshing {} resource kinds of stack `{name}`",
+        crate::resources::KINDS.len()
+    ));
+    let observed = observe(&aws, &name, Some(&state)).await?;
+    let desired = match (&saved, &stack) {
+        (Some(p), _) => p.desired.clone(),
+        (None, Some(s)) => s.desired(),
+        (None, None) => vec![],
+    };
+    if sync(&mut state, &observed, &desired) {
+        file.save(&mut state)?;
+    }
+    let plan = match saved {
+        Some(p) => p,
+        None => {
+            let mut p = make_plan(
+                &aws,
+                &Inputs {
+                    stack: &name,
+                    desired: &desired,
+                    state: Some(&state),
+                    observed: &observed,
+                    destroy,
+                },
+            );
+            p.region = region.clone();
+            p
+        }
+    };
+    print!("{}", render_text(&plan, &|c, t| printer.paint(c, t)));
+    if !plan.has_changes() {
+        return Ok(0);
+    }
+    if plan_file.is_none() && !auto_approve && !confirm(if destroy { "destroy" } else { "apply" })?
+    {
+        eprintln!("Cancelled; nothing was changed.");
+        return Ok(1);
+    }
+    let run = Run {
+        provider: &aws,
+        reporter: reporter.as_ref(),
+        file: &file,
+        parallelism: usize::from(g.parallelism),
+    };
+    let started = std::time::Instant::now();
+    let (_state, failures) = run.execute(&plan, state, &observed).await;
+    let s = plan.summary();
+    if failures.is_empty() {
+        let verb = if destroy { "Destroy" } else { "Apply" };
+        eprintln!(
+            "{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.",
+            started.elapsed().as_secs_f64(),
+            s.add,
+            s.change,
+            s.destroy
+        );
+        Ok(0)
+    } else {
+        report(&failures);
+        Ok(1)
+    }
+}
+
+fn report(failures: &[Failure]) {
+    eprintln!(
+        "\n{} step(s) failed; the state records everything that exists, so the next run continues from here:",
+        failures.len()
+    );
+    for f in failures {
+        eprintln!("  {} {}: {}", f.verb.doing(), f.address, f.error);
+    }
+}
+
+fn confirm(what: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "{what} needs a confirmation and there is no terminal to ask on\n  = help: pass --auto-approve, or save a plan with `eksnet plan --out FILE` and run `eksnet apply FILE`"
+        );
+    }
+    eprint!("\nDo you want to {what} these changes? Only `yes` is accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}

@@ -1,0 +1,337 @@
+//! Refresh, state sync and plan execution against any `Provider`: the engine's middle layer,
+//! between the generic executor and the commands.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use futures::future::join_all;
+
+use crate::address::Address;
+use crate::executor::{Outcome, walk};
+use crate::plan::{Action, Plan};
+use crate::provider::{ApiError, Observed, Provider, Scope};
+use crate::reporter::{Reporter, Verb};
+use crate::resources::Desired;
+use crate::state::{Record, State, StateFile};
+use crate::value::resolve_attrs;
+
+/// Reads every kind once (tagged kinds together, then the kinds found through them).
+pub async fn refresh<P: Provider>(
+    provider: &P,
+    stack: &str,
+    state: Option<&State>,
+) -> Result<BTreeMap<Address, Observed>, Vec<(String, ApiError)>> {
+    let mut observed = BTreeMap::new();
+    let mut failures = vec![];
+    let mut ids: HashMap<String, Address> = state
+        .map(|s| {
+            s.resources
+                .iter()
+                .filter_map(|(a, r)| Some((r.id.clone()?, a.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    for derived in [false, true] {
+        let kinds: Vec<&str> = provider
+            .kinds()
+            .iter()
+            .copied()
+            .filter(|k| provider.schema(k).derived == derived)
+            .collect();
+        let scope = Scope { stack, ids: &ids };
+        let results = join_all(kinds.iter().map(|k| provider.refresh(k, &scope))).await;
+        for (kind, result) in kinds.iter().zip(results) {
+            match result {
+                Ok(found) => observed.extend(found),
+                Err(e) => failures.push((kind.to_string(), e)),
+            }
+        }
+        ids.extend(observed.iter().map(|(a, o)| (o.id.clone(), a.clone())));
+    }
+    if failures.is_empty() {
+        Ok(observed)
+    } else {
+        Err(failures)
+    }
+}
+
+/// Makes the state say what refresh saw: adopts objects found by tag (created just before a
+/// crash), updates attributes, and forgets what no longer exists. Returns whether it changed.
+pub fn sync(
+    state: &mut State,
+    observed: &BTreeMap<Address, Observed>,
+    desired: &[Desired],
+) -> bool {
+    let before = state.resources.clone();
+    state.resources.retain(|a, _| observed.contains_key(a));
+    for (address, o) in observed {
+        let deps = desired
+            .iter()
+            .find(|d| &d.address == address)
+            .map(|d| d.deps.clone());
+        let record = state
+            .resources
+            .entry(address.clone())
+            .or_insert_with(|| Record {
+                id: None,
+                token: new_token(),
+                attrs: Default::default(),
+                outputs: Default::default(),
+                deps: vec![],
+            });
+        record.id = Some(o.id.clone());
+        record.attrs = o.attrs.clone();
+        record.outputs = o.outputs.clone();
+        if let Some(deps) = deps {
+            record.deps = deps;
+        }
+    }
+    state.resources != before
+}
+
+fn new_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// One failed step, for the final report.
+#[derive(Debug)]
+pub struct Failure {
+    pub address: Address,
+    pub verb: Verb,
+    pub error: ApiError,
+}
+
+struct Step {
+    address: Address,
+    verb: Verb,
+}
+
+/// Orders the plan's changes into steps with their dependencies (see docs/architecture.md):
+/// creates and updates after what they reference; deletes before what they depended on;
+/// a replace deletes first, then creates.
+fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
+    let mut steps = vec![];
+    let mut index: HashMap<(Address, bool), usize> = HashMap::new(); // (address, is_delete)
+    for c in &plan.changes {
+        let mut push = |verb: Verb| {
+            index.insert((c.address.clone(), verb == Verb::Delete), steps.len());
+            steps.push(Step {
+                address: c.address.clone(),
+                verb,
+            });
+        };
+        match c.action {
+            Action::Create => push(Verb::Create),
+            Action::Update => push(Verb::Update),
+            Action::Replace => {
+                push(Verb::Delete);
+                push(Verb::Create);
+            }
+            Action::Delete => push(Verb::Delete),
+            Action::NoOp => {}
+        }
+    }
+    let desired: HashMap<&Address, &Desired> =
+        plan.desired.iter().map(|d| (&d.address, d)).collect();
+    let action: HashMap<&Address, Action> = plan
+        .changes
+        .iter()
+        .map(|c| (&c.address, c.action))
+        .collect();
+    let mut deps = vec![vec![]; steps.len()];
+    for (i, step) in steps.iter().enumerate() {
+        let mut add = |key: (Address, bool)| {
+            if let Some(&j) = index.get(&key) {
+                if j != i && !deps[i].contains(&j) {
+                    deps[i].push(j);
+                }
+            }
+        };
+        if step.verb == Verb::Delete {
+            for c in plan
+                .changes
+                .iter()
+                .filter(|c| c.existing_deps.contains(&step.address))
+            {
+                add((c.address.clone(), true));
+                // Something that stays but stops pointing here must be updated first.
+                if action[&step.address] == Action::Delete {
+                    add((c.address.clone(), false));
+                }
+            }
+        } else {
+            for dep in desired
+                .get(&step.address)
+                .map(|d| d.deps.as_slice())
+                .unwrap_or_default()
+            {
+                add((dep.clone(), false));
+            }
+            add((step.address.clone(), true));
+        }
+    }
+    (steps, deps)
+}
+
+pub struct Run<'a, P: Provider> {
+    pub provider: &'a P,
+    pub reporter: &'a dyn Reporter,
+    pub file: &'a StateFile,
+    pub parallelism: usize,
+}
+
+impl<P: Provider> Run<'_, P> {
+    /// Executes the plan's changes, writing the state after every step. Returns the state and
+    /// every failure (dependents of a failure are skipped, not reported).
+    pub async fn execute(
+        &self,
+        plan: &Plan,
+        state: State,
+        observed: &BTreeMap<Address, Observed>,
+    ) -> (State, Vec<Failure>) {
+        let (steps, deps) = schedule(plan);
+        let state = Mutex::new(state);
+        let desired: HashMap<&Address, &Desired> =
+            plan.desired.iter().map(|d| (&d.address, d)).collect();
+        let outcomes = walk(&deps, self.parallelism, |i| {
+            let step = &steps[i];
+            let (state, desired) = (&state, &desired);
+            async move {
+                self.reporter.started(&step.address, step.verb);
+                let start = Instant::now();
+                let result = self
+                    .step(step, state, desired.get(&step.address).copied(), observed)
+                    .await;
+                let shown = result
+                    .as_ref()
+                    .map(String::as_str)
+                    .map_err(ToString::to_string);
+                self.reporter.finished(
+                    &step.address,
+                    step.verb,
+                    shown.as_deref().map_err(String::as_str),
+                    start.elapsed(),
+                );
+                result.map(|_| ())
+            }
+        })
+        .await;
+        let failures = outcomes
+            .into_iter()
+            .zip(&steps)
+            .filter_map(|(o, s)| match o {
+                Outcome::Failed(error) => Some(Failure {
+                    address: s.address.clone(),
+                    verb: s.verb,
+                    error,
+                }),
+                _ => None,
+            })
+            .collect();
+        (state.into_inner().expect("state lock"), failures)
+    }
+
+    fn save(&self, state: &Mutex<State>, change: impl FnOnce(&mut State)) -> Result<(), ApiError> {
+        let mut state = state.lock().expect("state lock");
+        change(&mut state);
+        self.file
+            .save(&mut state)
+            .map_err(|e| ApiError::new("StateWriteFailed", format!("{e:#}")))
+    }
+
+    /// Runs one step; returns the object's id for the progress line.
+    async fn step(
+        &self,
+        step: &Step,
+        state: &Mutex<State>,
+        desired: Option<&Desired>,
+        observed: &BTreeMap<Address, Observed>,
+    ) -> Result<String, ApiError> {
+        let address = &step.address;
+        match step.verb {
+            Verb::Delete => {
+                let current = state
+                    .lock()
+                    .expect("state lock")
+                    .resources
+                    .get(address)
+                    .and_then(Record::observed)
+                    .or_else(|| observed.get(address).cloned());
+                if let Some(current) = current {
+                    self.provider.delete(address, &current).await?;
+                }
+                self.save(state, |s| {
+                    s.resources.remove(address);
+                })?;
+                Ok(String::new())
+            }
+            Verb::Create | Verb::Update => {
+                let desired = desired.ok_or_else(|| {
+                    ApiError::new(
+                        "NotInPlan",
+                        format!("{address} is not in the plan's desired resources"),
+                    )
+                })?;
+                let (mut attrs, current, token) = {
+                    let s = state.lock().expect("state lock");
+                    let lookup = |a: &Address, output: &str| {
+                        s.resources
+                            .get(a)
+                            .and_then(|r| r.outputs.get(output))
+                            .cloned()
+                    };
+                    let record = s.resources.get(address);
+                    (
+                        resolve_attrs(&desired.attrs, &lookup),
+                        record.and_then(Record::observed),
+                        record.map(|r| r.token.clone()),
+                    )
+                };
+                self.provider.normalize(&address.kind, &mut attrs);
+                let created = match (step.verb, current) {
+                    (Verb::Update, Some(current)) => {
+                        self.provider.update(address, &current, &attrs).await?
+                    }
+                    _ => {
+                        // Record the intent first: if eksnet dies during the call, the next run
+                        // finds the object by its tags instead of creating a second one.
+                        let token = token.unwrap_or_else(new_token);
+                        self.save(state, |s| {
+                            s.resources.insert(
+                                address.clone(),
+                                Record {
+                                    id: None,
+                                    token: token.clone(),
+                                    attrs: Default::default(),
+                                    outputs: Default::default(),
+                                    deps: desired.deps.clone(),
+                                },
+                            );
+                        })?;
+                        self.provider.create(address, &attrs, &token).await?
+                    }
+                };
+                let id = created.id.clone();
+                self.save(state, |s| {
+                    let token = s
+                        .resources
+                        .get(address)
+                        .map(|r| r.token.clone())
+                        .unwrap_or_else(new_token);
+                    s.resources.insert(
+                        address.clone(),
+                        Record {
+                            id: Some(created.id),
+                            token,
+                            attrs: created.attrs,
+                            outputs: created.outputs,
+                            deps: desired.deps.clone(),
+                        },
+                    );
+                })?;
+                Ok(id)
+            }
+        }
+    }
+}

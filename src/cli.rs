@@ -1,0 +1,173 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ui::ColorChoice;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "eksnet",
+    version,
+    about = "EKS with VPC CNI custom networking and security groups for pods, from one YAML stack",
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The stack file.
+    #[arg(
+        short = 'f',
+        long = "stack",
+        global = true,
+        default_value = "eksnet.yaml",
+        value_name = "FILE"
+    )]
+    pub stack: PathBuf,
+    /// The state file [default: .eksnet/<stack name>.state.json].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// AWS region; overrides the stack's `region`.
+    #[arg(long, global = true, env = "EKSNET_REGION")]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (else AWS_ENDPOINT_URL or AWS's own).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// At most this many resource operations at once.
+    #[arg(long, global = true, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+    /// Longest wait between two polls of a resource AWS is still creating or deleting.
+    #[arg(long, global = true, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
+    pub poll_interval: std::time::Duration,
+    /// Wait this long for a state lock held by another run (e.g. 30s, 10m).
+    #[arg(long, global = true, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
+    pub lock_timeout: std::time::Duration,
+    /// Attempts per AWS call (throttling and 5xx are retried with backoff).
+    #[arg(long, global = true, default_value_t = 8)]
+    pub max_attempts: u32,
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Say more about what happens.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the stack file without calling AWS.
+    Validate,
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Show the plan, ask, and make the changes (or execute a saved plan).
+    Apply(ApplyArgs),
+    /// Delete everything the stack created.
+    Destroy(ConfirmArgs),
+    /// Print the stack's outputs.
+    Output(OutputArgs),
+    /// Inspect or repair the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Print the dependency graph (Graphviz DOT).
+    Graph,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Save the plan for `eksnet apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan the destruction of everything.
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfirmArgs {
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    /// A plan saved by `eksnet plan --out FILE`, executed exactly as saved.
+    pub plan_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// One output only.
+    pub name: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the resources in the state.
+    List,
+    /// Show one resource's record.
+    Show { address: String },
+    /// Remove a lock left by a run that died.
+    Unlock { id: String },
+}
+
+/// `300ms`, `30s`, `10m`, `1h` or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 30s, 10m)"))?;
+    let seconds = match unit {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("unknown unit in `{text}`: use ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_duration("3d").is_err());
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,66 @@
+//! AWS configuration: one load of the standard chain (env, profiles, SSO, endpoint override),
+//! shared by every client, with the retry policy set once.
+
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::operation::RequestId;
+
+use crate::provider::ApiError;
+
+#[derive(Debug, Clone)]
+pub struct CloudOptions {
+    pub region: String,
+    /// Overrides the endpoint of every service (else `AWS_ENDPOINT_URL` or AWS's own).
+    pub endpoint_url: Option<String>,
+    pub max_attempts: u32,
+}
+
+/// Loads the AWS configuration and checks that credentials exist, so that a missing profile
+/// is reported before any plan is made rather than as the first call's failure.
+pub async fn load(options: &CloudOptions) -> anyhow::Result<SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(options.region.clone()))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(options.max_attempts)
+                .with_initial_backoff(Duration::from_millis(200)),
+        );
+    if let Some(url) = &options.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| anyhow!("no AWS credentials provider is configured"))?;
+    use aws_credential_types::provider::ProvideCredentials as _;
+    provider.provide_credentials().await.map_err(|e| anyhow!("{}", aws_smithy_types::error::display::DisplayErrorContext(e))).context(
+        "no AWS credentials found\n  = help: set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+    )?;
+    Ok(config)
+}
+
+/// Renders an SDK failure as `Code: message (request id …)`, never as a bare "service error".
+pub fn api_error<E, R>(err: SdkError<E, R>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+    SdkError<E, R>: RequestId,
+{
+    let request_id = err.request_id().map(str::to_string);
+    match err.as_service_error() {
+        Some(service) => ApiError {
+            code: service.code().unwrap_or("Unknown").to_string(),
+            message: service.message().unwrap_or("(no message)").to_string(),
+            request_id,
+        },
+        None => ApiError {
+            code: "RequestFailed".into(),
+            message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+            request_id,
+        },
+    }
+}

@@ -1,0 +1,151 @@
+//! A bounded-parallel walk over a dependency graph. A node starts the moment all its
+//! dependencies are done; when one fails, its dependents are skipped (not reported as errors,
+//! so the user sees root causes), and independent branches carry on. Knows nothing of clouds.
+
+use std::future::Future;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+/// The outcome of one node.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome<E> {
+    Done,
+    Failed(E),
+    /// Not run because a dependency failed or was skipped.
+    Skipped,
+}
+
+/// Runs `run(i)` for every node `i` once every node in `deps[i]` is done, with at most
+/// `parallelism` nodes in flight. Returns one outcome per node.
+pub async fn walk<E, F, Fut>(deps: &[Vec<usize>], parallelism: usize, run: F) -> Vec<Outcome<E>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+{
+    let n = deps.len();
+    let mut dependents = vec![vec![]; n];
+    let mut waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            dependents[d].push(i);
+        }
+    }
+    let mut outcomes: Vec<Option<Outcome<E>>> = (0..n).map(|_| None).collect();
+    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).rev().collect();
+    let mut running = FuturesUnordered::new();
+    let limit = parallelism.max(1);
+
+    loop {
+        while running.len() < limit {
+            let Some(i) = ready.pop() else { break };
+            let fut = run(i);
+            running.push(async move { (i, fut.await) });
+        }
+        let Some((i, result)) = running.next().await else {
+            break;
+        };
+        match result {
+            Ok(()) => {
+                outcomes[i] = Some(Outcome::Done);
+                for &j in dependents[i].iter().rev() {
+                    waiting[j] -= 1;
+                    if waiting[j] == 0 && outcomes[j].is_none() {
+                        ready.push(j);
+                    }
+                }
+            }
+            Err(e) => {
+                outcomes[i] = Some(Outcome::Failed(e));
+                skip_dependents(i, &dependents, &mut outcomes);
+            }
+        }
+    }
+    // Nodes never reached (only possible with a cycle, which the graph rules out) are skipped.
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Skipped))
+        .collect()
+}
+
+fn skip_dependents<E>(from: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<Outcome<E>>]) {
+    let mut stack = dependents[from].clone();
+    while let Some(j) = stack.pop() {
+        if outcomes[j].is_none() {
+            outcomes[j] = Some(Outcome::Skipped);
+            stack.extend(&dependents[j]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn runs_in_dependency_order_without_level_barriers() {
+        // 0 → 1 → 3, 0 → 2 (slow). 1 and 3 must not wait for 2.
+        let deps = vec![vec![], vec![0], vec![0], vec![1]];
+        let log = Mutex::new(vec![]);
+        let outcomes = walk::<(), _, _>(&deps, 10, |i| {
+            let log = &log;
+            async move {
+                tokio::time::sleep(Duration::from_millis(if i == 2 { 200 } else { 10 })).await;
+                log.lock().unwrap().push(i);
+                Ok(())
+            }
+        })
+        .await;
+        assert!(outcomes.iter().all(|o| *o == Outcome::Done));
+        assert_eq!(*log.lock().unwrap(), vec![0, 1, 3, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_failure_skips_dependents_and_lets_other_branches_finish() {
+        // 0 fails; 1 depends on 0; 2 → 3 are independent; 4 depends on 1 and 3.
+        let deps = vec![vec![], vec![0], vec![], vec![2], vec![1, 3]];
+        let ran = Mutex::new(vec![]);
+        let outcomes = walk(&deps, 2, |i| {
+            let ran = &ran;
+            async move {
+                ran.lock().unwrap().push(i);
+                if i == 0 { Err("boom") } else { Ok(()) }
+            }
+        })
+        .await;
+        assert_eq!(
+            outcomes,
+            vec![
+                Outcome::Failed("boom"),
+                Outcome::Skipped,
+                Outcome::Done,
+                Outcome::Done,
+                Outcome::Skipped
+            ]
+        );
+        let mut ran = ran.into_inner().unwrap();
+        ran.sort();
+        assert_eq!(ran, vec![0, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn never_exceeds_the_parallelism_bound() {
+        let deps = vec![vec![]; 12];
+        let now = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        walk::<(), _, _>(&deps, 3, |_| {
+            let (now, peak) = (&now, &peak);
+            async move {
+                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+    }
+}

@@ -1,0 +1,23 @@
+//! eksnet: an EKS cluster with VPC CNI custom networking and security groups for pods,
+//! built from a YAML stack as a dependency graph, with a plan before every change.
+
+pub mod address;
+pub mod app;
+pub mod apply;
+pub mod cli;
+pub mod cloud;
+pub mod diagnostic;
+pub mod executor;
+pub mod graph;
+pub mod lock;
+pub mod outputs;
+pub mod plan;
+pub mod provider;
+pub mod reporter;
+pub mod resources;
+pub mod stack;
+pub mod state;
+pub mod ui;
+pub mod value;
+
+pub use app::run;

@@ -1,0 +1,387 @@
+//! The plan: desired (stack) against observed (refresh) and recorded (state), as a list of
+//! changes. It is the contract: `apply` executes exactly the plan it showed or was given.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::address::Address;
+use crate::graph::Graph;
+use crate::provider::{Observed, Provider};
+use crate::resources::Desired;
+use crate::state::State;
+use crate::value::{Attrs, contains_unknown, render, resolve_attrs};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Diff {
+    /// `cidr_block`, or `tags["Name"]` for one entry of a map.
+    pub attribute: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
+    pub forces_replacement: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub address: Address,
+    pub action: Action,
+    /// Why, when it is not obvious: "was deleted outside eksnet", "cidr_block changed".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A one-line description (e.g. the CIDR).
+    pub summary: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<Diff>,
+    /// The existing objects this one depends on (for the order of deletes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub existing_deps: Vec<Address>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    pub stack: String,
+    #[serde(default)]
+    pub region: String,
+    pub destroy: bool,
+    /// The state this plan was made against; a saved plan is refused once it moved.
+    pub state_lineage: Option<String>,
+    pub state_serial: u64,
+    pub changes: Vec<Change>,
+    /// The desired resources (for executing a saved plan exactly).
+    pub desired: Vec<Desired>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1;
+                }
+                Action::Delete => s.destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+}
+
+/// Everything a plan is computed from.
+pub struct Inputs<'a> {
+    pub stack: &'a str,
+    pub desired: &'a [Desired],
+    pub state: Option<&'a State>,
+    pub observed: &'a BTreeMap<Address, Observed>,
+    pub destroy: bool,
+}
+
+pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
+    let desired: Vec<Desired> = if inputs.destroy {
+        vec![]
+    } else {
+        inputs.desired.to_vec()
+    };
+    let graph = Graph::build(&desired).expect("the stack was validated");
+    let by_address: HashMap<&Address, &Desired> = desired.iter().map(|d| (&d.address, d)).collect();
+    let recorded = |a: &Address| inputs.state.and_then(|s| s.resources.get(a));
+
+    let mut known: HashMap<Address, Attrs> = HashMap::new();
+    let mut changes = vec![];
+    for address in graph.order() {
+        let d = by_address[address];
+        let schema = provider.schema(&address.kind);
+        let lookup = |a: &Address, output: &str| known.get(a).and_then(|o| o.get(output)).cloned();
+        let mut attrs = resolve_attrs(&d.attrs, &lookup);
+        provider.normalize(&address.kind, &mut attrs);
+        let summary = summary(&attrs, schema.summary);
+        let change = match inputs.observed.get(address) {
+            None => {
+                let reason = recorded(address)
+                    .filter(|r| r.id.is_some())
+                    .map(|_| "was deleted outside eksnet".to_string());
+                Change {
+                    address: address.clone(),
+                    action: Action::Create,
+                    reason,
+                    summary,
+                    diffs: vec![],
+                    existing_deps: vec![],
+                }
+            }
+            Some(current) => {
+                let diffs = diff(&attrs, &current.attrs, schema.replace_on);
+                let forcing: Vec<&str> = diffs
+                    .iter()
+                    .filter(|d| d.forces_replacement)
+                    .map(|d| d.attribute.as_str())
+                    .collect();
+                let (action, reason) = if !forcing.is_empty() {
+                    (
+                        Action::Replace,
+                        Some(format!("{} changed", forcing.join(", "))),
+                    )
+                } else if diffs.is_empty() {
+                    (Action::NoOp, None)
+                } else {
+                    (Action::Update, None)
+                };
+                if matches!(action, Action::NoOp | Action::Update) {
+                    known.insert(address.clone(), current.outputs.clone());
+                }
+                let existing_deps = existing_deps(address, current, inputs);
+                Change {
+                    address: address.clone(),
+                    action,
+                    reason,
+                    summary,
+                    diffs,
+                    existing_deps,
+                }
+            }
+        };
+        changes.push(change);
+    }
+
+    // Objects that exist (found by refresh) but are no longer wanted.
+    for (address, current) in inputs.observed {
+        if by_address.contains_key(address) {
+            continue;
+        }
+        let summary = summary(&current.attrs, provider.schema(&address.kind).summary);
+        let existing_deps = existing_deps(address, current, inputs);
+        changes.push(Change {
+            address: address.clone(),
+            action: Action::Delete,
+            reason: None,
+            summary,
+            diffs: vec![],
+            existing_deps,
+        });
+    }
+
+    Plan {
+        format_version: FORMAT_VERSION,
+        stack: inputs.stack.into(),
+        region: String::new(),
+        destroy: inputs.destroy,
+        state_lineage: inputs.state.map(|s| s.lineage.clone()),
+        state_serial: inputs.state.map_or(0, |s| s.serial),
+        changes,
+        desired,
+    }
+}
+
+/// What an existing object depends on: what the state recorded, and any other existing object
+/// whose id appears among its attributes (for objects adopted or found without a record).
+fn existing_deps(address: &Address, current: &Observed, inputs: &Inputs) -> Vec<Address> {
+    let mut deps: BTreeSet<Address> = inputs
+        .state
+        .and_then(|s| s.resources.get(address))
+        .map(|r| r.deps.iter().cloned().collect())
+        .unwrap_or_default();
+    let ids: HashMap<&str, &Address> = inputs
+        .observed
+        .iter()
+        .map(|(a, o)| (o.id.as_str(), a))
+        .collect();
+    let mut strings = vec![];
+    collect_strings(&Value::Object(current.attrs.clone()), &mut strings);
+    for s in strings {
+        if let Some(a) = ids.get(s.as_str()).filter(|a| **a != address) {
+            deps.insert((*a).clone());
+        }
+    }
+    deps.retain(|d| inputs.observed.contains_key(d));
+    deps.into_iter().collect()
+}
+
+fn collect_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        Value::Object(map) => map.values().for_each(|i| collect_strings(i, out)),
+        _ => {}
+    }
+}
+
+fn summary(attrs: &Attrs, key: &str) -> String {
+    match attrs.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) if key == "routes" => items
+            .iter()
+            .map(|r| {
+                let target = r
+                    .get("gateway_id")
+                    .or_else(|| r.get("nat_gateway_id"))
+                    .map(render)
+                    .unwrap_or_default();
+                format!(
+                    "{} → {}",
+                    r["destination"].as_str().unwrap_or("?"),
+                    target.trim_matches('"')
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(v) if !v.is_null() => render(v),
+        _ => String::new(),
+    }
+}
+
+/// Attribute differences between what is wanted and what is there. Maps are compared entry
+/// by entry (so one tag shows as one line); an unknown value always differs.
+pub fn diff(want: &Attrs, have: &Attrs, replace_on: &[&str]) -> Vec<Diff> {
+    let mut out = vec![];
+    for (key, new) in want {
+        let old = have.get(key);
+        let forces = replace_on.contains(&key.as_str());
+        match (new, old) {
+            (Value::Object(n), Some(Value::Object(o))) if !n.contains_key("$unknown") => {
+                let keys: BTreeSet<&String> = n.keys().chain(o.keys()).collect();
+                for k in keys {
+                    if n.get(k) != o.get(k) {
+                        out.push(Diff {
+                            attribute: format!("{key}[\"{k}\"]"),
+                            old: o.get(k).cloned(),
+                            new: n.get(k).cloned(),
+                            forces_replacement: forces,
+                        });
+                    }
+                }
+            }
+            _ if Some(new) == old && !contains_unknown(new) => {}
+            _ => out.push(Diff {
+                attribute: key.clone(),
+                old: old.cloned(),
+                new: Some(new.clone()),
+                forces_replacement: forces,
+            }),
+        }
+    }
+    out
+}
+
+/// The documented machine-readable form (docs/plan-json.md): the plan without its desired set.
+pub fn json(plan: &Plan) -> Value {
+    let s = plan.summary();
+    serde_json::json!({
+        "format_version": plan.format_version,
+        "stack": plan.stack,
+        "region": plan.region,
+        "destroy": plan.destroy,
+        "state": {"lineage": plan.state_lineage, "serial": plan.state_serial},
+        "summary": s,
+        "changes": plan.changes.iter().filter(|c| c.action != Action::NoOp).collect::<Vec<_>>(),
+    })
+}
+
+/// The terminal rendering: one line per change, attribute lines below updates and replaces.
+pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
+    let mut out = String::new();
+    for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        let (symbol, color) = match c.action {
+            Action::Create => ("+", "32"),
+            Action::Update => ("~", "33"),
+            Action::Replace => ("-/+", "35"),
+            Action::Delete => ("-", "31"),
+            Action::NoOp => continue,
+        };
+        let mut line = format!("{:>3} {}", paint(color, symbol), c.address);
+        if !c.summary.is_empty() {
+            line.push_str(&format!("  {}", c.summary));
+        }
+        match (&c.action, &c.reason) {
+            (Action::Replace, Some(r)) => {
+                line.push_str(&format!("  (must be replaced because {r})"))
+            }
+            (_, Some(r)) => line.push_str(&format!("  ({r})")),
+            _ => {}
+        }
+        out.push_str(&line);
+        out.push('\n');
+        if matches!(c.action, Action::Update | Action::Replace) {
+            for d in &c.diffs {
+                let old = d
+                    .old
+                    .as_ref()
+                    .map(render)
+                    .unwrap_or_else(|| "(none)".into());
+                let new = d
+                    .new
+                    .as_ref()
+                    .map(render)
+                    .unwrap_or_else(|| "(none)".into());
+                let forces = if d.forces_replacement {
+                    "  # forces replacement"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
+            }
+        }
+    }
+    let s = plan.summary();
+    if plan.has_changes() {
+        out.push_str(&format!(
+            "\nPlan: {} to add, {} to change, {} to destroy.\n",
+            s.add, s.change, s.destroy
+        ));
+    } else {
+        out.push_str("No changes. The infrastructure matches the stack.\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn attrs(v: Value) -> Attrs {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn diffs_maps_by_entry_and_marks_replacement() {
+        let want = attrs(json!({"cidr_block": "10.0.1.0/24", "tags": {"Name": "a", "team": "x"}}));
+        let have = attrs(json!({"cidr_block": "10.0.2.0/24", "tags": {"Name": "a", "old": "y"}}));
+        let d = diff(&want, &have, &["cidr_block"]);
+        let names: Vec<&str> = d.iter().map(|d| d.attribute.as_str()).collect();
+        assert_eq!(names, vec!["cidr_block", "tags[\"old\"]", "tags[\"team\"]"]);
+        assert!(d[0].forces_replacement && !d[1].forces_replacement);
+        let unknown = attrs(json!({"vpc_id": {"$unknown": "vpc.main.id"}}));
+        assert_eq!(
+            diff(&unknown, &attrs(json!({"vpc_id": "vpc-1"})), &[]).len(),
+            1
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! The boundary between the engine (plan, executor, state) and a cloud. The engine is tested
+//! with a fake provider; `resources::Aws` is the real one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::future::Future;
+
+use crate::address::Address;
+use crate::value::Attrs;
+
+/// A cloud object as it exists, in the same attribute shape as the desired one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    pub id: String,
+    pub attrs: Attrs,
+    /// Values other resources may reference (`id` is always there).
+    pub outputs: Attrs,
+}
+
+/// What a kind looks like to the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    /// Attributes whose change forces a new object.
+    pub replace_on: &'static [&'static str],
+    /// The attribute shown beside the address in a plan.
+    pub summary: &'static str,
+    /// Found through other kinds' objects (untaggable), so refreshed after the tagged kinds.
+    pub derived: bool,
+}
+
+/// What refresh knows when it reads a kind: the stack, and every known id → address.
+pub struct Scope<'a> {
+    pub stack: &'a str,
+    pub ids: &'a HashMap<String, Address>,
+}
+
+/// A failed cloud call, rendered as `Code: message (request id …)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            code: code.into(),
+            message: message.into(),
+            request_id: None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+pub type Result<T> = std::result::Result<T, ApiError>;
+
+pub trait Provider: Send + Sync + 'static {
+    /// Kinds this provider knows, in the order their refresh should run.
+    fn kinds(&self) -> &'static [&'static str];
+    fn schema(&self, kind: &str) -> Schema;
+    /// Brings an attribute set into a canonical form (e.g. sorts set-like lists), so that
+    /// desired and observed attributes compare equal when they mean the same.
+    fn normalize(&self, _kind: &str, _attrs: &mut Attrs) {}
+    /// Every object of `kind` that belongs to the stack, keyed by address: one batched read.
+    fn refresh(
+        &self,
+        kind: &str,
+        scope: &Scope<'_>,
+    ) -> impl Future<Output = Result<BTreeMap<Address, Observed>>> + Send;
+    /// Creates the object. `token` is stable across retries of the same intent.
+    fn create(
+        &self,
+        address: &Address,
+        attrs: &Attrs,
+        token: &str,
+    ) -> impl Future<Output = Result<Observed>> + Send;
+    fn update(
+        &self,
+        address: &Address,
+        current: &Observed,
+        attrs: &Attrs,
+    ) -> impl Future<Output = Result<Observed>> + Send;
+    /// Deletes the object; an object that is already gone is not an error.
+    fn delete(
+        &self,
+        address: &Address,
+        current: &Observed,
+    ) -> impl Future<Output = Result<()>> + Send;
+}

@@ -1,0 +1,171 @@
+//! Route tables with their routes (default route → IGW, public NAT or private NAT). Routes
+//! are an attribute, so a route retargeted outside eksnet shows up as drift.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{ResourceType, Route, RouteOrigin};
+use serde_json::{Value, json};
+
+use super::{Cx, attr_str, gone_ok, observed, tags, wait};
+use crate::address::Address;
+use crate::cloud::api_error;
+use crate::provider::{Observed, Result, Schema, Scope};
+use crate::value::Attrs;
+
+pub const SCHEMA: Schema = Schema {
+    replace_on: &["vpc_id"],
+    summary: "routes",
+    derived: false,
+};
+
+fn route_json(r: &Route) -> Option<Value> {
+    if r.origin() != Some(&RouteOrigin::CreateRoute) {
+        return None;
+    }
+    let destination = r.destination_cidr_block()?;
+    if let Some(nat) = r.nat_gateway_id() {
+        return Some(json!({"destination": destination, "nat_gateway_id": nat}));
+    }
+    let gateway = r.gateway_id().filter(|g| *g != "local")?;
+    Some(json!({"destination": destination, "gateway_id": gateway}))
+}
+
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+    let tables = cx
+        .ec2()
+        .describe_route_tables()
+        .filters(tags::stack_filter(&cx.stack))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(api_error)?;
+    let mut out = BTreeMap::new();
+    for t in tables {
+        let (Some(address), Some(id)) = (tags::address_of(t.tags()), t.route_table_id()) else {
+            continue;
+        };
+        let routes: Vec<Value> = t.routes().iter().filter_map(route_json).collect();
+        out.insert(
+            address,
+            observed(
+                id,
+                json!({"vpc_id": t.vpc_id(), "routes": routes, "tags": tags::observed(t.tags())}),
+                &[],
+            ),
+        );
+    }
+    Ok(out)
+}
+
+fn routes(attrs: &Attrs) -> Vec<&Value> {
+    attrs
+        .get("routes")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().collect())
+        .unwrap_or_default()
+}
+
+fn destination(route: &Value) -> &str {
+    route["destination"].as_str().unwrap_or_default()
+}
+
+/// Creates, retargets and removes routes until the table holds exactly `attrs.routes`.
+async fn sync_routes(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
+    let have = routes(current);
+    let want = routes(attrs);
+    for route in &want {
+        let existing = have.iter().find(|h| destination(h) == destination(route));
+        if existing == Some(route) {
+            continue;
+        }
+        let (gateway, nat) = (
+            route["gateway_id"].as_str(),
+            route["nat_gateway_id"].as_str(),
+        );
+        if existing.is_some() {
+            cx.ec2()
+                .replace_route()
+                .route_table_id(id)
+                .destination_cidr_block(destination(route))
+                .set_gateway_id(gateway.map(Into::into))
+                .set_nat_gateway_id(nat.map(Into::into))
+                .send()
+                .await
+                .map_err(api_error)?;
+        } else {
+            cx.ec2()
+                .create_route()
+                .route_table_id(id)
+                .destination_cidr_block(destination(route))
+                .set_gateway_id(gateway.map(Into::into))
+                .set_nat_gateway_id(nat.map(Into::into))
+                .send()
+                .await
+                .map_err(api_error)?;
+        }
+    }
+    for route in have
+        .iter()
+        .filter(|h| !want.iter().any(|w| destination(w) == destination(h)))
+    {
+        gone_ok(
+            cx.ec2()
+                .delete_route()
+                .route_table_id(id)
+                .destination_cidr_block(destination(route))
+                .send()
+                .await
+                .map_err(api_error),
+        )?;
+    }
+    Ok(())
+}
+
+pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+    let created = cx
+        .ec2()
+        .create_route_table()
+        .vpc_id(attr_str(attrs, "vpc_id")?)
+        .client_token(token)
+        .tag_specifications(tags::spec(ResourceType::RouteTable, attrs))
+        .send()
+        .await
+        .map_err(api_error)?;
+    let id = created
+        .route_table()
+        .and_then(|t| t.route_table_id())
+        .unwrap_or_default()
+        .to_string();
+    sync_routes(cx, &id, &Attrs::new(), attrs).await?;
+    Ok(Observed {
+        id: id.clone(),
+        attrs: attrs.clone(),
+        outputs: super::outputs(&id, &[]),
+    })
+}
+
+pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+    sync_routes(cx, &current.id, &current.attrs, attrs).await?;
+    tags::sync(cx, &current.id, &current.attrs, attrs).await?;
+    Ok(Observed {
+        id: current.id.clone(),
+        attrs: attrs.clone(),
+        outputs: current.outputs.clone(),
+    })
+}
+
+pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    gone_ok(
+        wait::retrying(&cx.polling, &["DependencyViolation"], || async {
+            cx.ec2()
+                .delete_route_table()
+                .route_table_id(&current.id)
+                .send()
+                .await
+                .map_err(api_error)
+        })
+        .await,
+    )
+}

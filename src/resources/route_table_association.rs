@@ -1,0 +1,102 @@
+//! A subnet's association with its tier's route table. Associations carry no tags: they are
+//! found through the stack's route tables and named after their subnet's address.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Cx, attr_str, gone_ok, observed, tags};
+use crate::address::Address;
+use crate::cloud::api_error;
+use crate::provider::{Observed, Result, Schema, Scope};
+use crate::value::Attrs;
+
+pub const SCHEMA: Schema = Schema {
+    replace_on: &["subnet_id"],
+    summary: "route_table_id",
+    derived: true,
+};
+
+pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+    let tables = cx
+        .ec2()
+        .describe_route_tables()
+        .filters(tags::stack_filter(&cx.stack))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(api_error)?;
+    let mut out = BTreeMap::new();
+    for t in &tables {
+        for a in t.associations() {
+            let (Some(id), Some(subnet), Some(table)) = (
+                a.route_table_association_id(),
+                a.subnet_id(),
+                a.route_table_id(),
+            ) else {
+                continue;
+            };
+            let Some(subnet_address) = scope.ids.get(subnet) else {
+                continue;
+            };
+            let address = subnet_address.with_kind("route_table_association");
+            out.insert(
+                address,
+                observed(
+                    id,
+                    json!({"route_table_id": table, "subnet_id": subnet}),
+                    &[],
+                ),
+            );
+        }
+    }
+    Ok(out)
+}
+
+pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let created = cx
+        .ec2()
+        .associate_route_table()
+        .route_table_id(attr_str(attrs, "route_table_id")?)
+        .subnet_id(attr_str(attrs, "subnet_id")?)
+        .send()
+        .await
+        .map_err(api_error)?;
+    let id = created.association_id().unwrap_or_default();
+    Ok(Observed {
+        id: id.into(),
+        attrs: attrs.clone(),
+        outputs: super::outputs(id, &[]),
+    })
+}
+
+/// Moving a subnet to another table is one call, and gives the association a new id.
+pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+    let replaced = cx
+        .ec2()
+        .replace_route_table_association()
+        .association_id(&current.id)
+        .route_table_id(attr_str(attrs, "route_table_id")?)
+        .send()
+        .await
+        .map_err(api_error)?;
+    let id = replaced.new_association_id().unwrap_or_default();
+    Ok(Observed {
+        id: id.into(),
+        attrs: attrs.clone(),
+        outputs: super::outputs(id, &[]),
+    })
+}
+
+pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    gone_ok(
+        cx.ec2()
+            .disassociate_route_table()
+            .association_id(&current.id)
+            .send()
+            .await
+            .map_err(api_error),
+    )
+}

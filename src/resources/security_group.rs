@@ -1,0 +1,88 @@
+//! Security groups (e.g. the pod group a SecurityGroupPolicy hands to pods). Their rules are a
+//! separate resource, so that groups referring to each other never form a cycle.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{ResourceType, SecurityGroup};
+use serde_json::json;
+
+use super::{Cx, attr_str, gone_ok, observed, tags, wait};
+use crate::address::Address;
+use crate::cloud::api_error;
+use crate::provider::{Observed, Result, Schema, Scope};
+use crate::value::Attrs;
+
+pub const SCHEMA: Schema = Schema {
+    replace_on: &["vpc_id", "group_name", "description"],
+    summary: "group_name",
+    derived: false,
+};
+
+pub async fn describe(cx: &Cx) -> Result<Vec<SecurityGroup>> {
+    cx.ec2()
+        .describe_security_groups()
+        .filters(tags::stack_filter(&cx.stack))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(api_error)
+}
+
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+    let mut out = BTreeMap::new();
+    for g in describe(cx).await? {
+        let (Some(address), Some(id)) = (tags::address_of(g.tags()), g.group_id()) else {
+            continue;
+        };
+        if address.kind != "security_group" {
+            continue;
+        }
+        let attrs = json!({"vpc_id": g.vpc_id(), "group_name": g.group_name(), "description": g.description(), "tags": tags::observed(g.tags())});
+        out.insert(address, observed(id, attrs, &[]));
+    }
+    Ok(out)
+}
+
+pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let created = cx
+        .ec2()
+        .create_security_group()
+        .vpc_id(attr_str(attrs, "vpc_id")?)
+        .group_name(attr_str(attrs, "group_name")?)
+        .description(attr_str(attrs, "description")?)
+        .tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs))
+        .send()
+        .await
+        .map_err(api_error)?;
+    let id = created.group_id().unwrap_or_default();
+    Ok(Observed {
+        id: id.into(),
+        attrs: attrs.clone(),
+        outputs: super::outputs(id, &[]),
+    })
+}
+
+pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+    tags::sync(cx, &current.id, &current.attrs, attrs).await?;
+    Ok(Observed {
+        id: current.id.clone(),
+        attrs: attrs.clone(),
+        outputs: current.outputs.clone(),
+    })
+}
+
+pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    gone_ok(
+        wait::retrying(&cx.polling, &["DependencyViolation"], || async {
+            cx.ec2()
+                .delete_security_group()
+                .group_id(&current.id)
+                .send()
+                .await
+                .map_err(api_error)
+        })
+        .await,
+    )
+}

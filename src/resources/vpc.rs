@@ -1,0 +1,128 @@
+//! The VPC, with DNS support and hostnames on (EKS needs both).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc};
+use serde_json::{Value, json};
+
+use super::{Cx, attr_str, gone_ok, observed, outputs, tags};
+use crate::address::Address;
+use crate::cloud::api_error;
+use crate::provider::{Observed, Result, Schema, Scope};
+use crate::value::Attrs;
+
+pub const SCHEMA: Schema = Schema {
+    replace_on: &["cidr_block"],
+    summary: "cidr_block",
+    derived: false,
+};
+
+pub async fn describe(cx: &Cx) -> Result<Vec<Vpc>> {
+    cx.ec2()
+        .describe_vpcs()
+        .filters(tags::stack_filter(&cx.stack))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(api_error)
+}
+
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+    let mut out = BTreeMap::new();
+    for vpc in describe(cx).await? {
+        let (Some(address), Some(id)) = (tags::address_of(vpc.tags()), vpc.vpc_id()) else {
+            continue;
+        };
+        let ec2 = cx.ec2();
+        let hostnames = ec2
+            .describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let support = ec2
+            .describe_vpc_attribute()
+            .vpc_id(id)
+            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
+            .send()
+            .await
+            .map_err(api_error)?;
+        let flag = |v: Option<&AttributeBooleanValue>| v.and_then(|v| v.value()).unwrap_or(false);
+        let attrs = json!({
+            "cidr_block": vpc.cidr_block(),
+            "enable_dns_hostnames": flag(hostnames.enable_dns_hostnames()),
+            "enable_dns_support": flag(support.enable_dns_support()),
+            "tags": tags::observed(vpc.tags()),
+        });
+        out.insert(address, observed(id, attrs, &[]));
+    }
+    Ok(out)
+}
+
+pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let created = cx
+        .ec2()
+        .create_vpc()
+        .cidr_block(attr_str(attrs, "cidr_block")?)
+        .tag_specifications(tags::spec(ResourceType::Vpc, attrs))
+        .send()
+        .await
+        .map_err(api_error)?;
+    let id = created
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .unwrap_or_default()
+        .to_string();
+    set_dns(cx, &id, attrs, &Attrs::new()).await?;
+    Ok(Observed {
+        id: id.clone(),
+        attrs: attrs.clone(),
+        outputs: outputs(&id, &[]),
+    })
+}
+
+async fn set_dns(cx: &Cx, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()> {
+    // EC2 takes one attribute per call; support before hostnames (hostnames need support).
+    for key in ["enable_dns_support", "enable_dns_hostnames"] {
+        let want = attrs.get(key).and_then(Value::as_bool).unwrap_or(true);
+        if current.get(key).and_then(Value::as_bool) == Some(want) {
+            continue;
+        }
+        let value = AttributeBooleanValue::builder().value(want).build();
+        let call = cx.ec2().modify_vpc_attribute().vpc_id(id);
+        let call = if key == "enable_dns_support" {
+            call.enable_dns_support(value)
+        } else {
+            call.enable_dns_hostnames(value)
+        };
+        call.send().await.map_err(api_error)?;
+    }
+    Ok(())
+}
+
+pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+    set_dns(cx, &current.id, attrs, &current.attrs).await?;
+    tags::sync(cx, &current.id, &current.attrs, attrs).await?;
+    Ok(Observed {
+        id: current.id.clone(),
+        attrs: attrs.clone(),
+        outputs: current.outputs.clone(),
+    })
+}
+
+pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    gone_ok(
+        super::wait::retrying(&cx.polling, &["DependencyViolation"], || async {
+            cx.ec2()
+                .delete_vpc()
+                .vpc_id(&current.id)
+                .send()
+                .await
+                .map_err(api_error)
+        })
+        .await,
+    )
+}

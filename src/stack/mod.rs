@@ -1,0 +1,183 @@
+//! The stack: the YAML file, its validation, and its expansion into desired resources.
+
+mod cidr;
+mod expand;
+pub mod model;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ipnet::Ipv4Net;
+
+use crate::address::Address;
+use crate::diagnostic::{Diagnostic, Invalid, Span};
+use crate::graph::GraphError;
+pub use crate::resources::Desired;
+pub use cidr::derive_subnets;
+pub use model::NatLayout;
+
+/// A validated stack, with every CIDR computed and every name resolved.
+#[derive(Debug, Clone)]
+pub struct Stack {
+    pub file: String,
+    pub name: String,
+    pub region: String,
+    pub azs: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub vpc_cidr: Ipv4Net,
+    pub secondary_cidrs: Vec<Ipv4Net>,
+    pub tiers: Vec<Tier>,
+    pub nat_public: NatLayout,
+    pub nat_private: NatLayout,
+    pub security_groups: Vec<SecurityGroup>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TierKind {
+    Public,
+    Private,
+    Intra,
+}
+
+impl TierKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TierKind::Public => "public",
+            TierKind::Private => "private",
+            TierKind::Intra => "intra",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tier {
+    pub kind: TierKind,
+    /// One subnet per AZ, in the stack's AZ order.
+    pub subnets: Vec<(String, Ipv4Net)>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityGroup {
+    pub name: String,
+    pub description: String,
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+    pub tags: BTreeMap<String, String>,
+    pub depends_on: Vec<(Address, Option<Span>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Cidr(Ipv4Net),
+    SelfGroup,
+    Group(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// `-1` for all protocols, else a lower-case name or number as EC2 reports it.
+    pub protocol: String,
+    pub ports: Option<(u16, u16)>,
+    pub source: Source,
+}
+
+impl Stack {
+    pub fn tier(&self, kind: TierKind) -> Option<&Tier> {
+        self.tiers.iter().find(|t| t.kind == kind)
+    }
+
+    /// The resources this stack wants, in a stable order.
+    pub fn desired(&self) -> Vec<Desired> {
+        expand::expand(self)
+    }
+}
+
+/// Options that come from the command line rather than the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub region: Option<String>,
+}
+
+/// Reads, parses and validates a stack file. Every problem is reported, together.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Stack, Invalid> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Invalid(vec![
+            Diagnostic::new(&file, None, format!("cannot read stack file: {e}"))
+                .hint("pass the stack with -f FILE (the default is eksnet.yaml in this directory)"),
+        ])
+    })?;
+    parse(&file, &text, overrides)
+}
+
+pub fn parse(file: &str, text: &str, overrides: &Overrides) -> Result<Stack, Invalid> {
+    let raw: model::StackFile =
+        serde_saphyr::from_str(text).map_err(|e| Invalid(vec![yaml_error(file, &e)]))?;
+    let stack = validate::validate(file, &raw, overrides)?;
+    check_graph(&stack)?;
+    Ok(stack)
+}
+
+/// References that resolve to nothing and cycles, pointed at the `depends_on` entry involved.
+fn check_graph(stack: &Stack) -> Result<(), Invalid> {
+    let desired = stack.desired();
+    let err = match crate::graph::Graph::build(&desired) {
+        Ok(_) => return Ok(()),
+        Err(err) => err,
+    };
+    let span_of_dep = |from: &Address, to: &Address| {
+        stack
+            .security_groups
+            .iter()
+            .filter(|g| g.name == from.name && from.kind == "security_group")
+            .flat_map(|g| &g.depends_on)
+            .find(|(a, _)| a == to)
+            .and_then(|(_, span)| span.clone())
+    };
+    let diagnostic = match &err {
+        GraphError::Missing { from, to } => {
+            Diagnostic::new(&stack.file, span_of_dep(from, to), err.to_string())
+                .hint("depend on an address the stack defines; `eksnet graph` lists them")
+        }
+        GraphError::Cycle(path) => {
+            let span = path
+                .iter()
+                .zip(path.iter().cycle().skip(1))
+                .find_map(|(a, b)| span_of_dep(a, b));
+            Diagnostic::new(&stack.file, span, err.to_string())
+                .hint("remove one of these `depends_on` entries")
+        }
+    };
+    Err(Invalid(vec![diagnostic]))
+}
+
+fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
+    let span = error.location().map(|l| Span {
+        line: l.line(),
+        column: l.column(),
+    });
+    // The crate renders a snippet after the first line; we show our own location line instead.
+    let text = error.to_string();
+    let message = text
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string();
+    let hint = if message.contains("unknown field") {
+        "remove the key or fix its spelling; docs/stack.md lists every field"
+    } else {
+        "fix the YAML at this position"
+    };
+    Diagnostic::new(file, span, message).hint(hint)
+}
+
+pub(crate) fn span_of<T>(s: &serde_saphyr::Spanned<T>) -> Option<Span> {
+    let l = s.referenced;
+    (l.line() > 0).then(|| Span {
+        line: l.line(),
+        column: l.column(),
+    })
+}

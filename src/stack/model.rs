@@ -1,0 +1,139 @@
+//! The stack file as the user writes it. Every field a validation message may point at is
+//! `Spanned`, so errors can name the line and column.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub type S<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackFile {
+    pub name: S<String>,
+    #[serde(default)]
+    pub region: Option<S<String>>,
+    pub availability_zones: S<AvailabilityZones>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    pub vpc: VpcSpec,
+    pub subnets: SubnetsSpec,
+    #[serde(default)]
+    pub nat: NatSpec,
+    #[serde(default)]
+    pub security_groups: BTreeMap<String, S<SecurityGroupSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum AvailabilityZones {
+    /// Names (`us-west-2a`) or letters relative to the region (`a`).
+    List(Vec<S<String>>),
+    Count {
+        count: S<u32>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcSpec {
+    pub cidr: S<String>,
+    #[serde(default)]
+    pub secondary_cidrs: Vec<S<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetsSpec {
+    pub public: Option<S<TierSpec>>,
+    pub private: Option<S<TierSpec>>,
+    pub intra: Option<S<TierSpec>>,
+}
+
+/// A tier's per-AZ CIDRs: given one per AZ, or derived from a parent range.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierSpec {
+    #[serde(default)]
+    pub cidrs: Option<Vec<S<String>>>,
+    #[serde(default)]
+    pub derive: Option<S<DeriveSpec>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeriveSpec {
+    /// The range to carve subnets from.
+    pub from: S<String>,
+    /// Prefix length of each subnet.
+    pub prefix: S<u8>,
+    /// Index of the first subnet within `from` (0 = the first block).
+    #[serde(default)]
+    pub start: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NatLayout {
+    #[default]
+    None,
+    Single,
+    PerAz,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatSpec {
+    /// Public NAT gateways (with an Elastic IP) in public subnets, for the private tier.
+    #[serde(default)]
+    pub public: Option<S<NatLayout>>,
+    /// Private NAT gateways (no Elastic IP) in private subnets, for the intra tier.
+    #[serde(default)]
+    pub private: Option<S<NatLayout>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroupSpec {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub ingress: Vec<S<RuleSpec>>,
+    #[serde(default)]
+    pub egress: Vec<S<RuleSpec>>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Extra ordering: addresses this group is created after.
+    #[serde(default)]
+    pub depends_on: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// `tcp`, `udp`, `icmp`, `all` or an IP protocol number.
+    pub protocol: S<String>,
+    /// `80`, `"1024-65535"`; omitted for `all`.
+    #[serde(default)]
+    pub ports: Option<S<PortSpec>>,
+    #[serde(default)]
+    pub cidrs: Vec<S<String>>,
+    /// The group itself (members talk to each other).
+    #[serde(default, rename = "self")]
+    pub self_: bool,
+    /// Another security group of this stack, by name.
+    #[serde(default)]
+    pub security_group: Option<S<String>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PortSpec {
+    One(u16),
+    Range(String),
+}

@@ -1,0 +1,192 @@
+//! The local state: what eksnet created, written after every finished resource, atomically.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::provider::Observed;
+use crate::value::Attrs;
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub format_version: u32,
+    /// Grows by one with every write; a saved plan records it.
+    pub serial: u64,
+    /// Identifies one state's history; a state created afresh gets a new one.
+    pub lineage: String,
+    pub stack: String,
+    pub resources: BTreeMap<Address, Record>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    /// None while a create is in flight: the object may or may not exist yet, and the next
+    /// refresh finds it by its tags or natural key.
+    pub id: Option<String>,
+    /// Idempotency token of the create, reused when the create is retried.
+    pub token: String,
+    #[serde(default)]
+    pub attrs: Attrs,
+    #[serde(default)]
+    pub outputs: Attrs,
+    #[serde(default)]
+    pub deps: Vec<Address>,
+}
+
+impl Record {
+    pub fn observed(&self) -> Option<Observed> {
+        Some(Observed {
+            id: self.id.clone()?,
+            attrs: self.attrs.clone(),
+            outputs: self.outputs.clone(),
+        })
+    }
+}
+
+impl State {
+    pub fn new(stack: &str) -> Self {
+        State {
+            format_version: FORMAT_VERSION,
+            serial: 0,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            stack: stack.into(),
+            resources: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where the state lives and how it is written.
+#[derive(Debug, Clone)]
+pub struct StateFile {
+    pub path: PathBuf,
+}
+
+impl StateFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StateFile { path: path.into() }
+    }
+
+    pub fn backup_path(&self) -> PathBuf {
+        suffixed(&self.path, ".backup")
+    }
+
+    pub fn load(&self) -> anyhow::Result<Option<State>> {
+        let text = match fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read state {}", self.path.display()));
+            }
+        };
+        let state: State = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "state {} is not valid (the previous version is in {})",
+                self.path.display(),
+                self.backup_path().display()
+            )
+        })?;
+        if state.format_version > FORMAT_VERSION {
+            bail!(
+                "state {} has format version {}, newer than this eksnet understands ({FORMAT_VERSION}); upgrade eksnet",
+                self.path.display(),
+                state.format_version
+            );
+        }
+        Ok(Some(state))
+    }
+
+    /// Writes the state: temp file, fsync, keep the previous version as backup, rename.
+    /// A crash at any point leaves either the old or the new state in place, never half of one.
+    pub fn save(&self, state: &mut State) -> anyhow::Result<()> {
+        state.serial += 1;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        let tmp = suffixed(&self.path, &format!(".tmp{}", std::process::id()));
+        let mut text = serde_json::to_vec_pretty(state)?;
+        text.push(b'\n');
+        {
+            let mut file = private_file(&tmp)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+        }
+        if self.path.exists() {
+            let backup = self.backup_path();
+            let _ = fs::remove_file(&backup);
+            fs::hard_link(&self.path, &backup)
+                .or_else(|_| fs::copy(&self.path, &backup).map(|_| ()))?;
+        }
+        fs::rename(&tmp, &self.path)
+            .with_context(|| format!("cannot write state {}", self.path.display()))?;
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Ok(d) = fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A new file readable and writable by the owner only.
+pub(crate) fn private_file(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_atomically_with_backup_and_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = StateFile::new(dir.path().join("s/x.state.json"));
+        assert!(file.load().unwrap().is_none());
+        let mut state = State::new("x");
+        file.save(&mut state).unwrap();
+        state.resources.insert(
+            Address::new("vpc", "main"),
+            Record {
+                id: Some("vpc-1".into()),
+                token: "t".into(),
+                attrs: Attrs::new(),
+                outputs: Attrs::new(),
+                deps: vec![],
+            },
+        );
+        file.save(&mut state).unwrap();
+        let loaded = file.load().unwrap().unwrap();
+        assert_eq!(loaded.serial, 2);
+        assert_eq!(loaded.resources.len(), 1);
+        let backup: State =
+            serde_json::from_str(&fs::read_to_string(file.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup.serial, 1);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&file.path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}

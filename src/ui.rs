@@ -1,0 +1,159 @@
+//! Terminal output: live progress on a TTY, plain timestamped lines elsewhere (CI, pipes).
+//! The only module that knows indicatif.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::address::Address;
+use crate::reporter::{Reporter, Verb, seconds, timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Decisions about output made once from the environment.
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    pub color: bool,
+    pub live: bool,
+}
+
+impl Printer {
+    pub fn detect(choice: ColorChoice) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !ci && !no_color && std::io::stdout().is_terminal(),
+        };
+        Printer {
+            color,
+            live: tty && !ci,
+        }
+    }
+
+    pub fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn reporter(&self) -> Box<dyn Reporter> {
+        if self.live {
+            Box::new(Bars::new())
+        } else {
+            Box::new(Lines)
+        }
+    }
+}
+
+/// One timestamped line per event, on stderr.
+pub struct Lines;
+
+impl Reporter for Lines {
+    fn started(&self, address: &Address, verb: Verb) {
+        eprintln!("{} {} {address}", timestamp(), verb.doing());
+    }
+
+    fn finished(
+        &self,
+        address: &Address,
+        verb: Verb,
+        result: Result<&str, &str>,
+        elapsed: Duration,
+    ) {
+        match result {
+            Ok(id) if id.is_empty() => eprintln!(
+                "{} {} {address} in {}",
+                timestamp(),
+                verb.done(),
+                seconds(elapsed)
+            ),
+            Ok(id) => eprintln!(
+                "{} {} {address} in {} ({id})",
+                timestamp(),
+                verb.done(),
+                seconds(elapsed)
+            ),
+            Err(e) => eprintln!(
+                "{} failed {} {address} after {}: {e}",
+                timestamp(),
+                verb.doing(),
+                seconds(elapsed)
+            ),
+        }
+        let _ = std::io::stderr().flush();
+    }
+
+    fn note(&self, message: &str) {
+        eprintln!("{} {message}", timestamp());
+    }
+}
+
+/// One live line per running resource with its elapsed time; finished ones scroll above.
+pub struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            bars: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Reporter for Bars {
+    fn started(&self, address: &Address, verb: Verb) {
+        let bar = self.multi.add(ProgressBar::new_spinner());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
+        );
+        bar.set_message(format!("{} {address}", verb.doing()));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.bars.lock().unwrap().insert(address.to_string(), bar);
+    }
+
+    fn finished(
+        &self,
+        address: &Address,
+        verb: Verb,
+        result: Result<&str, &str>,
+        elapsed: Duration,
+    ) {
+        if let Some(bar) = self.bars.lock().unwrap().remove(&address.to_string()) {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
+        let line = match result {
+            Ok(id) if id.is_empty() => {
+                format!("✓ {} {address} in {}", verb.done(), seconds(elapsed))
+            }
+            Ok(id) => format!("✓ {} {address} in {} ({id})", verb.done(), seconds(elapsed)),
+            Err(e) => format!(
+                "✗ failed {} {address} after {}: {e}",
+                verb.doing(),
+                seconds(elapsed)
+            ),
+        };
+        let _ = self.multi.println(line);
+    }
+
+    fn note(&self, message: &str) {
+        let _ = self.multi.println(message);
+    }
+}
