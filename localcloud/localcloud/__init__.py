@@ -1,0 +1,1 @@
+"""localcloud: a local stand-in for the AWS + EKS surface eksnet uses (moto + additions)."""

@@ -1,0 +1,3 @@
+from localcloud.server import main
+
+main()

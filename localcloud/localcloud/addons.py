@@ -1,0 +1,134 @@
+"""EKS add-ons (moto has none): vpc-cni, coredns, kube-proxy.
+
+Versions, configuration schemas (shipped fixtures) and validation of configurationValues
+the way EKS does it (InvalidParameterException naming the offending path).
+"""
+import json
+import os
+import time
+import uuid
+
+import jsonschema
+import yaml
+
+from localcloud.awserrors import AwsError
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34"]
+ADDON_TYPES = {"vpc-cni": "networking", "coredns": "networking", "kube-proxy": "networking"}
+
+
+def versions(addon: str, k8s: str) -> list[str]:
+    """Versions of `addon` compatible with Kubernetes `k8s`, newest (= default) first."""
+    minor = int(k8s.split(".")[1])
+    if addon == "vpc-cni":
+        return ["v1.20.0-eksbuild.1", "v1.19.6-eksbuild.1", "v1.19.2-eksbuild.1", "v1.18.6-eksbuild.1"]
+    if addon == "coredns":
+        return ["v1.11.4-eksbuild.14", "v1.11.3-eksbuild.1"] if minor >= 29 else ["v1.10.1-eksbuild.18"]
+    if addon == "kube-proxy":
+        return [f"v1.{minor}.3-eksbuild.2", f"v1.{minor}.0-eksbuild.1"]
+    return []
+
+
+def describe_versions(addon_filter, k8s_filter) -> list[dict]:
+    out = []
+    for name in sorted(ADDON_TYPES):
+        if addon_filter and name != addon_filter:
+            continue
+        by_version = {}
+        for k8s in K8S_VERSIONS:
+            if k8s_filter and k8s != k8s_filter:
+                continue
+            vs = versions(name, k8s)
+            for v in vs:
+                by_version.setdefault(v, []).append(
+                    {"clusterVersion": k8s, "platformVersions": ["*"], "defaultVersion": v == vs[0]})
+        if by_version:
+            out.append({"addonName": name, "type": ADDON_TYPES[name], "owner": "aws", "publisher": "eks",
+                        "addonVersions": [{"addonVersion": v, "architecture": ["amd64", "arm64"],
+                                           "compatibilities": c, "requiresConfiguration": False,
+                                           "requiresIamPermissions": name == "vpc-cni"}
+                                          for v, c in sorted(by_version.items(), reverse=True)]})
+    return out
+
+
+def schema_text(addon: str) -> str:
+    with open(os.path.join(FIXTURES, f"{addon}.schema.json")) as f:
+        return f.read()
+
+
+FORMAT_CHECKER = jsonschema.FormatChecker()
+
+
+@FORMAT_CHECKER.checks("boolean")
+def _is_boolean(value):
+    return not isinstance(value, str) or value in ("true", "false")
+
+
+@FORMAT_CHECKER.checks("integer")
+def _is_integer(value):
+    return not isinstance(value, str) or value.lstrip("-").isdigit()
+
+
+def _path(err) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
+
+
+def parse_configuration(addon: str, text) -> dict | None:
+    """Parse and validate configurationValues (JSON or YAML); raise InvalidParameterException."""
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        config = json.loads(text)
+    except ValueError:
+        try:
+            config = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            raise AwsError("InvalidParameterException",
+                           f"ConfigurationValue provided in request is not supported: not valid JSON or YAML: {e}")
+    if not isinstance(config, dict):
+        raise AwsError("InvalidParameterException",
+                       "ConfigurationValue provided in request is not supported: it must be a JSON/YAML object")
+    schema = json.loads(schema_text(addon))
+    validator = jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
+    problems = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        if err.validator == "additionalProperties":
+            allowed = set(err.schema.get("properties", {}))
+            for extra in sorted(set(err.instance) - allowed):
+                problems.append(f"{_path(err)}.{extra}: is not defined in the schema and the schema does not "
+                                "allow additional properties")
+        else:
+            problems.append(f"{_path(err)}: {err.message}")
+    if problems:
+        raise AwsError("InvalidParameterException",
+                       "ConfigurationValue provided in request is not supported: Json schema validation failed "
+                       f"with error: [{', '.join(problems)}]")
+    return config
+
+
+class Addon:
+    def __init__(self, cluster, name: str, version: str, body: dict, config_text: str):
+        self.cluster = cluster
+        self.name = name
+        self.version = version
+        self.arn = f"arn:aws:eks:{cluster.region}:{cluster.account}:addon/{cluster.name}/{name}/{uuid.uuid4()}"
+        self.created = self.modified = time.time()
+        self.status = "CREATING"
+        self.until = None
+        self.after = None
+        self.config_text = config_text or ""
+        self.role = body.get("serviceAccountRoleArn")
+        self.tags = dict(body.get("tags") or {})
+        self.pod_identity = body.get("podIdentityAssociations") or []
+
+    def view(self) -> dict:
+        v = {"addonName": self.name, "clusterName": self.cluster.name, "status": self.status,
+             "addonVersion": self.version, "health": {"issues": []}, "addonArn": self.arn,
+             "createdAt": self.created, "modifiedAt": self.modified, "tags": self.tags,
+             "owner": "aws", "publisher": "eks", "configurationValues": self.config_text}
+        if self.role:
+            v["serviceAccountRoleArn"] = self.role
+        if self.pod_identity:
+            v["podIdentityAssociations"] = self.pod_identity
+        return v

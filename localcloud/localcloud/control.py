@@ -1,0 +1,62 @@
+"""HTTP control API on the front endpoint, under /_localcloud/ (not an AWS API).
+
+GET    /_localcloud/health          {"ok": true, ...}
+GET    /_localcloud/profile         effective (scaled) profile table
+GET    /_localcloud/faults          rules with seen/fired counters
+POST   /_localcloud/faults          add one rule (object) or several (array)
+PUT    /_localcloud/faults          replace all rules (array)
+DELETE /_localcloud/faults          remove all rules
+GET    /_localcloud/config          {"page_size": N, "profile": ..., "scale": ...}
+POST   /_localcloud/config          {"page_size": N}
+POST   /_localcloud/reset           forget all AWS + EKS state and fault rules (log kept)
+"""
+import json
+
+from localcloud.awserrors import Response
+
+
+def _json(status, obj):
+    return Response(status, json.dumps(obj, default=str).encode(), {"Content-Type": "application/json"})
+
+
+class Control:
+    def __init__(self, app):
+        self.app = app
+
+    def handle(self, req) -> Response:
+        route = req.path[len("/_localcloud"):].strip("/")
+        try:
+            body = json.loads(req.body) if req.body else None
+        except ValueError as e:
+            return _json(400, {"error": f"body is not JSON: {e}"})
+        app = self.app
+        try:
+            if route == "health":
+                return _json(200, {"ok": True, "endpoint": app.endpoint, "profile": app.profile.name})
+            if route == "profile":
+                return _json(200, app.profile.as_json())
+            if route == "faults":
+                if req.method == "GET":
+                    return _json(200, app.faults.list())
+                if req.method == "DELETE":
+                    app.faults.clear()
+                    return _json(200, [])
+                rules = body if isinstance(body, list) else [body]
+                if req.method == "PUT":
+                    app.faults.set(rules)
+                else:
+                    for r in rules:
+                        app.faults.add(r)
+                return _json(200, app.faults.list())
+            if route == "config":
+                if req.method == "POST" and body and "page_size" in body:
+                    app.page_size = int(body["page_size"])
+                    app.front.page_size = app.page_size
+                return _json(200, {"page_size": app.page_size, "profile": app.profile.name,
+                                   "scale": app.profile.scale})
+            if route == "reset" and req.method == "POST":
+                app.reset()
+                return _json(200, {"reset": True})
+        except (ValueError, TypeError) as e:
+            return _json(400, {"error": str(e)})
+        return _json(404, {"error": f"no control route {req.method} {req.path}"})

@@ -1,0 +1,73 @@
+"""Fault injection rules.
+
+A rule: {"service": "ec2", "operation": "CreateSubnet", "error": "Throttling",
+         "status": 400, "message": "...", "probability": 0.5 | "nth": 3, "times": 2}
+- service / operation: exact match, "*" or absent = any.
+- probability: fire with that chance; nth: fire on the nth matching call only
+  (1-based, counted per rule); neither: fire on every matching call.
+- times: stop after firing that many times.
+"""
+import random
+import threading
+
+DEFAULT_STATUS = {
+    "Throttling": 400, "ThrottlingException": 400, "RequestLimitExceeded": 503,
+    "InternalError": 500, "InternalFailure": 500, "ServerException": 500,
+    "ServiceUnavailable": 503, "ServiceUnavailableException": 503,
+    "DependencyViolation": 400, "ResourceInUseException": 409,
+}
+
+
+class FaultRules:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rules: list[dict] = []
+
+    def set(self, rules: list[dict]) -> None:
+        with self._lock:
+            self._rules = []
+        for r in rules:
+            self.add(r)
+
+    def add(self, rule: dict) -> dict:
+        if "error" not in rule:
+            raise ValueError("a fault rule needs an 'error' code")
+        r = dict(rule)
+        r.setdefault("status", DEFAULT_STATUS.get(r["error"], 400))
+        r.setdefault("message", f"localcloud injected fault: {r['error']}")
+        r["_seen"] = 0
+        r["_fired"] = 0
+        with self._lock:
+            self._rules.append(r)
+        return r
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules = []
+
+    def list(self) -> list[dict]:
+        with self._lock:
+            return [{**{k: v for k, v in r.items() if not k.startswith("_")},
+                     "seen": r["_seen"], "fired": r["_fired"]} for r in self._rules]
+
+    def match(self, service: str, operation: str) -> dict | None:
+        """The rule that fires for this call, if any (counts the call)."""
+        with self._lock:
+            for r in self._rules:
+                if r.get("service", "*") not in ("*", service):
+                    continue
+                if r.get("operation", "*") not in ("*", operation):
+                    continue
+                if "times" in r and r["_fired"] >= r["times"]:
+                    continue
+                r["_seen"] += 1
+                if "nth" in r:
+                    fire = r["_seen"] == r["nth"]
+                elif "probability" in r:
+                    fire = random.random() < float(r["probability"])
+                else:
+                    fire = True
+                if fire:
+                    r["_fired"] += 1
+                    return r
+        return None

@@ -1,0 +1,127 @@
+"""Request log, control API, fault injection, pagination, parallel instances."""
+import subprocess
+
+import botocore.exceptions
+import pytest
+
+from conftest import Cloud
+
+
+def test_up_prints_only_exports_and_log_counts_calls(cloud):
+    assert set(cloud.env) == {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                              "LOCALCLOUD_REQUEST_LOG", "LOCALCLOUD_DIR"}
+    before = len(cloud.log())
+    ec2 = cloud.client("ec2")
+    ec2.create_vpc(CidrBlock="10.1.0.0/16")
+    ec2.describe_vpcs()
+    ec2.describe_vpcs()
+    cloud.client("sts").get_caller_identity()
+    cloud.client("iam").list_roles()
+    cloud.client("eks").list_clusters()
+    new = cloud.log()[before:]
+    ops = [(e["service"], e["operation"]) for e in new]
+    assert ops.count(("ec2", "CreateVpc")) == 1
+    assert ops.count(("ec2", "DescribeVpcs")) == 2
+    assert ("sts", "GetCallerIdentity") in ops and ("iam", "ListRoles") in ops and ("eks", "ListClusters") in ops
+    for e in new:
+        assert e["status"] == 200 and e["duration_ms"] >= 0 and e["region"] == "us-west-2" and "T" in e["time"]
+
+
+def test_profile_endpoint(cloud):
+    p = cloud.control("GET", "profile")
+    assert p["profile"] == "none" and p["transitions"] == {}
+
+
+def test_fault_nth_and_times_in_each_service_format(cloud):
+    ec2, eks, iam = cloud.client("ec2"), cloud.client("eks"), cloud.client("iam")
+    cloud.script("fault", '{"service":"ec2","operation":"DescribeVpcs","error":"RequestLimitExceeded","nth":2}')
+    ec2.describe_vpcs()
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ec2.describe_vpcs()
+    assert e.value.response["Error"]["Code"] == "RequestLimitExceeded"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    ec2.describe_vpcs()  # only the 2nd call
+
+    cloud.control("POST", "faults", {"service": "eks", "operation": "ListClusters", "error": "ThrottlingException",
+                                     "status": 429, "times": 2})
+    for _ in range(2):
+        with pytest.raises(eks.exceptions.ClientError) as e:
+            eks.list_clusters()
+        assert e.value.response["Error"]["Code"] == "ThrottlingException"
+    eks.list_clusters()
+
+    cloud.control("POST", "faults", {"service": "iam", "operation": "ListRoles", "error": "Throttling"})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.list_roles()
+    assert e.value.response["Error"]["Code"] == "Throttling"
+    faults = cloud.control("GET", "faults")
+    assert [f["fired"] for f in faults] == [1, 2, 1]
+    assert sum(1 for e in cloud.log() if e.get("fault")) >= 4
+    cloud.script("fault", "--clear")
+    iam.list_roles()
+
+
+def test_fault_probability(cloud):
+    cloud.control("POST", "faults", {"service": "sts", "error": "InternalFailure", "status": 500, "probability": 0.5})
+    sts = cloud.client("sts")
+    failed = 0
+    for _ in range(40):
+        try:
+            sts.get_caller_identity()
+        except botocore.exceptions.ClientError:
+            failed += 1
+    assert 5 < failed < 35
+
+
+def test_ec2_pagination_always_on(cloud):
+    ec2 = cloud.client("ec2")
+    for i in range(11):
+        ec2.create_vpc(CidrBlock=f"10.{i}.0.0/16")
+    total = len(ec2.get_paginator("describe_vpcs").paginate().build_full_result()["Vpcs"])
+    assert total == 12  # + moto's default VPC
+    first = ec2.describe_vpcs()
+    assert len(first["Vpcs"]) == 5 and first["NextToken"]
+    ids, token, pages = [], None, 0
+    while True:
+        r = ec2.describe_vpcs(**({"NextToken": token} if token else {}))
+        ids += [v["VpcId"] for v in r["Vpcs"]]
+        pages += 1
+        token = r.get("NextToken")
+        if not token:
+            break
+    assert pages == 3 and len(set(ids)) == 12
+    with pytest.raises(botocore.exceptions.ClientError):
+        ec2.describe_vpcs(NextToken="garbage")
+    cloud.script("page-size", "10")
+    assert len(ec2.describe_vpcs(MaxResults=6)["Vpcs"]) == 6  # MaxResults smaller than the page size wins
+    cloud.script("page-size", "0")
+    assert len(ec2.describe_vpcs()["Vpcs"]) == 12 and "NextToken" not in ec2.describe_vpcs()
+
+
+def test_eks_list_pagination(cloud):
+    cloud.control("POST", "config", {"page_size": 2})
+    eks = cloud.client("eks")
+    r = eks.describe_addon_versions(kubernetesVersion="1.31")
+    assert len(r["addons"]) == 2 and r["nextToken"]
+    r2 = eks.describe_addon_versions(kubernetesVersion="1.31", nextToken=r["nextToken"])
+    assert [a["addonName"] for a in r["addons"] + r2["addons"]] == ["coredns", "kube-proxy", "vpc-cni"]
+
+
+def test_parallel_private_instances(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    procs = [subprocess.Popen([__import__("conftest").SCRIPT, "up", "--dir", str(d)], stdout=subprocess.PIPE)
+             for d in (a, b)]
+    outs = [p.communicate()[0].decode() for p in procs]
+    try:
+        assert all(p.returncode == 0 for p in procs)
+        eps = [next(l for l in o.splitlines() if "AWS_ENDPOINT_URL" in l) for o in outs]
+        assert eps[0] != eps[1]
+        ca, cb = Cloud(a), Cloud(b)  # `up` again is idempotent: same endpoint
+        assert ca.endpoint in eps[0]
+        ca.client("ec2").create_vpc(CidrBlock="10.9.0.0/16")
+        assert len(ca.client("ec2").describe_vpcs(MaxResults=100)["Vpcs"]) == 2
+        assert len(cb.client("ec2").describe_vpcs(MaxResults=100)["Vpcs"]) == 1
+    finally:
+        for d in (a, b):
+            subprocess.run([__import__("conftest").SCRIPT, "down", "--dir", str(d)], check=True)
+    assert not (a / "server.json").exists()
