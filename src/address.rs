@@ -13,27 +13,16 @@ pub struct Address {
 
 impl Address {
     pub fn new(kind: &str, name: &str) -> Self {
-        Address {
-            kind: kind.into(),
-            name: name.into(),
-            key: None,
-        }
+        Address { kind: kind.into(), name: name.into(), key: None }
     }
 
     pub fn keyed(kind: &str, name: &str, key: &str) -> Self {
-        Address {
-            kind: kind.into(),
-            name: name.into(),
-            key: Some(key.into()),
-        }
+        Address { kind: kind.into(), name: name.into(), key: Some(key.into()) }
     }
 
     /// The same name and key under another kind: `subnet.intra["a"]` → `route_table_association.intra["a"]`.
     pub fn with_kind(&self, kind: &str) -> Self {
-        Address {
-            kind: kind.into(),
-            ..self.clone()
-        }
+        Address { kind: kind.into(), ..self.clone() }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
@@ -48,11 +37,7 @@ impl Address {
         if kind.is_empty() || name.is_empty() || name.contains('.') {
             return None;
         }
-        Some(Address {
-            kind: kind.into(),
-            name: name.into(),
-            key,
-        })
+        Some(Address { kind: kind.into(), name: name.into(), key })
     }
 }
 
@@ -75,8 +60,7 @@ impl Serialize for Address {
 impl<'de> Deserialize<'de> for Address {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Address::parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("bad address `{text}`")))
+        Address::parse(&text).ok_or_else(|| serde::de::Error::custom(format!("bad address `{text}`")))
     }
 }
 
@@ -86,20 +70,10 @@ mod tests {
 
     #[test]
     fn round_trips_keyed_and_plain_addresses() {
-        for text in [
-            "vpc.main",
-            "subnet.intra[\"us-west-2a\"]",
-            "vpc_cidr.secondary[\"100.64.0.0/16\"]",
-        ] {
+        for text in ["vpc.main", "subnet.intra[\"us-west-2a\"]", "vpc_cidr.secondary[\"100.64.0.0/16\"]"] {
             assert_eq!(Address::parse(text).unwrap().to_string(), text);
         }
-        assert_eq!(
-            Address::parse("subnet.intra[\"a\"]")
-                .unwrap()
-                .key
-                .as_deref(),
-            Some("a")
-        );
+        assert_eq!(Address::parse("subnet.intra[\"a\"]").unwrap().key.as_deref(), Some("a"));
         assert!(Address::parse("vpc").is_none());
         assert!(Address::parse("subnet.x[a]").is_none());
     }

@@ -50,64 +50,27 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Validate => {
             let stack = load_stack(g)?;
             let n = stack.desired().len();
-            println!(
-                "{} is valid: stack `{}` in {}, {} resources",
-                g.stack.display(),
-                stack.name,
-                stack.region,
-                n
-            );
+            println!("{} is valid: stack `{}` in {}, {} resources", g.stack.display(), stack.name, stack.region, n);
             Ok(0)
         }
         Command::Graph => {
             let stack = load_stack(g)?;
-            print!(
-                "{}",
-                crate::graph::Graph::build(&stack.desired())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .dot()
-            );
+            print!("{}", crate::graph::Graph::build(&stack.desired()).map_err(|e| anyhow::anyhow!("{e}"))?.dot());
             Ok(0)
         }
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
-        Command::Apply(args) => runtime()?.block_on(apply_command(
-            g,
-            args.plan_file.as_deref(),
-            args.confirm.auto_approve,
-            false,
-            printer,
-        )),
-        Command::Destroy(args) => {
-            runtime()?.block_on(apply_command(g, None, args.auto_approve, true, printer))
-        }
+        Command::Apply(args) => runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), args.confirm.auto_approve, false, printer)),
+        Command::Destroy(args) => runtime()?.block_on(apply_command(g, None, args.auto_approve, true, printer)),
         Command::Output(args) => {
             let file = state_file(g, None)?;
-            let state = file.load()?.with_context(|| {
-                format!(
-                    "no state at {}: nothing was applied yet",
-                    file.path.display()
-                )
-            })?;
+            let state = file.load()?.with_context(|| format!("no state at {}: nothing was applied yet", file.path.display()))?;
             let outputs = crate::outputs::outputs(&state);
             match &args.name {
                 Some(name) => {
-                    let value = outputs.get(name).with_context(|| {
-                        format!(
-                            "no output `{name}`; there are: {}",
-                            outputs.keys().cloned().collect::<Vec<_>>().join(", ")
-                        )
-                    })?;
-                    println!(
-                        "{}",
-                        if args.json {
-                            value.to_string()
-                        } else {
-                            value
-                                .as_str()
-                                .map(str::to_string)
-                                .unwrap_or_else(|| value.to_string())
-                        }
-                    );
+                    let value = outputs
+                        .get(name)
+                        .with_context(|| format!("no output `{name}`; there are: {}", outputs.keys().cloned().collect::<Vec<_>>().join(", ")))?;
+                    println!("{}", if args.json { value.to_string() } else { value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string()) });
                 }
                 None if args.json => println!("{}", serde_json::to_string_pretty(&outputs)?),
                 None => outputs.iter().for_each(|(k, v)| println!("{k} = {v}")),
@@ -119,32 +82,18 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
             match command {
                 StateCommand::Unlock { id } => {
                     let holder = unlock(&file.path, id)?;
-                    eprintln!(
-                        "removed the lock of `{}` (pid {} on {})",
-                        holder.command, holder.pid, holder.host
-                    );
+                    eprintln!("removed the lock of `{}` (pid {} on {})", holder.command, holder.pid, holder.host);
                 }
                 StateCommand::List => {
                     let state = file.load()?.unwrap_or_else(|| State::new(""));
                     for (address, record) in &state.resources {
-                        println!(
-                            "{address}\t{}",
-                            record.id.as_deref().unwrap_or("(creating)")
-                        );
+                        println!("{address}\t{}", record.id.as_deref().unwrap_or("(creating)"));
                     }
                 }
                 StateCommand::Show { address } => {
-                    let state = file
-                        .load()?
-                        .with_context(|| format!("no state at {}", file.path.display()))?;
-                    let parsed = Address::parse(address).with_context(|| {
-                        format!("`{address}` is not an address (e.g. subnet.intra[\"us-west-2a\"])")
-                    })?;
-                    let record = state.resources.get(&parsed).with_context(|| {
-                        format!(
-                            "`{address}` is not in the state; `eksnet state list` shows what is"
-                        )
-                    })?;
+                    let state = file.load()?.with_context(|| format!("no state at {}", file.path.display()))?;
+                    let parsed = Address::parse(address).with_context(|| format!("`{address}` is not an address (e.g. subnet.intra[\"us-west-2a\"])"))?;
+                    let record = state.resources.get(&parsed).with_context(|| format!("`{address}` is not in the state; `eksnet state list` shows what is"))?;
                     println!("{}", serde_json::to_string_pretty(record)?);
                 }
             }
@@ -154,19 +103,11 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 
 fn load_stack(g: &Global) -> anyhow::Result<Stack> {
-    Ok(crate::stack::load(
-        &g.stack,
-        &Overrides {
-            region: g.region.clone(),
-        },
-    )?)
+    Ok(crate::stack::load(&g.stack, &Overrides { region: g.region.clone() })?)
 }
 
 fn state_file(g: &Global, stack: Option<&Stack>) -> anyhow::Result<StateFile> {
@@ -177,43 +118,23 @@ fn state_file(g: &Global, stack: Option<&Stack>) -> anyhow::Result<StateFile> {
         Some(s) => s.name.clone(),
         None => load_stack(g)?.name,
     };
-    Ok(StateFile::new(
-        PathBuf::from(".eksnet").join(format!("{name}.state.json")),
-    ))
+    Ok(StateFile::new(PathBuf::from(".eksnet").join(format!("{name}.state.json"))))
 }
 
 fn polling(g: &Global) -> Polling {
-    let mut p = Polling {
-        max_interval: g.poll_interval,
-        ..Polling::default()
-    };
+    let mut p = Polling { max_interval: g.poll_interval, ..Polling::default() };
     p.initial_interval = p.initial_interval.min(g.poll_interval);
     p
 }
 
 async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
-    let options = CloudOptions {
-        region: region.into(),
-        endpoint_url: g.endpoint_url.clone(),
-        max_attempts: g.max_attempts,
-    };
-    Ok(Aws::new(
-        load_cloud(&options).await?,
-        stack_name,
-        polling(g),
-    ))
+    let options = CloudOptions { region: region.into(), endpoint_url: g.endpoint_url.clone(), max_attempts: g.max_attempts };
+    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g)))
 }
 
-async fn observe(
-    aws: &Aws,
-    stack: &str,
-    state: Option<&State>,
-) -> anyhow::Result<BTreeMap<Address, Observed>> {
+async fn observe(aws: &Aws, stack: &str, state: Option<&State>) -> anyhow::Result<BTreeMap<Address, Observed>> {
     refresh(aws, stack, state).await.map_err(|failures| {
-        let lines: Vec<String> = failures
-            .iter()
-            .map(|(kind, e)| format!("  reading {kind}: {e}"))
-            .collect();
+        let lines: Vec<String> = failures.iter().map(|(kind, e)| format!("  reading {kind}: {e}")).collect();
         anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
     })
 }
@@ -225,60 +146,25 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let aws = connect(g, &stack.name, &stack.region).await?;
     let observed = observe(&aws, &stack.name, state.as_ref()).await?;
     let desired = stack.desired();
-    let mut plan = make_plan(
-        &aws,
-        &Inputs {
-            stack: &stack.name,
-            desired: &desired,
-            state: state.as_ref(),
-            observed: &observed,
-            destroy: args.destroy,
-        },
-    );
+    let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
     match args.format {
         Format::Text => print!("{}", render_text(&plan, &|c, t| printer.paint(c, t))),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&crate::plan::json(&plan))?
-        ),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&crate::plan::json(&plan))?),
     }
     if let Some(out) = &args.out {
-        let mut f = crate::state::private_file(out)
-            .with_context(|| format!("cannot write {}", out.display()))?;
+        let mut f = crate::state::private_file(out).with_context(|| format!("cannot write {}", out.display()))?;
         f.write_all(serde_json::to_string_pretty(&plan)?.as_bytes())?;
-        eprintln!(
-            "Saved the plan to {}; run `eksnet apply {}` to execute exactly this plan.",
-            out.display(),
-            out.display()
-        );
+        eprintln!("Saved the plan to {}; run `eksnet apply {}` to execute exactly this plan.", out.display(), out.display());
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() {
-        2
-    } else {
-        0
-    })
+    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
 }
 
-async fn apply_command(
-    g: &Global,
-    plan_file: Option<&Path>,
-    auto_approve: bool,
-    destroy: bool,
-    printer: Printer,
-) -> anyhow::Result<i32> {
+async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
     let saved: Option<Plan> = match plan_file {
         Some(path) => Some(
-            serde_json::from_str(
-                &std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read plan {}", path.display()))?,
-            )
-            .with_context(|| {
-                format!(
-                    "{} is not a plan saved by `eksnet plan --out`",
-                    path.display()
-                )
-            })?,
+            serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read plan {}", path.display()))?)
+                .with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))?,
         ),
         None => None,
     };
@@ -296,19 +182,11 @@ async fn apply_command(
         (Some(p), _) => StateFile::new(p),
         (None, _) => StateFile::new(PathBuf::from(".eksnet").join(format!("{name}.state.json"))),
     };
-    let command = if destroy {
-        "eksnet destroy"
-    } else {
-        "eksnet apply"
-    };
+    let command = if destroy { "eksnet destroy" } else { "eksnet apply" };
     let _lock = Lock::acquire(&file.path, command, g.lock_timeout)?;
     let mut state = file.load()?.unwrap_or_else(|| State::new(&name));
     if let Some(p) = &saved {
-        let moved = p
-            .state_lineage
-            .as_ref()
-            .is_some_and(|l| *l != state.lineage)
-            || p.state_serial != state.serial;
+        let moved = p.state_lineage.as_ref().is_some_and(|l| *l != state.lineage) || p.state_serial != state.serial;
         if moved {
             bail!(
                 "the saved plan is stale: it was made against state serial {} but the state is now at serial {}\n  = help: run `eksnet plan --out FILE` again and apply the new plan",
@@ -319,10 +197,7 @@ async fn apply_command(
     }
     let aws = connect(g, &name, &region).await?;
     let reporter = printer.reporter();
-    reporter.note(&format!(
-        "refreshing {} resource kinds of stack `{name}`",
-        crate::resources::KINDS.len()
-    ));
+    reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
     let observed = observe(&aws, &name, Some(&state)).await?;
     let desired = match (&saved, &stack) {
         (Some(p), _) => p.desired.clone(),
@@ -335,16 +210,7 @@ async fn apply_command(
     let plan = match saved {
         Some(p) => p,
         None => {
-            let mut p = make_plan(
-                &aws,
-                &Inputs {
-                    stack: &name,
-                    desired: &desired,
-                    state: Some(&state),
-                    observed: &observed,
-                    destroy,
-                },
-            );
+            let mut p = make_plan(&aws, &Inputs { stack: &name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
             p
         }
@@ -353,29 +219,17 @@ async fn apply_command(
     if !plan.has_changes() {
         return Ok(0);
     }
-    if plan_file.is_none() && !auto_approve && !confirm(if destroy { "destroy" } else { "apply" })?
-    {
+    if plan_file.is_none() && !auto_approve && !confirm(if destroy { "destroy" } else { "apply" })? {
         eprintln!("Cancelled; nothing was changed.");
         return Ok(1);
     }
-    let run = Run {
-        provider: &aws,
-        reporter: reporter.as_ref(),
-        file: &file,
-        parallelism: usize::from(g.parallelism),
-    };
+    let run = Run { provider: &aws, reporter: reporter.as_ref(), file: &file, parallelism: usize::from(g.parallelism) };
     let started = std::time::Instant::now();
     let (_state, failures) = run.execute(&plan, state, &observed).await;
     let s = plan.summary();
     if failures.is_empty() {
         let verb = if destroy { "Destroy" } else { "Apply" };
-        eprintln!(
-            "{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.",
-            started.elapsed().as_secs_f64(),
-            s.add,
-            s.change,
-            s.destroy
-        );
+        eprintln!("{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.", started.elapsed().as_secs_f64(), s.add, s.change, s.destroy);
         Ok(0)
     } else {
         report(&failures);
@@ -384,10 +238,7 @@ async fn apply_command(
 }
 
 fn report(failures: &[Failure]) {
-    eprintln!(
-        "\n{} step(s) failed; the state records everything that exists, so the next run continues from here:",
-        failures.len()
-    );
+    eprintln!("\n{} step(s) failed; the state records everything that exists, so the next run continues from here:", failures.len());
     for f in failures {
         eprintln!("  {} {}: {}", f.verb.doing(), f.address, f.error);
     }

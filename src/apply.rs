@@ -17,28 +17,13 @@ use crate::state::{Record, State, StateFile};
 use crate::value::resolve_attrs;
 
 /// Reads every kind once (tagged kinds together, then the kinds found through them).
-pub async fn refresh<P: Provider>(
-    provider: &P,
-    stack: &str,
-    state: Option<&State>,
-) -> Result<BTreeMap<Address, Observed>, Vec<(String, ApiError)>> {
+pub async fn refresh<P: Provider>(provider: &P, stack: &str, state: Option<&State>) -> Result<BTreeMap<Address, Observed>, Vec<(String, ApiError)>> {
     let mut observed = BTreeMap::new();
     let mut failures = vec![];
-    let mut ids: HashMap<String, Address> = state
-        .map(|s| {
-            s.resources
-                .iter()
-                .filter_map(|(a, r)| Some((r.id.clone()?, a.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut ids: HashMap<String, Address> =
+        state.map(|s| s.resources.iter().filter_map(|(a, r)| Some((r.id.clone()?, a.clone()))).collect()).unwrap_or_default();
     for derived in [false, true] {
-        let kinds: Vec<&str> = provider
-            .kinds()
-            .iter()
-            .copied()
-            .filter(|k| provider.schema(k).derived == derived)
-            .collect();
+        let kinds: Vec<&str> = provider.kinds().iter().copied().filter(|k| provider.schema(k).derived == derived).collect();
         let scope = Scope { stack, ids: &ids };
         let results = join_all(kinds.iter().map(|k| provider.refresh(k, &scope))).await;
         for (kind, result) in kinds.iter().zip(results) {
@@ -49,37 +34,23 @@ pub async fn refresh<P: Provider>(
         }
         ids.extend(observed.iter().map(|(a, o)| (o.id.clone(), a.clone())));
     }
-    if failures.is_empty() {
-        Ok(observed)
-    } else {
-        Err(failures)
-    }
+    if failures.is_empty() { Ok(observed) } else { Err(failures) }
 }
 
 /// Makes the state say what refresh saw: adopts objects found by tag (created just before a
 /// crash), updates attributes, and forgets what no longer exists. Returns whether it changed.
-pub fn sync(
-    state: &mut State,
-    observed: &BTreeMap<Address, Observed>,
-    desired: &[Desired],
-) -> bool {
+pub fn sync(state: &mut State, observed: &BTreeMap<Address, Observed>, desired: &[Desired]) -> bool {
     let before = state.resources.clone();
     state.resources.retain(|a, _| observed.contains_key(a));
     for (address, o) in observed {
-        let deps = desired
-            .iter()
-            .find(|d| &d.address == address)
-            .map(|d| d.deps.clone());
-        let record = state
-            .resources
-            .entry(address.clone())
-            .or_insert_with(|| Record {
-                id: None,
-                token: new_token(),
-                attrs: Default::default(),
-                outputs: Default::default(),
-                deps: vec![],
-            });
+        let deps = desired.iter().find(|d| &d.address == address).map(|d| d.deps.clone());
+        let record = state.resources.entry(address.clone()).or_insert_with(|| Record {
+            id: None,
+            token: new_token(),
+            attrs: Default::default(),
+            outputs: Default::default(),
+            deps: vec![],
+        });
         record.id = Some(o.id.clone());
         record.attrs = o.attrs.clone();
         record.outputs = o.outputs.clone();
@@ -116,10 +87,7 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
     for c in &plan.changes {
         let mut push = |verb: Verb| {
             index.insert((c.address.clone(), verb == Verb::Delete), steps.len());
-            steps.push(Step {
-                address: c.address.clone(),
-                verb,
-            });
+            steps.push(Step { address: c.address.clone(), verb });
         };
         match c.action {
             Action::Create => push(Verb::Create),
@@ -132,13 +100,8 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
             Action::NoOp => {}
         }
     }
-    let desired: HashMap<&Address, &Desired> =
-        plan.desired.iter().map(|d| (&d.address, d)).collect();
-    let action: HashMap<&Address, Action> = plan
-        .changes
-        .iter()
-        .map(|c| (&c.address, c.action))
-        .collect();
+    let desired: HashMap<&Address, &Desired> = plan.desired.iter().map(|d| (&d.address, d)).collect();
+    let action: HashMap<&Address, Action> = plan.changes.iter().map(|c| (&c.address, c.action)).collect();
     let mut deps = vec![vec![]; steps.len()];
     for (i, step) in steps.iter().enumerate() {
         let mut add = |key: (Address, bool)| {
@@ -149,11 +112,7 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
             }
         };
         if step.verb == Verb::Delete {
-            for c in plan
-                .changes
-                .iter()
-                .filter(|c| c.existing_deps.contains(&step.address))
-            {
+            for c in plan.changes.iter().filter(|c| c.existing_deps.contains(&step.address)) {
                 add((c.address.clone(), true));
                 // Something that stays but stops pointing here must be updated first.
                 if action[&step.address] == Action::Delete {
@@ -161,11 +120,7 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
                 }
             }
         } else {
-            for dep in desired
-                .get(&step.address)
-                .map(|d| d.deps.as_slice())
-                .unwrap_or_default()
-            {
+            for dep in desired.get(&step.address).map(|d| d.deps.as_slice()).unwrap_or_default() {
                 add((dep.clone(), false));
             }
             add((step.address.clone(), true));
@@ -184,35 +139,19 @@ pub struct Run<'a, P: Provider> {
 impl<P: Provider> Run<'_, P> {
     /// Executes the plan's changes, writing the state after every step. Returns the state and
     /// every failure (dependents of a failure are skipped, not reported).
-    pub async fn execute(
-        &self,
-        plan: &Plan,
-        state: State,
-        observed: &BTreeMap<Address, Observed>,
-    ) -> (State, Vec<Failure>) {
+    pub async fn execute(&self, plan: &Plan, state: State, observed: &BTreeMap<Address, Observed>) -> (State, Vec<Failure>) {
         let (steps, deps) = schedule(plan);
         let state = Mutex::new(state);
-        let desired: HashMap<&Address, &Desired> =
-            plan.desired.iter().map(|d| (&d.address, d)).collect();
+        let desired: HashMap<&Address, &Desired> = plan.desired.iter().map(|d| (&d.address, d)).collect();
         let outcomes = walk(&deps, self.parallelism, |i| {
             let step = &steps[i];
             let (state, desired) = (&state, &desired);
             async move {
                 self.reporter.started(&step.address, step.verb);
                 let start = Instant::now();
-                let result = self
-                    .step(step, state, desired.get(&step.address).copied(), observed)
-                    .await;
-                let shown = result
-                    .as_ref()
-                    .map(String::as_str)
-                    .map_err(ToString::to_string);
-                self.reporter.finished(
-                    &step.address,
-                    step.verb,
-                    shown.as_deref().map_err(String::as_str),
-                    start.elapsed(),
-                );
+                let result = self.step(step, state, desired.get(&step.address).copied(), observed).await;
+                let shown = result.as_ref().map(String::as_str).map_err(ToString::to_string);
+                self.reporter.finished(&step.address, step.verb, shown.as_deref().map_err(String::as_str), start.elapsed());
                 result.map(|_| ())
             }
         })
@@ -221,11 +160,7 @@ impl<P: Provider> Run<'_, P> {
             .into_iter()
             .zip(&steps)
             .filter_map(|(o, s)| match o {
-                Outcome::Failed(error) => Some(Failure {
-                    address: s.address.clone(),
-                    verb: s.verb,
-                    error,
-                }),
+                Outcome::Failed(error) => Some(Failure { address: s.address.clone(), verb: s.verb, error }),
                 _ => None,
             })
             .collect();
@@ -235,29 +170,15 @@ impl<P: Provider> Run<'_, P> {
     fn save(&self, state: &Mutex<State>, change: impl FnOnce(&mut State)) -> Result<(), ApiError> {
         let mut state = state.lock().expect("state lock");
         change(&mut state);
-        self.file
-            .save(&mut state)
-            .map_err(|e| ApiError::new("StateWriteFailed", format!("{e:#}")))
+        self.file.save(&mut state).map_err(|e| ApiError::new("StateWriteFailed", format!("{e:#}")))
     }
 
     /// Runs one step; returns the object's id for the progress line.
-    async fn step(
-        &self,
-        step: &Step,
-        state: &Mutex<State>,
-        desired: Option<&Desired>,
-        observed: &BTreeMap<Address, Observed>,
-    ) -> Result<String, ApiError> {
+    async fn step(&self, step: &Step, state: &Mutex<State>, desired: Option<&Desired>, observed: &BTreeMap<Address, Observed>) -> Result<String, ApiError> {
         let address = &step.address;
         match step.verb {
             Verb::Delete => {
-                let current = state
-                    .lock()
-                    .expect("state lock")
-                    .resources
-                    .get(address)
-                    .and_then(Record::observed)
-                    .or_else(|| observed.get(address).cloned());
+                let current = state.lock().expect("state lock").resources.get(address).and_then(Record::observed).or_else(|| observed.get(address).cloned());
                 if let Some(current) = current {
                     self.provider.delete(address, &current).await?;
                 }
@@ -267,32 +188,16 @@ impl<P: Provider> Run<'_, P> {
                 Ok(String::new())
             }
             Verb::Create | Verb::Update => {
-                let desired = desired.ok_or_else(|| {
-                    ApiError::new(
-                        "NotInPlan",
-                        format!("{address} is not in the plan's desired resources"),
-                    )
-                })?;
+                let desired = desired.ok_or_else(|| ApiError::new("NotInPlan", format!("{address} is not in the plan's desired resources")))?;
                 let (mut attrs, current, token) = {
                     let s = state.lock().expect("state lock");
-                    let lookup = |a: &Address, output: &str| {
-                        s.resources
-                            .get(a)
-                            .and_then(|r| r.outputs.get(output))
-                            .cloned()
-                    };
+                    let lookup = |a: &Address, output: &str| s.resources.get(a).and_then(|r| r.outputs.get(output)).cloned();
                     let record = s.resources.get(address);
-                    (
-                        resolve_attrs(&desired.attrs, &lookup),
-                        record.and_then(Record::observed),
-                        record.map(|r| r.token.clone()),
-                    )
+                    (resolve_attrs(&desired.attrs, &lookup), record.and_then(Record::observed), record.map(|r| r.token.clone()))
                 };
                 self.provider.normalize(&address.kind, &mut attrs);
                 let created = match (step.verb, current) {
-                    (Verb::Update, Some(current)) => {
-                        self.provider.update(address, &current, &attrs).await?
-                    }
+                    (Verb::Update, Some(current)) => self.provider.update(address, &current, &attrs).await?,
                     _ => {
                         // Record the intent first: if eksnet dies during the call, the next run
                         // finds the object by its tags instead of creating a second one.
@@ -300,13 +205,7 @@ impl<P: Provider> Run<'_, P> {
                         self.save(state, |s| {
                             s.resources.insert(
                                 address.clone(),
-                                Record {
-                                    id: None,
-                                    token: token.clone(),
-                                    attrs: Default::default(),
-                                    outputs: Default::default(),
-                                    deps: desired.deps.clone(),
-                                },
+                                Record { id: None, token: token.clone(), attrs: Default::default(), outputs: Default::default(), deps: desired.deps.clone() },
                             );
                         })?;
                         self.provider.create(address, &attrs, &token).await?
@@ -314,20 +213,10 @@ impl<P: Provider> Run<'_, P> {
                 };
                 let id = created.id.clone();
                 self.save(state, |s| {
-                    let token = s
-                        .resources
-                        .get(address)
-                        .map(|r| r.token.clone())
-                        .unwrap_or_else(new_token);
+                    let token = s.resources.get(address).map(|r| r.token.clone()).unwrap_or_else(new_token);
                     s.resources.insert(
                         address.clone(),
-                        Record {
-                            id: Some(created.id),
-                            token,
-                            attrs: created.attrs,
-                            outputs: created.outputs,
-                            deps: desired.deps.clone(),
-                        },
+                        Record { id: Some(created.id), token, attrs: created.attrs, outputs: created.outputs, deps: desired.deps.clone() },
                     );
                 })?;
                 Ok(id)

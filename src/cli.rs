@@ -7,12 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::ui::ColorChoice;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "eksnet",
-    version,
-    about = "EKS with VPC CNI custom networking and security groups for pods, from one YAML stack",
-    max_term_width = 100
-)]
+#[command(name = "eksnet", version, about = "EKS with VPC CNI custom networking and security groups for pods, from one YAML stack", max_term_width = 100)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -23,13 +18,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The stack file.
-    #[arg(
-        short = 'f',
-        long = "stack",
-        global = true,
-        default_value = "eksnet.yaml",
-        value_name = "FILE"
-    )]
+    #[arg(short = 'f', long = "stack", global = true, default_value = "eksnet.yaml", value_name = "FILE")]
     pub stack: PathBuf,
     /// The state file [default: .eksnet/<stack name>.state.json].
     #[arg(long, global = true, value_name = "PATH")]
@@ -135,13 +124,9 @@ pub enum StateCommand {
 /// `300ms`, `30s`, `10m`, `1h` or a number of seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 30s, 10m)"))?;
+    let n: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration (e.g. 30s, 10m)"))?;
     let seconds = match unit {
         "ms" => n / 1000.0,
         "" | "s" => n,

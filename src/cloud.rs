@@ -24,18 +24,12 @@ pub struct CloudOptions {
 pub async fn load(options: &CloudOptions) -> anyhow::Result<SdkConfig> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(options.region.clone()))
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(options.max_attempts)
-                .with_initial_backoff(Duration::from_millis(200)),
-        );
+        .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts).with_initial_backoff(Duration::from_millis(200)));
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
-    let provider = config
-        .credentials_provider()
-        .ok_or_else(|| anyhow!("no AWS credentials provider is configured"))?;
+    let provider = config.credentials_provider().ok_or_else(|| anyhow!("no AWS credentials provider is configured"))?;
     use aws_credential_types::provider::ProvideCredentials as _;
     provider.provide_credentials().await.map_err(|e| anyhow!("{}", aws_smithy_types::error::display::DisplayErrorContext(e))).context(
         "no AWS credentials found\n  = help: set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
@@ -52,15 +46,9 @@ where
 {
     let request_id = err.request_id().map(str::to_string);
     match err.as_service_error() {
-        Some(service) => ApiError {
-            code: service.code().unwrap_or("Unknown").to_string(),
-            message: service.message().unwrap_or("(no message)").to_string(),
-            request_id,
-        },
-        None => ApiError {
-            code: "RequestFailed".into(),
-            message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
-            request_id,
-        },
+        Some(service) => {
+            ApiError { code: service.code().unwrap_or("Unknown").to_string(), message: service.message().unwrap_or("(no message)").to_string(), request_id }
+        }
+        None => ApiError { code: "RequestFailed".into(), message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), request_id },
     }
 }

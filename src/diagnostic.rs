@@ -18,12 +18,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: &str, span: Option<Span>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            file: file.into(),
-            span,
-            message: message.into(),
-            hint: None,
-        }
+        Diagnostic { file: file.into(), span, message: message.into(), hint: None }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
@@ -55,10 +50,6 @@ impl fmt::Display for Invalid {
             writeln!(f, "{d}")?;
         }
         let n = self.0.len();
-        write!(
-            f,
-            "{n} problem{} found; nothing was created",
-            if n == 1 { "" } else { "s" }
-        )
+        write!(f, "{n} problem{} found; nothing was created", if n == 1 { "" } else { "s" })
     }
 }

@@ -61,10 +61,7 @@ where
         }
     }
     // Nodes never reached (only possible with a cycle, which the graph rules out) are skipped.
-    outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Skipped))
-        .collect()
+    outcomes.into_iter().map(|o| o.unwrap_or(Outcome::Skipped)).collect()
 }
 
 fn skip_dependents<E>(from: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<Outcome<E>>]) {
@@ -115,16 +112,7 @@ mod tests {
             }
         })
         .await;
-        assert_eq!(
-            outcomes,
-            vec![
-                Outcome::Failed("boom"),
-                Outcome::Skipped,
-                Outcome::Done,
-                Outcome::Done,
-                Outcome::Skipped
-            ]
-        );
+        assert_eq!(outcomes, vec![Outcome::Failed("boom"), Outcome::Skipped, Outcome::Done, Outcome::Done, Outcome::Skipped]);
         let mut ran = ran.into_inner().unwrap();
         ran.sort();
         assert_eq!(ran, vec![0, 2, 3]);

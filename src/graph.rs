@@ -26,10 +26,7 @@ pub enum GraphError {
 impl std::fmt::Display for GraphError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            GraphError::Missing { from, to } => write!(
-                f,
-                "`{from}` depends on `{to}`, which the stack does not define"
-            ),
+            GraphError::Missing { from, to } => write!(f, "`{from}` depends on `{to}`, which the stack does not define"),
             GraphError::Cycle(path) => {
                 let names: Vec<String> = path.iter().map(ToString::to_string).collect();
                 write!(f, "dependency cycle: {} → {}", names.join(" → "), names[0])
@@ -41,17 +38,11 @@ impl std::fmt::Display for GraphError {
 impl Graph {
     pub fn build(desired: &[Desired]) -> Result<Graph, GraphError> {
         let mut graph = DiGraph::new();
-        let index: HashMap<&Address, NodeIndex> = desired
-            .iter()
-            .map(|d| (&d.address, graph.add_node(d.address.clone())))
-            .collect();
+        let index: HashMap<&Address, NodeIndex> = desired.iter().map(|d| (&d.address, graph.add_node(d.address.clone()))).collect();
         for d in desired {
             for dep in &d.deps {
                 let Some(&from) = index.get(dep) else {
-                    return Err(GraphError::Missing {
-                        from: d.address.clone(),
-                        to: dep.clone(),
-                    });
+                    return Err(GraphError::Missing { from: d.address.clone(), to: dep.clone() });
                 };
                 graph.update_edge(from, index[&d.address], ());
             }
@@ -66,19 +57,12 @@ impl Graph {
     }
 
     pub fn dot(&self) -> String {
-        let mut out = String::from(
-            "digraph eksnet {\n  rankdir = LR;\n  node [shape = box, fontname = \"monospace\"];\n",
-        );
+        let mut out = String::from("digraph eksnet {\n  rankdir = LR;\n  node [shape = box, fontname = \"monospace\"];\n");
         for &i in &self.order {
             let _ = writeln!(out, "  {:?};", self.graph[i].to_string());
         }
         for e in self.graph.raw_edges() {
-            let _ = writeln!(
-                out,
-                "  {:?} -> {:?};",
-                self.graph[e.source()].to_string(),
-                self.graph[e.target()].to_string()
-            );
+            let _ = writeln!(out, "  {:?} -> {:?};", self.graph[e.source()].to_string(), self.graph[e.target()].to_string());
         }
         out.push_str("}\n");
         out
@@ -87,24 +71,15 @@ impl Graph {
 
 /// One dependency cycle, read in "depends on" direction from its alphabetically first node.
 fn cycle_path(graph: &DiGraph<Address, ()>) -> Vec<Address> {
-    let Some(scc) = tarjan_scc(graph)
-        .into_iter()
-        .find(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0]))
-    else {
+    let Some(scc) = tarjan_scc(graph).into_iter().find(|scc| scc.len() > 1 || graph.contains_edge(scc[0], scc[0])) else {
         return vec![];
     };
-    let start = *scc
-        .iter()
-        .min_by_key(|&&i| graph[i].to_string())
-        .expect("non-empty");
+    let start = *scc.iter().min_by_key(|&&i| graph[i].to_string()).expect("non-empty");
     let mut path = vec![start];
     loop {
         let current = *path.last().expect("non-empty");
         // Incoming edges come from the dependencies of `current`.
-        let mut deps: Vec<NodeIndex> = graph
-            .neighbors_directed(current, petgraph::Direction::Incoming)
-            .filter(|n| scc.contains(n))
-            .collect();
+        let mut deps: Vec<NodeIndex> = graph.neighbors_directed(current, petgraph::Direction::Incoming).filter(|n| scc.contains(n)).collect();
         deps.sort_by_key(|&i| graph[i].to_string());
         let next = deps[0];
         if let Some(pos) = path.iter().position(|&p| p == next) {
@@ -129,28 +104,14 @@ mod tests {
     #[test]
     fn orders_dependencies_first() {
         let desired = vec![
-            node(
-                "subnet.a[\"x\"]",
-                &["vpc.main", "vpc_cidr.secondary[\"100.64.0.0/16\"]"],
-            ),
+            node("subnet.a[\"x\"]", &["vpc.main", "vpc_cidr.secondary[\"100.64.0.0/16\"]"]),
             node("vpc_cidr.secondary[\"100.64.0.0/16\"]", &["vpc.main"]),
             node("vpc.main", &[]),
         ];
         let graph = Graph::build(&desired).unwrap();
         let order: Vec<String> = graph.order().map(ToString::to_string).collect();
-        assert_eq!(
-            order,
-            vec![
-                "vpc.main",
-                "vpc_cidr.secondary[\"100.64.0.0/16\"]",
-                "subnet.a[\"x\"]"
-            ]
-        );
-        assert!(
-            graph
-                .dot()
-                .contains("\"vpc.main\" -> \"subnet.a[\\\"x\\\"]\"")
-        );
+        assert_eq!(order, vec!["vpc.main", "vpc_cidr.secondary[\"100.64.0.0/16\"]", "subnet.a[\"x\"]"]);
+        assert!(graph.dot().contains("\"vpc.main\" -> \"subnet.a[\\\"x\\\"]\""));
     }
 
     #[test]
@@ -162,19 +123,8 @@ mod tests {
             node("vpc.main", &[]),
         ];
         let err = Graph::build(&desired).err().unwrap();
-        assert_eq!(
-            err.to_string(),
-            "dependency cycle: security_group.a → security_group.b → security_group.c → security_group.a"
-        );
-        let err = Graph::build(&[node("subnet.a", &["vpc.nope"])])
-            .err()
-            .unwrap();
-        assert_eq!(
-            err,
-            GraphError::Missing {
-                from: Address::parse("subnet.a").unwrap(),
-                to: Address::parse("vpc.nope").unwrap()
-            }
-        );
+        assert_eq!(err.to_string(), "dependency cycle: security_group.a → security_group.b → security_group.c → security_group.a");
+        let err = Graph::build(&[node("subnet.a", &["vpc.nope"])]).err().unwrap();
+        assert_eq!(err, GraphError::Missing { from: Address::parse("subnet.a").unwrap(), to: Address::parse("vpc.nope").unwrap() });
     }
 }

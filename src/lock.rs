@@ -21,17 +21,12 @@ pub struct LockInfo {
 
 impl LockInfo {
     fn describe(&self) -> String {
-        format!(
-            "`{}` (pid {} on {}, since {}, lock id {})",
-            self.command, self.pid, self.host, self.since, self.id
-        )
+        format!("`{}` (pid {} on {}, since {}, lock id {})", self.command, self.pid, self.host, self.since, self.id)
     }
 
     /// True when the holder ran on this host and its process no longer exists.
     fn holder_is_gone(&self) -> bool {
-        self.host == hostname()
-            && cfg!(target_os = "linux")
-            && !Path::new(&format!("/proc/{}", self.pid)).exists()
+        self.host == hostname() && cfg!(target_os = "linux") && !Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 }
 
@@ -91,10 +86,7 @@ impl Lock {
                             h.describe(),
                             h.id
                         ),
-                        None => bail!(
-                            "the state is locked ({} exists but cannot be read)",
-                            path.display()
-                        ),
+                        None => bail!("the state is locked ({} exists but cannot be read)", path.display()),
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -120,10 +112,7 @@ pub fn unlock(state: &Path, id: &str) -> anyhow::Result<LockInfo> {
     let path = lock_path(state);
     match read(&path) {
         None => bail!("the state {} is not locked", state.display()),
-        Some(h) if h.id != id => bail!(
-            "the lock is held by {} whose id is not `{id}`",
-            h.describe()
-        ),
+        Some(h) if h.id != id => bail!("the lock is held by {} whose id is not `{id}`", h.describe()),
         Some(h) => {
             fs::remove_file(&path)?;
             Ok(h)
@@ -150,9 +139,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("x.state.json");
         let first = Lock::acquire(&state, "eksnet apply", Duration::ZERO).unwrap();
-        let err = Lock::acquire(&state, "eksnet destroy", Duration::ZERO)
-            .unwrap_err()
-            .to_string();
+        let err = Lock::acquire(&state, "eksnet destroy", Duration::ZERO).unwrap_err().to_string();
         assert!(err.contains("locked by `eksnet apply`"), "{err}");
         assert!(err.contains(&first.info.id), "{err}");
         drop(first);

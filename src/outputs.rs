@@ -17,32 +17,19 @@ pub fn outputs(state: &State) -> BTreeMap<String, Value> {
             "vpc" => {
                 out.insert("vpc_id".into(), json!(id));
             }
-            "subnet" => subnets
-                .entry(address.name.clone())
-                .or_default()
-                .push((address.key.clone().unwrap_or_default(), json!(id))),
+            "subnet" => subnets.entry(address.name.clone()).or_default().push((address.key.clone().unwrap_or_default(), json!(id))),
             "security_group" => {
                 groups.insert(address.name.clone(), json!(id));
             }
             "nat_gateway" => {
-                nats.insert(
-                    format!(
-                        "{}_{}",
-                        address.name,
-                        address.key.clone().unwrap_or_default()
-                    ),
-                    json!(id),
-                );
+                nats.insert(format!("{}_{}", address.name, address.key.clone().unwrap_or_default()), json!(id));
             }
             _ => {}
         }
     }
     for (tier, mut list) in subnets {
         list.sort_by(|a, b| a.0.cmp(&b.0));
-        out.insert(
-            format!("{tier}_subnet_ids"),
-            Value::Array(list.into_iter().map(|(_, id)| id).collect()),
-        );
+        out.insert(format!("{tier}_subnet_ids"), Value::Array(list.into_iter().map(|(_, id)| id).collect()));
     }
     if !groups.is_empty() {
         out.insert("security_group_ids".into(), Value::Object(groups));

@@ -105,11 +105,7 @@ pub struct Inputs<'a> {
 }
 
 pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
-    let desired: Vec<Desired> = if inputs.destroy {
-        vec![]
-    } else {
-        inputs.desired.to_vec()
-    };
+    let desired: Vec<Desired> = if inputs.destroy { vec![] } else { inputs.desired.to_vec() };
     let graph = Graph::build(&desired).expect("the stack was validated");
     let by_address: HashMap<&Address, &Desired> = desired.iter().map(|d| (&d.address, d)).collect();
     let recorded = |a: &Address| inputs.state.and_then(|s| s.resources.get(a));
@@ -125,30 +121,14 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         let summary = summary(&attrs, schema.summary);
         let change = match inputs.observed.get(address) {
             None => {
-                let reason = recorded(address)
-                    .filter(|r| r.id.is_some())
-                    .map(|_| "was deleted outside eksnet".to_string());
-                Change {
-                    address: address.clone(),
-                    action: Action::Create,
-                    reason,
-                    summary,
-                    diffs: vec![],
-                    existing_deps: vec![],
-                }
+                let reason = recorded(address).filter(|r| r.id.is_some()).map(|_| "was deleted outside eksnet".to_string());
+                Change { address: address.clone(), action: Action::Create, reason, summary, diffs: vec![], existing_deps: vec![] }
             }
             Some(current) => {
                 let diffs = diff(&attrs, &current.attrs, schema.replace_on);
-                let forcing: Vec<&str> = diffs
-                    .iter()
-                    .filter(|d| d.forces_replacement)
-                    .map(|d| d.attribute.as_str())
-                    .collect();
+                let forcing: Vec<&str> = diffs.iter().filter(|d| d.forces_replacement).map(|d| d.attribute.as_str()).collect();
                 let (action, reason) = if !forcing.is_empty() {
-                    (
-                        Action::Replace,
-                        Some(format!("{} changed", forcing.join(", "))),
-                    )
+                    (Action::Replace, Some(format!("{} changed", forcing.join(", "))))
                 } else if diffs.is_empty() {
                     (Action::NoOp, None)
                 } else {
@@ -158,14 +138,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
                     known.insert(address.clone(), current.outputs.clone());
                 }
                 let existing_deps = existing_deps(address, current, inputs);
-                Change {
-                    address: address.clone(),
-                    action,
-                    reason,
-                    summary,
-                    diffs,
-                    existing_deps,
-                }
+                Change { address: address.clone(), action, reason, summary, diffs, existing_deps }
             }
         };
         changes.push(change);
@@ -178,14 +151,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         }
         let summary = summary(&current.attrs, provider.schema(&address.kind).summary);
         let existing_deps = existing_deps(address, current, inputs);
-        changes.push(Change {
-            address: address.clone(),
-            action: Action::Delete,
-            reason: None,
-            summary,
-            diffs: vec![],
-            existing_deps,
-        });
+        changes.push(Change { address: address.clone(), action: Action::Delete, reason: None, summary, diffs: vec![], existing_deps });
     }
 
     Plan {
@@ -203,16 +169,8 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
 /// What an existing object depends on: what the state recorded, and any other existing object
 /// whose id appears among its attributes (for objects adopted or found without a record).
 fn existing_deps(address: &Address, current: &Observed, inputs: &Inputs) -> Vec<Address> {
-    let mut deps: BTreeSet<Address> = inputs
-        .state
-        .and_then(|s| s.resources.get(address))
-        .map(|r| r.deps.iter().cloned().collect())
-        .unwrap_or_default();
-    let ids: HashMap<&str, &Address> = inputs
-        .observed
-        .iter()
-        .map(|(a, o)| (o.id.as_str(), a))
-        .collect();
+    let mut deps: BTreeSet<Address> = inputs.state.and_then(|s| s.resources.get(address)).map(|r| r.deps.iter().cloned().collect()).unwrap_or_default();
+    let ids: HashMap<&str, &Address> = inputs.observed.iter().map(|(a, o)| (o.id.as_str(), a)).collect();
     let mut strings = vec![];
     collect_strings(&Value::Object(current.attrs.clone()), &mut strings);
     for s in strings {
@@ -239,16 +197,8 @@ fn summary(attrs: &Attrs, key: &str) -> String {
         Some(Value::Array(items)) if key == "routes" => items
             .iter()
             .map(|r| {
-                let target = r
-                    .get("gateway_id")
-                    .or_else(|| r.get("nat_gateway_id"))
-                    .map(render)
-                    .unwrap_or_default();
-                format!(
-                    "{} → {}",
-                    r["destination"].as_str().unwrap_or("?"),
-                    target.trim_matches('"')
-                )
+                let target = r.get("gateway_id").or_else(|| r.get("nat_gateway_id")).map(render).unwrap_or_default();
+                format!("{} → {}", r["destination"].as_str().unwrap_or("?"), target.trim_matches('"'))
             })
             .collect::<Vec<_>>()
             .join(", "),
@@ -269,22 +219,12 @@ pub fn diff(want: &Attrs, have: &Attrs, replace_on: &[&str]) -> Vec<Diff> {
                 let keys: BTreeSet<&String> = n.keys().chain(o.keys()).collect();
                 for k in keys {
                     if n.get(k) != o.get(k) {
-                        out.push(Diff {
-                            attribute: format!("{key}[\"{k}\"]"),
-                            old: o.get(k).cloned(),
-                            new: n.get(k).cloned(),
-                            forces_replacement: forces,
-                        });
+                        out.push(Diff { attribute: format!("{key}[\"{k}\"]"), old: o.get(k).cloned(), new: n.get(k).cloned(), forces_replacement: forces });
                     }
                 }
             }
             _ if Some(new) == old && !contains_unknown(new) => {}
-            _ => out.push(Diff {
-                attribute: key.clone(),
-                old: old.cloned(),
-                new: Some(new.clone()),
-                forces_replacement: forces,
-            }),
+            _ => out.push(Diff { attribute: key.clone(), old: old.cloned(), new: Some(new.clone()), forces_replacement: forces }),
         }
     }
     out
@@ -320,9 +260,7 @@ pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String 
             line.push_str(&format!("  {}", c.summary));
         }
         match (&c.action, &c.reason) {
-            (Action::Replace, Some(r)) => {
-                line.push_str(&format!("  (must be replaced because {r})"))
-            }
+            (Action::Replace, Some(r)) => line.push_str(&format!("  (must be replaced because {r})")),
             (_, Some(r)) => line.push_str(&format!("  ({r})")),
             _ => {}
         }
@@ -330,31 +268,16 @@ pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String 
         out.push('\n');
         if matches!(c.action, Action::Update | Action::Replace) {
             for d in &c.diffs {
-                let old = d
-                    .old
-                    .as_ref()
-                    .map(render)
-                    .unwrap_or_else(|| "(none)".into());
-                let new = d
-                    .new
-                    .as_ref()
-                    .map(render)
-                    .unwrap_or_else(|| "(none)".into());
-                let forces = if d.forces_replacement {
-                    "  # forces replacement"
-                } else {
-                    ""
-                };
+                let old = d.old.as_ref().map(render).unwrap_or_else(|| "(none)".into());
+                let new = d.new.as_ref().map(render).unwrap_or_else(|| "(none)".into());
+                let forces = if d.forces_replacement { "  # forces replacement" } else { "" };
                 out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
             }
         }
     }
     let s = plan.summary();
     if plan.has_changes() {
-        out.push_str(&format!(
-            "\nPlan: {} to add, {} to change, {} to destroy.\n",
-            s.add, s.change, s.destroy
-        ));
+        out.push_str(&format!("\nPlan: {} to add, {} to change, {} to destroy.\n", s.add, s.change, s.destroy));
     } else {
         out.push_str("No changes. The infrastructure matches the stack.\n");
     }
@@ -379,9 +302,6 @@ mod tests {
         assert_eq!(names, vec!["cidr_block", "tags[\"old\"]", "tags[\"team\"]"]);
         assert!(d[0].forces_replacement && !d[1].forces_replacement);
         let unknown = attrs(json!({"vpc_id": {"$unknown": "vpc.main.id"}}));
-        assert_eq!(
-            diff(&unknown, &attrs(json!({"vpc_id": "vpc-1"})), &[]).len(),
-            1
-        );
+        assert_eq!(diff(&unknown, &attrs(json!({"vpc_id": "vpc-1"})), &[]).len(), 1);
     }
 }

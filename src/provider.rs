@@ -44,11 +44,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        ApiError {
-            code: code.into(),
-            message: message.into(),
-            request_id: None,
-        }
+        ApiError { code: code.into(), message: message.into(), request_id: None }
     }
 }
 
@@ -74,28 +70,10 @@ pub trait Provider: Send + Sync + 'static {
     /// desired and observed attributes compare equal when they mean the same.
     fn normalize(&self, _kind: &str, _attrs: &mut Attrs) {}
     /// Every object of `kind` that belongs to the stack, keyed by address: one batched read.
-    fn refresh(
-        &self,
-        kind: &str,
-        scope: &Scope<'_>,
-    ) -> impl Future<Output = Result<BTreeMap<Address, Observed>>> + Send;
+    fn refresh(&self, kind: &str, scope: &Scope<'_>) -> impl Future<Output = Result<BTreeMap<Address, Observed>>> + Send;
     /// Creates the object. `token` is stable across retries of the same intent.
-    fn create(
-        &self,
-        address: &Address,
-        attrs: &Attrs,
-        token: &str,
-    ) -> impl Future<Output = Result<Observed>> + Send;
-    fn update(
-        &self,
-        address: &Address,
-        current: &Observed,
-        attrs: &Attrs,
-    ) -> impl Future<Output = Result<Observed>> + Send;
+    fn create(&self, address: &Address, attrs: &Attrs, token: &str) -> impl Future<Output = Result<Observed>> + Send;
+    fn update(&self, address: &Address, current: &Observed, attrs: &Attrs) -> impl Future<Output = Result<Observed>> + Send;
     /// Deletes the object; an object that is already gone is not an error.
-    fn delete(
-        &self,
-        address: &Address,
-        current: &Observed,
-    ) -> impl Future<Output = Result<()>> + Send;
+    fn delete(&self, address: &Address, current: &Observed) -> impl Future<Output = Result<()>> + Send;
 }

@@ -33,13 +33,7 @@ impl Verb {
 pub trait Reporter: Send + Sync {
     fn started(&self, address: &Address, verb: Verb);
     /// `Ok(id)` or `Err(message)`.
-    fn finished(
-        &self,
-        address: &Address,
-        verb: Verb,
-        result: Result<&str, &str>,
-        elapsed: Duration,
-    );
+    fn finished(&self, address: &Address, verb: Verb, result: Result<&str, &str>, elapsed: Duration);
     /// A line of information (e.g. "refreshing 10 kinds").
     fn note(&self, message: &str);
 }
@@ -55,19 +49,11 @@ impl Reporter for Silent {
 
 /// UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`, without a date crate.
 pub fn timestamp() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = now.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        now.subsec_millis()
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem / 60 % 60, rem % 60, now.subsec_millis())
 }
 
 /// Howard Hinnant's days-to-civil algorithm.

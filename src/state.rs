@@ -42,23 +42,13 @@ pub struct Record {
 
 impl Record {
     pub fn observed(&self) -> Option<Observed> {
-        Some(Observed {
-            id: self.id.clone()?,
-            attrs: self.attrs.clone(),
-            outputs: self.outputs.clone(),
-        })
+        Some(Observed { id: self.id.clone()?, attrs: self.attrs.clone(), outputs: self.outputs.clone() })
     }
 }
 
 impl State {
     pub fn new(stack: &str) -> Self {
-        State {
-            format_version: FORMAT_VERSION,
-            serial: 0,
-            lineage: uuid::Uuid::new_v4().to_string(),
-            stack: stack.into(),
-            resources: BTreeMap::new(),
-        }
+        State { format_version: FORMAT_VERSION, serial: 0, lineage: uuid::Uuid::new_v4().to_string(), stack: stack.into(), resources: BTreeMap::new() }
     }
 }
 
@@ -85,13 +75,8 @@ impl StateFile {
                 return Err(e).with_context(|| format!("cannot read state {}", self.path.display()));
             }
         };
-        let state: State = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "state {} is not valid (the previous version is in {})",
-                self.path.display(),
-                self.backup_path().display()
-            )
-        })?;
+        let state: State = serde_json::from_str(&text)
+            .with_context(|| format!("state {} is not valid (the previous version is in {})", self.path.display(), self.backup_path().display()))?;
         if state.format_version > FORMAT_VERSION {
             bail!(
                 "state {} has format version {}, newer than this eksnet understands ({FORMAT_VERSION}); upgrade eksnet",
@@ -120,11 +105,9 @@ impl StateFile {
         if self.path.exists() {
             let backup = self.backup_path();
             let _ = fs::remove_file(&backup);
-            fs::hard_link(&self.path, &backup)
-                .or_else(|_| fs::copy(&self.path, &backup).map(|_| ()))?;
+            fs::hard_link(&self.path, &backup).or_else(|_| fs::copy(&self.path, &backup).map(|_| ()))?;
         }
-        fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot write state {}", self.path.display()))?;
+        fs::rename(&tmp, &self.path).with_context(|| format!("cannot write state {}", self.path.display()))?;
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             if let Ok(d) = fs::File::open(dir) {
                 let _ = d.sync_all();
@@ -165,28 +148,18 @@ mod tests {
         file.save(&mut state).unwrap();
         state.resources.insert(
             Address::new("vpc", "main"),
-            Record {
-                id: Some("vpc-1".into()),
-                token: "t".into(),
-                attrs: Attrs::new(),
-                outputs: Attrs::new(),
-                deps: vec![],
-            },
+            Record { id: Some("vpc-1".into()), token: "t".into(), attrs: Attrs::new(), outputs: Attrs::new(), deps: vec![] },
         );
         file.save(&mut state).unwrap();
         let loaded = file.load().unwrap().unwrap();
         assert_eq!(loaded.serial, 2);
         assert_eq!(loaded.resources.len(), 1);
-        let backup: State =
-            serde_json::from_str(&fs::read_to_string(file.backup_path()).unwrap()).unwrap();
+        let backup: State = serde_json::from_str(&fs::read_to_string(file.backup_path()).unwrap()).unwrap();
         assert_eq!(backup.serial, 1);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(
-                fs::metadata(&file.path).unwrap().permissions().mode() & 0o777,
-                0o600
-            );
+            assert_eq!(fs::metadata(&file.path).unwrap().permissions().mode() & 0o777, 0o600);
         }
     }
 }

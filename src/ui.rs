@@ -36,26 +36,15 @@ impl Printer {
             ColorChoice::Never => false,
             ColorChoice::Auto => tty && !ci && !no_color && std::io::stdout().is_terminal(),
         };
-        Printer {
-            color,
-            live: tty && !ci,
-        }
+        Printer { color, live: tty && !ci }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
     }
 
     pub fn reporter(&self) -> Box<dyn Reporter> {
-        if self.live {
-            Box::new(Bars::new())
-        } else {
-            Box::new(Lines)
-        }
+        if self.live { Box::new(Bars::new()) } else { Box::new(Lines) }
     }
 }
 
@@ -67,32 +56,11 @@ impl Reporter for Lines {
         eprintln!("{} {} {address}", timestamp(), verb.doing());
     }
 
-    fn finished(
-        &self,
-        address: &Address,
-        verb: Verb,
-        result: Result<&str, &str>,
-        elapsed: Duration,
-    ) {
+    fn finished(&self, address: &Address, verb: Verb, result: Result<&str, &str>, elapsed: Duration) {
         match result {
-            Ok(id) if id.is_empty() => eprintln!(
-                "{} {} {address} in {}",
-                timestamp(),
-                verb.done(),
-                seconds(elapsed)
-            ),
-            Ok(id) => eprintln!(
-                "{} {} {address} in {} ({id})",
-                timestamp(),
-                verb.done(),
-                seconds(elapsed)
-            ),
-            Err(e) => eprintln!(
-                "{} failed {} {address} after {}: {e}",
-                timestamp(),
-                verb.doing(),
-                seconds(elapsed)
-            ),
+            Ok(id) if id.is_empty() => eprintln!("{} {} {address} in {}", timestamp(), verb.done(), seconds(elapsed)),
+            Ok(id) => eprintln!("{} {} {address} in {} ({id})", timestamp(), verb.done(), seconds(elapsed)),
+            Err(e) => eprintln!("{} failed {} {address} after {}: {e}", timestamp(), verb.doing(), seconds(elapsed)),
         }
         let _ = std::io::stderr().flush();
     }
@@ -110,31 +78,20 @@ pub struct Bars {
 
 impl Bars {
     fn new() -> Self {
-        Bars {
-            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
-            bars: Mutex::new(HashMap::new()),
-        }
+        Bars { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: Mutex::new(HashMap::new()) }
     }
 }
 
 impl Reporter for Bars {
     fn started(&self, address: &Address, verb: Verb) {
         let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"));
         bar.set_message(format!("{} {address}", verb.doing()));
         bar.enable_steady_tick(Duration::from_millis(120));
         self.bars.lock().unwrap().insert(address.to_string(), bar);
     }
 
-    fn finished(
-        &self,
-        address: &Address,
-        verb: Verb,
-        result: Result<&str, &str>,
-        elapsed: Duration,
-    ) {
+    fn finished(&self, address: &Address, verb: Verb, result: Result<&str, &str>, elapsed: Duration) {
         if let Some(bar) = self.bars.lock().unwrap().remove(&address.to_string()) {
             bar.finish_and_clear();
             self.multi.remove(&bar);
@@ -144,11 +101,7 @@ impl Reporter for Bars {
                 format!("✓ {} {address} in {}", verb.done(), seconds(elapsed))
             }
             Ok(id) => format!("✓ {} {address} in {} ({id})", verb.done(), seconds(elapsed)),
-            Err(e) => format!(
-                "✗ failed {} {address} after {}: {e}",
-                verb.doing(),
-                seconds(elapsed)
-            ),
+            Err(e) => format!("✗ failed {} {address} after {}: {e}", verb.doing(), seconds(elapsed)),
         };
         let _ = self.multi.println(line);
     }

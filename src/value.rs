@@ -13,19 +13,13 @@ pub fn reference(address: &Address, output: &str) -> Value {
 }
 
 fn as_ref(value: &Value) -> Option<(Address, &str)> {
-    let text = value
-        .as_object()
-        .filter(|m| m.len() == 1)?
-        .get("$ref")?
-        .as_str()?;
+    let text = value.as_object().filter(|m| m.len() == 1)?.get("$ref")?.as_str()?;
     let (address, output) = text.rsplit_once('#')?;
     Some((Address::parse(address)?, output))
 }
 
 pub fn is_unknown(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|m| m.len() == 1 && m.contains_key("$unknown"))
+    value.as_object().is_some_and(|m| m.len() == 1 && m.contains_key("$unknown"))
 }
 
 pub fn contains_unknown(value: &Value) -> bool {
@@ -54,25 +48,17 @@ pub fn references(value: &Value, out: &mut Vec<Address>) {
 /// Replaces references by the outputs `lookup` knows, and by `$unknown` markers otherwise.
 pub fn resolve(value: &Value, lookup: &dyn Fn(&Address, &str) -> Option<Value>) -> Value {
     if let Some((address, output)) = as_ref(value) {
-        return lookup(&address, output)
-            .unwrap_or_else(|| json!({ "$unknown": format!("{address}.{output}") }));
+        return lookup(&address, output).unwrap_or_else(|| json!({ "$unknown": format!("{address}.{output}") }));
     }
     match value {
         Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, lookup)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), resolve(v, lookup)))
-                .collect(),
-        ),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve(v, lookup))).collect()),
         other => other.clone(),
     }
 }
 
 pub fn resolve_attrs(attrs: &Attrs, lookup: &dyn Fn(&Address, &str) -> Option<Value>) -> Attrs {
-    attrs
-        .iter()
-        .map(|(k, v)| (k.clone(), resolve(v, lookup)))
-        .collect()
+    attrs.iter().map(|(k, v)| (k.clone(), resolve(v, lookup))).collect()
 }
 
 /// Short human rendering of a value for plans.
@@ -83,17 +69,8 @@ pub fn render(value: &Value) -> String {
     match value {
         Value::String(s) => format!("{s:?}"),
         Value::Null => "null".into(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(render).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{k} = {}", render(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Value::Array(items) => format!("[{}]", items.iter().map(render).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!("{{{}}}", map.iter().map(|(k, v)| format!("{k} = {}", render(v))).collect::<Vec<_>>().join(", ")),
         other => other.to_string(),
     }
 }
@@ -110,14 +87,11 @@ mod tests {
     fn resolves_known_and_marks_unknown_references() {
         let vpc = Address::new("vpc", "main");
         let nat = Address::new("nat_gateway", "public");
-        let value =
-            json!({"vpc_id": reference(&vpc, "id"), "routes": [{"nat": reference(&nat, "id")}]});
+        let value = json!({"vpc_id": reference(&vpc, "id"), "routes": [{"nat": reference(&nat, "id")}]});
         let mut refs = vec![];
         references(&value, &mut refs);
         assert_eq!(refs, vec![vpc.clone(), nat]);
-        let resolved = resolve(&value, &|a, o| {
-            (a == &vpc && o == "id").then(|| json!("vpc-1"))
-        });
+        let resolved = resolve(&value, &|a, o| (a == &vpc && o == "id").then(|| json!("vpc-1")));
         assert_eq!(resolved["vpc_id"], "vpc-1");
         assert!(is_unknown(&resolved["routes"][0]["nat"]));
         assert!(contains_unknown(&resolved));

@@ -11,84 +11,36 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["domain"],
-    summary: "domain",
-    derived: false,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["domain"], summary: "domain", derived: false };
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     // DescribeAddresses is not paginated: one call returns every address.
-    let found = cx
-        .ec2()
-        .describe_addresses()
-        .filters(tags::stack_filter(&cx.stack))
-        .send()
-        .await
-        .map_err(api_error)?;
+    let found = cx.ec2().describe_addresses().filters(tags::stack_filter(&cx.stack)).send().await.map_err(api_error)?;
     let mut out = BTreeMap::new();
     for a in found.addresses() {
         let (Some(address), Some(id)) = (tags::address_of(a.tags()), a.allocation_id()) else {
             continue;
         };
         let domain = a.domain().map(|d| d.as_str()).unwrap_or("vpc");
-        out.insert(
-            address,
-            observed(
-                id,
-                json!({"domain": domain, "tags": tags::observed(a.tags())}),
-                &[("public_ip", a.public_ip().unwrap_or_default())],
-            ),
-        );
+        out.insert(address, observed(id, json!({"domain": domain, "tags": tags::observed(a.tags())}), &[("public_ip", a.public_ip().unwrap_or_default())]));
     }
     Ok(out)
 }
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created = cx
-        .ec2()
-        .allocate_address()
-        .domain(DomainType::Vpc)
-        .tag_specifications(tags::spec(ResourceType::ElasticIp, attrs))
-        .send()
-        .await
-        .map_err(api_error)?;
+    let created =
+        cx.ec2().allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await.map_err(api_error)?;
     let id = created.allocation_id().unwrap_or_default();
-    Ok(Observed {
-        id: id.into(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(
-            id,
-            &[("public_ip", created.public_ip().unwrap_or_default())],
-        ),
-    })
+    Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[("public_ip", created.public_ip().unwrap_or_default())]) })
 }
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
-    Ok(Observed {
-        id: current.id.clone(),
-        attrs: attrs.clone(),
-        outputs: current.outputs.clone(),
-    })
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     // Still held by a NAT gateway that is being deleted: AWS answers one of these until it is gone.
-    let busy = [
-        "DependencyViolation",
-        "InvalidIPAddress.InUse",
-        "AuthFailure",
-    ];
-    gone_ok(
-        wait::retrying(&cx.polling, &busy, || async {
-            cx.ec2()
-                .release_address()
-                .allocation_id(&current.id)
-                .send()
-                .await
-                .map_err(api_error)
-        })
-        .await,
-    )
+    let busy = ["DependencyViolation", "InvalidIPAddress.InUse", "AuthFailure"];
+    gone_ok(wait::retrying(&cx.polling, &busy, || async { cx.ec2().release_address().allocation_id(&current.id).send().await.map_err(api_error) }).await)
 }

@@ -12,84 +12,34 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &[],
-    summary: "vpc_id",
-    derived: false,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &[], summary: "vpc_id", derived: false };
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let gateways = cx
-        .ec2()
-        .describe_internet_gateways()
-        .filters(tags::stack_filter(&cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(api_error)?;
+    let gateways =
+        cx.ec2().describe_internet_gateways().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
     let mut out = BTreeMap::new();
     for g in gateways {
-        let (Some(address), Some(id)) = (tags::address_of(g.tags()), g.internet_gateway_id())
-        else {
+        let (Some(address), Some(id)) = (tags::address_of(g.tags()), g.internet_gateway_id()) else {
             continue;
         };
-        let vpc = g
-            .attachments()
-            .iter()
-            .find(|a| a.state().is_some_and(|s| s.as_str() != "detached"))
-            .and_then(|a| a.vpc_id());
-        out.insert(
-            address,
-            observed(
-                id,
-                json!({"vpc_id": vpc, "tags": tags::observed(g.tags())}),
-                &[],
-            ),
-        );
+        let vpc = g.attachments().iter().find(|a| a.state().is_some_and(|s| s.as_str() != "detached")).and_then(|a| a.vpc_id());
+        out.insert(address, observed(id, json!({"vpc_id": vpc, "tags": tags::observed(g.tags())}), &[]));
     }
     Ok(out)
 }
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created = cx
-        .ec2()
-        .create_internet_gateway()
-        .tag_specifications(tags::spec(ResourceType::InternetGateway, attrs))
-        .send()
-        .await
-        .map_err(api_error)?;
-    let id = created
-        .internet_gateway()
-        .and_then(|g| g.internet_gateway_id())
-        .unwrap_or_default()
-        .to_string();
-    cx.ec2()
-        .attach_internet_gateway()
-        .internet_gateway_id(&id)
-        .vpc_id(attr_str(attrs, "vpc_id")?)
-        .send()
-        .await
-        .map_err(api_error)?;
-    Ok(Observed {
-        id: id.clone(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(&id, &[]),
-    })
+    let created = cx.ec2().create_internet_gateway().tag_specifications(tags::spec(ResourceType::InternetGateway, attrs)).send().await.map_err(api_error)?;
+    let id = created.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+    cx.ec2().attach_internet_gateway().internet_gateway_id(&id).vpc_id(attr_str(attrs, "vpc_id")?).send().await.map_err(api_error)?;
+    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
 async fn detach(cx: &Cx, id: &str, vpc: &str) -> Result<()> {
     // Detaching fails while public addresses are mapped in the VPC (e.g. a NAT still deleting).
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2()
-                .detach_internet_gateway()
-                .internet_gateway_id(id)
-                .vpc_id(vpc)
-                .send()
-                .await
-                .map_err(api_error)
+            cx.ec2().detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map_err(api_error)
         })
         .await,
     )
@@ -102,32 +52,15 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
         if let Some(old) = old {
             detach(cx, &current.id, old).await?;
         }
-        cx.ec2()
-            .attach_internet_gateway()
-            .internet_gateway_id(&current.id)
-            .vpc_id(new)
-            .send()
-            .await
-            .map_err(api_error)?;
+        cx.ec2().attach_internet_gateway().internet_gateway_id(&current.id).vpc_id(new).send().await.map_err(api_error)?;
     }
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
-    Ok(Observed {
-        id: current.id.clone(),
-        attrs: attrs.clone(),
-        outputs: current.outputs.clone(),
-    })
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     if let Some(vpc) = current.attrs.get("vpc_id").and_then(Value::as_str) {
         detach(cx, &current.id, vpc).await?;
     }
-    gone_ok(
-        cx.ec2()
-            .delete_internet_gateway()
-            .internet_gateway_id(&current.id)
-            .send()
-            .await
-            .map_err(api_error),
-    )
+    gone_ok(cx.ec2().delete_internet_gateway().internet_gateway_id(&current.id).send().await.map_err(api_error))
 }

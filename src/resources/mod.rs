@@ -46,11 +46,7 @@ impl Desired {
                 deps.push(d);
             }
         }
-        Desired {
-            address,
-            attrs,
-            deps,
-        }
+        Desired { address, attrs, deps }
     }
 }
 
@@ -86,8 +82,7 @@ pub struct Cx {
 
 impl Cx {
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
-        self.ec2
-            .get_or_init(|| aws_sdk_ec2::Client::new(&self.config))
+        self.ec2.get_or_init(|| aws_sdk_ec2::Client::new(&self.config))
     }
 }
 
@@ -98,14 +93,7 @@ pub struct Aws {
 
 impl Aws {
     pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
-        Aws {
-            cx: Cx {
-                config,
-                ec2: OnceLock::new(),
-                stack: stack.into(),
-                polling,
-            },
-        }
+        Aws { cx: Cx { config, ec2: OnceLock::new(), stack: stack.into(), polling } }
     }
 }
 
@@ -171,10 +159,7 @@ pub const KINDS: &[&str] = &[
 ];
 
 fn unknown(kind: &str) -> ApiError {
-    ApiError::new(
-        "UnknownKind",
-        format!("eksnet does not know resource kind `{kind}`"),
-    )
+    ApiError::new("UnknownKind", format!("eksnet does not know resource kind `{kind}`"))
 }
 
 impl Provider for Aws {
@@ -200,12 +185,7 @@ impl Provider for Aws {
         dispatch!(address.kind.as_str(), m => m::create(&self.cx, address, attrs, token).await, else Err(unknown(&address.kind)))
     }
 
-    async fn update(
-        &self,
-        address: &Address,
-        current: &Observed,
-        attrs: &Attrs,
-    ) -> Result<Observed> {
+    async fn update(&self, address: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
         dispatch!(address.kind.as_str(), m => m::update(&self.cx, address, current, attrs).await, else Err(unknown(&address.kind)))
     }
 
@@ -233,26 +213,11 @@ pub(crate) fn gone_ok<T>(result: Result<T>) -> Result<()> {
 }
 
 /// Builds an `Observed` from a `json!({...})` object.
-pub(crate) fn observed(
-    id: &str,
-    attrs: serde_json::Value,
-    extra_outputs: &[(&str, &str)],
-) -> Observed {
-    let serde_json::Value::Object(attrs) = attrs else {
-        unreachable!("attributes are objects")
-    };
-    Observed {
-        id: id.into(),
-        attrs,
-        outputs: outputs(id, extra_outputs),
-    }
+pub(crate) fn observed(id: &str, attrs: serde_json::Value, extra_outputs: &[(&str, &str)]) -> Observed {
+    let serde_json::Value::Object(attrs) = attrs else { unreachable!("attributes are objects") };
+    Observed { id: id.into(), attrs, outputs: outputs(id, extra_outputs) }
 }
 
 pub(crate) fn attr_str<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str> {
-    attrs.get(key).and_then(|v| v.as_str()).ok_or_else(|| {
-        ApiError::new(
-            "MissingAttribute",
-            format!("attribute `{key}` is missing or unresolved"),
-        )
-    })
+    attrs.get(key).and_then(|v| v.as_str()).ok_or_else(|| ApiError::new("MissingAttribute", format!("attribute `{key}` is missing or unresolved")))
 }

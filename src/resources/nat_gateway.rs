@@ -13,49 +13,27 @@ use crate::cloud::api_error;
 use crate::provider::{ApiError, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["subnet_id", "connectivity_type", "allocation_id"],
-    summary: "connectivity_type",
-    derived: false,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id", "connectivity_type", "allocation_id"], summary: "connectivity_type", derived: false };
 
 fn attrs_of(n: &NatGateway) -> serde_json::Value {
-    let connectivity = n
-        .connectivity_type()
-        .map(|c| c.as_str())
-        .unwrap_or("public");
+    let connectivity = n.connectivity_type().map(|c| c.as_str()).unwrap_or("public");
     let mut attrs = json!({"subnet_id": n.subnet_id(), "connectivity_type": connectivity, "tags": tags::observed(n.tags())});
     if connectivity == "public" {
-        attrs["allocation_id"] = json!(
-            n.nat_gateway_addresses()
-                .first()
-                .and_then(|a| a.allocation_id())
-        );
+        attrs["allocation_id"] = json!(n.nat_gateway_addresses().first().and_then(|a| a.allocation_id()));
     }
     attrs
 }
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let gateways = cx
-        .ec2()
-        .describe_nat_gateways()
-        .filter(tags::stack_filter(&cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(api_error)?;
+    let gateways =
+        cx.ec2().describe_nat_gateways().filter(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
     let mut out = BTreeMap::new();
     for n in gateways {
         let (Some(address), Some(id)) = (tags::address_of(n.tags()), n.nat_gateway_id()) else {
             continue;
         };
         // Deleted and failed gateways linger in Describe for a while; they are not there.
-        if matches!(
-            n.state(),
-            Some(NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed)
-        ) {
+        if matches!(n.state(), Some(NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed)) {
             continue;
         }
         out.insert(address, observed(id, attrs_of(&n), &[]));
@@ -64,14 +42,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
 }
 
 async fn describe_one(cx: &Cx, id: &str) -> Result<Option<NatGateway>> {
-    match cx
-        .ec2()
-        .describe_nat_gateways()
-        .nat_gateway_ids(id)
-        .send()
-        .await
-        .map_err(api_error)
-    {
+    match cx.ec2().describe_nat_gateways().nat_gateway_ids(id).send().await.map_err(api_error) {
         Ok(out) => Ok(out.nat_gateways().first().cloned()),
         Err(e) if e.code.ends_with("NotFound") => Ok(None),
         Err(e) => Err(e),
@@ -89,71 +60,44 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     call = if private {
         call.connectivity_type(ConnectivityType::Private)
     } else {
-        call.connectivity_type(ConnectivityType::Public)
-            .allocation_id(attr_str(attrs, "allocation_id")?)
+        call.connectivity_type(ConnectivityType::Public).allocation_id(attr_str(attrs, "allocation_id")?)
     };
     let created = call.send().await.map_err(api_error)?;
-    let id = created
-        .nat_gateway()
-        .and_then(|n| n.nat_gateway_id())
-        .unwrap_or_default()
-        .to_string();
-    let nat = wait::until(
-        &cx.polling,
-        &format!("NAT gateway {id} to become available"),
-        || async {
-            let Some(n) = describe_one(cx, &id).await? else {
-                return Ok(None);
-            };
-            match n.state() {
-                Some(NatGatewayState::Available) => Ok(Some(n)),
-                Some(NatGatewayState::Failed) => Err(ApiError::new(
-                    n.failure_code().unwrap_or("NatGatewayFailed"),
-                    format!(
-                        "NAT gateway {id} failed: {}",
-                        n.failure_message().unwrap_or("no reason given")
-                    ),
-                )),
-                _ => Ok(None),
-            }
-        },
-    )
+    let id = created.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
+    let nat = wait::until(&cx.polling, &format!("NAT gateway {id} to become available"), || async {
+        let Some(n) = describe_one(cx, &id).await? else {
+            return Ok(None);
+        };
+        match n.state() {
+            Some(NatGatewayState::Available) => Ok(Some(n)),
+            Some(NatGatewayState::Failed) => Err(ApiError::new(
+                n.failure_code().unwrap_or("NatGatewayFailed"),
+                format!("NAT gateway {id} failed: {}", n.failure_message().unwrap_or("no reason given")),
+            )),
+            _ => Ok(None),
+        }
+    })
     .await?;
     Ok(observed(&id, attrs_of(&nat), &[]))
 }
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
-    Ok(Observed {
-        id: current.id.clone(),
-        attrs: attrs.clone(),
-        outputs: current.outputs.clone(),
-    })
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
-    match cx
-        .ec2()
-        .delete_nat_gateway()
-        .nat_gateway_id(&current.id)
-        .send()
-        .await
-        .map_err(api_error)
-    {
+    match cx.ec2().delete_nat_gateway().nat_gateway_id(&current.id).send().await.map_err(api_error) {
         Err(e) if e.code.ends_with("NotFound") => return Ok(()),
         other => other.map(|_| ())?,
     }
     // The EIP cannot be released and the subnet not deleted until the gateway is `deleted`.
-    wait::until(
-        &cx.polling,
-        &format!("NAT gateway {} to be deleted", current.id),
-        || async {
-            Ok(match describe_one(cx, &current.id).await? {
-                None => Some(()),
-                Some(n) if n.state() == Some(&NatGatewayState::Deleted) => Some(()),
-                Some(_) => None,
-            })
-        },
-    )
+    wait::until(&cx.polling, &format!("NAT gateway {} to be deleted", current.id), || async {
+        Ok(match describe_one(cx, &current.id).await? {
+            None => Some(()),
+            Some(n) if n.state() == Some(&NatGatewayState::Deleted) => Some(()),
+            Some(_) => None,
+        })
+    })
     .await
 }

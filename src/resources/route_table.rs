@@ -12,11 +12,7 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["vpc_id"],
-    summary: "routes",
-    derived: false,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id"], summary: "routes", derived: false };
 
 fn route_json(r: &Route) -> Option<Value> {
     if r.origin() != Some(&RouteOrigin::CreateRoute) {
@@ -31,40 +27,21 @@ fn route_json(r: &Route) -> Option<Value> {
 }
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let tables = cx
-        .ec2()
-        .describe_route_tables()
-        .filters(tags::stack_filter(&cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(api_error)?;
+    let tables =
+        cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
     let mut out = BTreeMap::new();
     for t in tables {
         let (Some(address), Some(id)) = (tags::address_of(t.tags()), t.route_table_id()) else {
             continue;
         };
         let routes: Vec<Value> = t.routes().iter().filter_map(route_json).collect();
-        out.insert(
-            address,
-            observed(
-                id,
-                json!({"vpc_id": t.vpc_id(), "routes": routes, "tags": tags::observed(t.tags())}),
-                &[],
-            ),
-        );
+        out.insert(address, observed(id, json!({"vpc_id": t.vpc_id(), "routes": routes, "tags": tags::observed(t.tags())}), &[]));
     }
     Ok(out)
 }
 
 fn routes(attrs: &Attrs) -> Vec<&Value> {
-    attrs
-        .get("routes")
-        .and_then(Value::as_array)
-        .map(|r| r.iter().collect())
-        .unwrap_or_default()
+    attrs.get("routes").and_then(Value::as_array).map(|r| r.iter().collect()).unwrap_or_default()
 }
 
 fn destination(route: &Value) -> &str {
@@ -80,10 +57,7 @@ async fn sync_routes(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Resul
         if existing == Some(route) {
             continue;
         }
-        let (gateway, nat) = (
-            route["gateway_id"].as_str(),
-            route["nat_gateway_id"].as_str(),
-        );
+        let (gateway, nat) = (route["gateway_id"].as_str(), route["nat_gateway_id"].as_str());
         if existing.is_some() {
             cx.ec2()
                 .replace_route()
@@ -106,19 +80,8 @@ async fn sync_routes(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Resul
                 .map_err(api_error)?;
         }
     }
-    for route in have
-        .iter()
-        .filter(|h| !want.iter().any(|w| destination(w) == destination(h)))
-    {
-        gone_ok(
-            cx.ec2()
-                .delete_route()
-                .route_table_id(id)
-                .destination_cidr_block(destination(route))
-                .send()
-                .await
-                .map_err(api_error),
-        )?;
+    for route in have.iter().filter(|h| !want.iter().any(|w| destination(w) == destination(h))) {
+        gone_ok(cx.ec2().delete_route().route_table_id(id).destination_cidr_block(destination(route)).send().await.map_err(api_error))?;
     }
     Ok(())
 }
@@ -133,38 +96,21 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
         .send()
         .await
         .map_err(api_error)?;
-    let id = created
-        .route_table()
-        .and_then(|t| t.route_table_id())
-        .unwrap_or_default()
-        .to_string();
+    let id = created.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
     sync_routes(cx, &id, &Attrs::new(), attrs).await?;
-    Ok(Observed {
-        id: id.clone(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(&id, &[]),
-    })
+    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     sync_routes(cx, &current.id, &current.attrs, attrs).await?;
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
-    Ok(Observed {
-        id: current.id.clone(),
-        attrs: attrs.clone(),
-        outputs: current.outputs.clone(),
-    })
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2()
-                .delete_route_table()
-                .route_table_id(&current.id)
-                .send()
-                .await
-                .map_err(api_error)
+            cx.ec2().delete_route_table().route_table_id(&current.id).send().await.map_err(api_error)
         })
         .await,
     )

@@ -11,45 +11,22 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["subnet_id"],
-    summary: "route_table_id",
-    derived: true,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id"], summary: "route_table_id", derived: true };
 
 pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let tables = cx
-        .ec2()
-        .describe_route_tables()
-        .filters(tags::stack_filter(&cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(api_error)?;
+    let tables =
+        cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
     let mut out = BTreeMap::new();
     for t in &tables {
         for a in t.associations() {
-            let (Some(id), Some(subnet), Some(table)) = (
-                a.route_table_association_id(),
-                a.subnet_id(),
-                a.route_table_id(),
-            ) else {
+            let (Some(id), Some(subnet), Some(table)) = (a.route_table_association_id(), a.subnet_id(), a.route_table_id()) else {
                 continue;
             };
             let Some(subnet_address) = scope.ids.get(subnet) else {
                 continue;
             };
             let address = subnet_address.with_kind("route_table_association");
-            out.insert(
-                address,
-                observed(
-                    id,
-                    json!({"route_table_id": table, "subnet_id": subnet}),
-                    &[],
-                ),
-            );
+            out.insert(address, observed(id, json!({"route_table_id": table, "subnet_id": subnet}), &[]));
         }
     }
     Ok(out)
@@ -65,11 +42,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
         .await
         .map_err(api_error)?;
     let id = created.association_id().unwrap_or_default();
-    Ok(Observed {
-        id: id.into(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(id, &[]),
-    })
+    Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }
 
 /// Moving a subnet to another table is one call, and gives the association a new id.
@@ -83,20 +56,9 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
         .await
         .map_err(api_error)?;
     let id = replaced.new_association_id().unwrap_or_default();
-    Ok(Observed {
-        id: id.into(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(id, &[]),
-    })
+    Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
-    gone_ok(
-        cx.ec2()
-            .disassociate_route_table()
-            .association_id(&current.id)
-            .send()
-            .await
-            .map_err(api_error),
-    )
+    gone_ok(cx.ec2().disassociate_route_table().association_id(&current.id).send().await.map_err(api_error))
 }

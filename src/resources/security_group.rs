@@ -12,22 +12,10 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["vpc_id", "group_name", "description"],
-    summary: "group_name",
-    derived: false,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "group_name", "description"], summary: "group_name", derived: false };
 
 pub async fn describe(cx: &Cx) -> Result<Vec<SecurityGroup>> {
-    cx.ec2()
-        .describe_security_groups()
-        .filters(tags::stack_filter(&cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(api_error)
+    cx.ec2().describe_security_groups().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)
 }
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
@@ -57,31 +45,18 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
         .await
         .map_err(api_error)?;
     let id = created.group_id().unwrap_or_default();
-    Ok(Observed {
-        id: id.into(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(id, &[]),
-    })
+    Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
-    Ok(Observed {
-        id: current.id.clone(),
-        attrs: attrs.clone(),
-        outputs: current.outputs.clone(),
-    })
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2()
-                .delete_security_group()
-                .group_id(&current.id)
-                .send()
-                .await
-                .map_err(api_error)
+            cx.ec2().delete_security_group().group_id(&current.id).send().await.map_err(api_error)
         })
         .await,
     )

@@ -12,11 +12,7 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["group_id"],
-    summary: "group_id",
-    derived: true,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["group_id"], summary: "group_id", derived: true };
 
 /// Rules are a set: sort them so that order never shows up as a change.
 pub fn normalize(attrs: &mut Attrs) {
@@ -74,22 +70,13 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
         };
         let mut attrs = json!({"group_id": id, "ingress": flatten(g.ip_permissions()), "egress": flatten(g.ip_permissions_egress())});
         normalize(attrs.as_object_mut().expect("object"));
-        out.insert(
-            address.with_kind("security_group_rules"),
-            observed(id, attrs, &[]),
-        );
+        out.insert(address.with_kind("security_group_rules"), observed(id, attrs, &[]));
     }
     Ok(out)
 }
 
 async fn current(cx: &Cx, group: &str) -> Result<Attrs> {
-    let found = cx
-        .ec2()
-        .describe_security_groups()
-        .group_ids(group)
-        .send()
-        .await
-        .map_err(api_error)?;
+    let found = cx.ec2().describe_security_groups().group_ids(group).send().await.map_err(api_error)?;
     let g = found.security_groups().first();
     let attrs = json!({
         "ingress": g.map(|g| flatten(g.ip_permissions())).unwrap_or_default(),
@@ -102,56 +89,23 @@ async fn current(cx: &Cx, group: &str) -> Result<Attrs> {
 async fn converge(cx: &Cx, group: &str, have: &Attrs, want: &Attrs) -> Result<()> {
     for egress in [false, true] {
         let key = if egress { "egress" } else { "ingress" };
-        let list = |a: &Attrs| {
-            a.get(key)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let list = |a: &Attrs| a.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
         let (have, want) = (list(have), list(want));
-        let add: Vec<IpPermission> = want
-            .iter()
-            .filter(|r| !have.contains(r))
-            .map(permission)
-            .collect();
-        let remove: Vec<IpPermission> = have
-            .iter()
-            .filter(|r| !want.contains(r))
-            .map(permission)
-            .collect();
+        let add: Vec<IpPermission> = want.iter().filter(|r| !have.contains(r)).map(permission).collect();
+        let remove: Vec<IpPermission> = have.iter().filter(|r| !want.contains(r)).map(permission).collect();
         let ec2 = cx.ec2();
         if !add.is_empty() {
             if egress {
-                ec2.authorize_security_group_egress()
-                    .group_id(group)
-                    .set_ip_permissions(Some(add))
-                    .send()
-                    .await
-                    .map_err(api_error)?;
+                ec2.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(add)).send().await.map_err(api_error)?;
             } else {
-                ec2.authorize_security_group_ingress()
-                    .group_id(group)
-                    .set_ip_permissions(Some(add))
-                    .send()
-                    .await
-                    .map_err(api_error)?;
+                ec2.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(add)).send().await.map_err(api_error)?;
             }
         }
         if !remove.is_empty() {
             if egress {
-                ec2.revoke_security_group_egress()
-                    .group_id(group)
-                    .set_ip_permissions(Some(remove))
-                    .send()
-                    .await
-                    .map_err(api_error)?;
+                ec2.revoke_security_group_egress().group_id(group).set_ip_permissions(Some(remove)).send().await.map_err(api_error)?;
             } else {
-                ec2.revoke_security_group_ingress()
-                    .group_id(group)
-                    .set_ip_permissions(Some(remove))
-                    .send()
-                    .await
-                    .map_err(api_error)?;
+                ec2.revoke_security_group_ingress().group_id(group).set_ip_permissions(Some(remove)).send().await.map_err(api_error)?;
             }
         }
     }
@@ -161,11 +115,7 @@ async fn converge(cx: &Cx, group: &str, have: &Attrs, want: &Attrs) -> Result<()
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let group = attr_str(attrs, "group_id")?;
     converge(cx, group, &current(cx, group).await?, attrs).await?;
-    Ok(Observed {
-        id: group.into(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(group, &[]),
-    })
+    Ok(Observed { id: group.into(), attrs: attrs.clone(), outputs: super::outputs(group, &[]) })
 }
 
 pub async fn update(cx: &Cx, address: &Address, _: &Observed, attrs: &Attrs) -> Result<Observed> {
@@ -179,9 +129,6 @@ pub async fn delete(cx: &Cx, _: &Address, current_rules: &Observed) -> Result<()
         Err(e) if e.code.ends_with("NotFound") => return Ok(()),
         other => other?,
     };
-    let none = json!({"ingress": [], "egress": []})
-        .as_object()
-        .expect("object")
-        .clone();
+    let none = json!({"ingress": [], "egress": []}).as_object().expect("object").clone();
     converge(cx, group, &have, &none).await
 }

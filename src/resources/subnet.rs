@@ -11,23 +11,10 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["vpc_id", "cidr_block", "availability_zone"],
-    summary: "cidr_block",
-    derived: false,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block", "availability_zone"], summary: "cidr_block", derived: false };
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let subnets = cx
-        .ec2()
-        .describe_subnets()
-        .filters(tags::stack_filter(&cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(api_error)?;
+    let subnets = cx.ec2().describe_subnets().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
     let mut out = BTreeMap::new();
     for s in subnets {
         let (Some(address), Some(id)) = (tags::address_of(s.tags()), s.subnet_id()) else {
@@ -62,39 +49,18 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
         .send()
         .await
         .map_err(api_error)?;
-    let id = created
-        .subnet()
-        .and_then(|s| s.subnet_id())
-        .unwrap_or_default()
-        .to_string();
+    let id = created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
     let mut current = attrs.clone();
     current.insert("map_public_ip_on_launch".into(), false.into());
     set_public_ip(cx, &id, &current, attrs).await?;
-    Ok(Observed {
-        id: id.clone(),
-        attrs: attrs.clone(),
-        outputs: super::outputs(&id, &[]),
-    })
+    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
 async fn set_public_ip(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
-    let want = attrs
-        .get("map_public_ip_on_launch")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if current
-        .get("map_public_ip_on_launch")
-        .and_then(Value::as_bool)
-        != Some(want)
-    {
+    let want = attrs.get("map_public_ip_on_launch").and_then(Value::as_bool).unwrap_or(false);
+    if current.get("map_public_ip_on_launch").and_then(Value::as_bool) != Some(want) {
         let value = AttributeBooleanValue::builder().value(want).build();
-        cx.ec2()
-            .modify_subnet_attribute()
-            .subnet_id(id)
-            .map_public_ip_on_launch(value)
-            .send()
-            .await
-            .map_err(api_error)?;
+        cx.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(value).send().await.map_err(api_error)?;
     }
     Ok(())
 }
@@ -102,23 +68,12 @@ async fn set_public_ip(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Res
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     set_public_ip(cx, &current.id, &current.attrs, attrs).await?;
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
-    Ok(Observed {
-        id: current.id.clone(),
-        attrs: attrs.clone(),
-        outputs: current.outputs.clone(),
-    })
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
-        wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2()
-                .delete_subnet()
-                .subnet_id(&current.id)
-                .send()
-                .await
-                .map_err(api_error)
-        })
-        .await,
+        wait::retrying(&cx.polling, &["DependencyViolation"], || async { cx.ec2().delete_subnet().subnet_id(&current.id).send().await.map_err(api_error) })
+            .await,
     )
 }

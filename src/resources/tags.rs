@@ -16,11 +16,7 @@ fn pairs(attrs: &Attrs) -> Vec<(String, String)> {
     attrs
         .get("tags")
         .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
         .unwrap_or_default()
 }
 
@@ -30,10 +26,7 @@ fn tag(k: &str, v: &str) -> Tag {
 
 /// Tags applied in the create call itself, so no object ever exists untagged.
 pub fn spec(kind: ResourceType, attrs: &Attrs) -> TagSpecification {
-    TagSpecification::builder()
-        .resource_type(kind)
-        .set_tags(Some(pairs(attrs).iter().map(|(k, v)| tag(k, v)).collect()))
-        .build()
+    TagSpecification::builder().resource_type(kind).set_tags(Some(pairs(attrs).iter().map(|(k, v)| tag(k, v)).collect())).build()
 }
 
 /// Observed tags as an attribute, without the ones AWS manages.
@@ -51,51 +44,25 @@ pub fn observed(tags: &[Tag]) -> Value {
 }
 
 pub fn address_of(tags: &[Tag]) -> Option<Address> {
-    tags.iter()
-        .find(|t| t.key() == Some(ADDRESS))
-        .and_then(|t| t.value())
-        .and_then(Address::parse)
+    tags.iter().find(|t| t.key() == Some(ADDRESS)).and_then(|t| t.value()).and_then(Address::parse)
 }
 
 /// The filter that finds every object of the stack.
 pub fn stack_filter(stack: &str) -> Filter {
-    Filter::builder()
-        .name(format!("tag:{STACK}"))
-        .values(stack)
-        .build()
+    Filter::builder().name(format!("tag:{STACK}")).values(stack).build()
 }
 
 /// Makes the object's tags those of `attrs`: adds and changes, then removes the rest.
 pub async fn sync(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
     let old = pairs(current);
     let new = pairs(attrs);
-    let set: Vec<Tag> = new
-        .iter()
-        .filter(|p| !old.contains(p))
-        .map(|(k, v)| tag(k, v))
-        .collect();
-    let unset: Vec<Tag> = old
-        .iter()
-        .filter(|(k, _)| !new.iter().any(|(nk, _)| nk == k))
-        .map(|(k, _)| Tag::builder().key(k).build())
-        .collect();
+    let set: Vec<Tag> = new.iter().filter(|p| !old.contains(p)).map(|(k, v)| tag(k, v)).collect();
+    let unset: Vec<Tag> = old.iter().filter(|(k, _)| !new.iter().any(|(nk, _)| nk == k)).map(|(k, _)| Tag::builder().key(k).build()).collect();
     if !set.is_empty() {
-        cx.ec2()
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(set))
-            .send()
-            .await
-            .map_err(api_error)?;
+        cx.ec2().create_tags().resources(id).set_tags(Some(set)).send().await.map_err(api_error)?;
     }
     if !unset.is_empty() {
-        cx.ec2()
-            .delete_tags()
-            .resources(id)
-            .set_tags(Some(unset))
-            .send()
-            .await
-            .map_err(api_error)?;
+        cx.ec2().delete_tags().resources(id).set_tags(Some(unset)).send().await.map_err(api_error)?;
     }
     Ok(())
 }

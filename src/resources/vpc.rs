@@ -11,22 +11,10 @@ use crate::cloud::api_error;
 use crate::provider::{Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["cidr_block"],
-    summary: "cidr_block",
-    derived: false,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["cidr_block"], summary: "cidr_block", derived: false };
 
 pub async fn describe(cx: &Cx) -> Result<Vec<Vpc>> {
-    cx.ec2()
-        .describe_vpcs()
-        .filters(tags::stack_filter(&cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(api_error)
+    cx.ec2().describe_vpcs().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)
 }
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
@@ -36,20 +24,10 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
             continue;
         };
         let ec2 = cx.ec2();
-        let hostnames = ec2
-            .describe_vpc_attribute()
-            .vpc_id(id)
-            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
-            .send()
-            .await
-            .map_err(api_error)?;
-        let support = ec2
-            .describe_vpc_attribute()
-            .vpc_id(id)
-            .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport)
-            .send()
-            .await
-            .map_err(api_error)?;
+        let hostnames =
+            ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).send().await.map_err(api_error)?;
+        let support =
+            ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport).send().await.map_err(api_error)?;
         let flag = |v: Option<&AttributeBooleanValue>| v.and_then(|v| v.value()).unwrap_or(false);
         let attrs = json!({
             "cidr_block": vpc.cidr_block(),
@@ -71,17 +49,9 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
         .send()
         .await
         .map_err(api_error)?;
-    let id = created
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .unwrap_or_default()
-        .to_string();
+    let id = created.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
     set_dns(cx, &id, attrs, &Attrs::new()).await?;
-    Ok(Observed {
-        id: id.clone(),
-        attrs: attrs.clone(),
-        outputs: outputs(&id, &[]),
-    })
+    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: outputs(&id, &[]) })
 }
 
 async fn set_dns(cx: &Cx, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()> {
@@ -93,11 +63,7 @@ async fn set_dns(cx: &Cx, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()
         }
         let value = AttributeBooleanValue::builder().value(want).build();
         let call = cx.ec2().modify_vpc_attribute().vpc_id(id);
-        let call = if key == "enable_dns_support" {
-            call.enable_dns_support(value)
-        } else {
-            call.enable_dns_hostnames(value)
-        };
+        let call = if key == "enable_dns_support" { call.enable_dns_support(value) } else { call.enable_dns_hostnames(value) };
         call.send().await.map_err(api_error)?;
     }
     Ok(())
@@ -106,23 +72,12 @@ async fn set_dns(cx: &Cx, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     set_dns(cx, &current.id, attrs, &current.attrs).await?;
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
-    Ok(Observed {
-        id: current.id.clone(),
-        attrs: attrs.clone(),
-        outputs: current.outputs.clone(),
-    })
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
-        super::wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2()
-                .delete_vpc()
-                .vpc_id(&current.id)
-                .send()
-                .await
-                .map_err(api_error)
-        })
-        .await,
+        super::wait::retrying(&cx.polling, &["DependencyViolation"], || async { cx.ec2().delete_vpc().vpc_id(&current.id).send().await.map_err(api_error) })
+            .await,
     )
 }

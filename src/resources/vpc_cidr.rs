@@ -11,11 +11,7 @@ use crate::cloud::api_error;
 use crate::provider::{ApiError, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["vpc_id", "cidr_block"],
-    summary: "cidr_block",
-    derived: true,
-};
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block"], summary: "cidr_block", derived: true };
 
 const LIVE: &[&str] = &["associating", "associated"];
 
@@ -27,19 +23,12 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
             let (Some(id), Some(cidr)) = (assoc.association_id(), assoc.cidr_block()) else {
                 continue;
             };
-            let state = assoc
-                .cidr_block_state()
-                .and_then(|s| s.state())
-                .map(|s| s.as_str())
-                .unwrap_or("");
+            let state = assoc.cidr_block_state().and_then(|s| s.state()).map(|s| s.as_str()).unwrap_or("");
             if Some(cidr) == vpc.cidr_block() || !LIVE.contains(&state) {
                 continue;
             }
             let address = Address::keyed("vpc_cidr", "secondary", cidr);
-            out.insert(
-                address,
-                observed(id, json!({"vpc_id": vpc_id, "cidr_block": cidr}), &[]),
-            );
+            out.insert(address, observed(id, json!({"vpc_id": vpc_id, "cidr_block": cidr}), &[]));
         }
     }
     Ok(out)
@@ -47,74 +36,38 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let vpc_id = attr_str(attrs, "vpc_id")?;
-    let created = cx
-        .ec2()
-        .associate_vpc_cidr_block()
-        .vpc_id(vpc_id)
-        .cidr_block(attr_str(attrs, "cidr_block")?)
-        .send()
-        .await
-        .map_err(api_error)?;
-    let id = created
-        .cidr_block_association()
-        .and_then(|a| a.association_id())
-        .unwrap_or_default()
-        .to_string();
+    let created = cx.ec2().associate_vpc_cidr_block().vpc_id(vpc_id).cidr_block(attr_str(attrs, "cidr_block")?).send().await.map_err(api_error)?;
+    let id = created.cidr_block_association().and_then(|a| a.association_id()).unwrap_or_default().to_string();
     // Subnets in the range can only be created once the association is `associated`.
-    wait::until(
-        &cx.polling,
-        &format!("CIDR association {id} to become associated"),
-        || async {
-            let vpcs = cx
-                .ec2()
-                .describe_vpcs()
-                .vpc_ids(vpc_id)
-                .send()
-                .await
-                .map_err(api_error)?;
-            let state = vpcs
-                .vpcs()
-                .iter()
-                .flat_map(|v| v.cidr_block_association_set())
-                .find(|a| a.association_id() == Some(id.as_str()))
-                .and_then(|a| a.cidr_block_state())
-                .and_then(|s| s.state())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default();
-            match state.as_str() {
-                "associated" => Ok(Some(())),
-                "associating" => Ok(None),
-                other => Err(ApiError::new(
-                    "AssociationFailed",
-                    format!("CIDR association {id} is `{other}`"),
-                )),
-            }
-        },
-    )
+    wait::until(&cx.polling, &format!("CIDR association {id} to become associated"), || async {
+        let vpcs = cx.ec2().describe_vpcs().vpc_ids(vpc_id).send().await.map_err(api_error)?;
+        let state = vpcs
+            .vpcs()
+            .iter()
+            .flat_map(|v| v.cidr_block_association_set())
+            .find(|a| a.association_id() == Some(id.as_str()))
+            .and_then(|a| a.cidr_block_state())
+            .and_then(|s| s.state())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default();
+        match state.as_str() {
+            "associated" => Ok(Some(())),
+            "associating" => Ok(None),
+            other => Err(ApiError::new("AssociationFailed", format!("CIDR association {id} is `{other}`"))),
+        }
+    })
     .await?;
-    Ok(observed(
-        &id,
-        json!({"vpc_id": vpc_id, "cidr_block": attrs["cidr_block"]}),
-        &[],
-    ))
+    Ok(observed(&id, json!({"vpc_id": vpc_id, "cidr_block": attrs["cidr_block"]}), &[]))
 }
 
 pub async fn update(_: &Cx, address: &Address, _: &Observed, _: &Attrs) -> Result<Observed> {
-    Err(ApiError::new(
-        "NotUpdatable",
-        format!("{address} can only be replaced"),
-    ))
+    Err(ApiError::new("NotUpdatable", format!("{address} can only be replaced")))
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2()
-                .disassociate_vpc_cidr_block()
-                .association_id(&current.id)
-                .send()
-                .await
-                .map_err(api_error)
+            cx.ec2().disassociate_vpc_cidr_block().association_id(&current.id).send().await.map_err(api_error)
         })
         .await,
     )

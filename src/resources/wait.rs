@@ -21,10 +21,7 @@ where
             return Ok(value);
         }
         if start.elapsed() + interval > polling.timeout {
-            return Err(ApiError::new(
-                "WaitTimeout",
-                format!("gave up waiting for {what} after {:.0?}", start.elapsed()),
-            ));
+            return Err(ApiError::new("WaitTimeout", format!("gave up waiting for {what} after {:.0?}", start.elapsed())));
         }
         tokio::time::sleep(interval).await;
         interval = (interval * 3 / 2).min(polling.max_interval);
@@ -42,10 +39,7 @@ where
     let mut interval = polling.initial_interval;
     loop {
         match op().await {
-            Err(e)
-                if codes.contains(&e.code.as_str())
-                    && start.elapsed() + interval <= polling.dependency_timeout =>
-            {
+            Err(e) if codes.contains(&e.code.as_str()) && start.elapsed() + interval <= polling.dependency_timeout => {
                 tokio::time::sleep(interval).await;
                 interval = (interval * 3 / 2).min(polling.max_interval);
             }

@@ -14,9 +14,7 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn add(&mut self, address: Address, attrs: Value, extra_deps: Vec<Address>) {
-        let Value::Object(attrs) = attrs else {
-            unreachable!("attributes are objects")
-        };
+        let Value::Object(attrs) = attrs else { unreachable!("attributes are objects") };
         self.out.push(Desired::new(address, attrs, extra_deps));
     }
 
@@ -54,11 +52,7 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
     let mut cidr_nodes = vec![];
     for net in &stack.secondary_cidrs {
         let address = Address::keyed("vpc_cidr", "secondary", &net.to_string());
-        b.add(
-            address.clone(),
-            json!({"vpc_id": reference(&vpc, "id"), "cidr_block": net.to_string()}),
-            vec![],
-        );
+        b.add(address.clone(), json!({"vpc_id": reference(&vpc, "id"), "cidr_block": net.to_string()}), vec![]);
         cidr_nodes.push((*net, address));
     }
 
@@ -70,19 +64,11 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
                 TierKind::Private => &[("kubernetes.io/role/internal-elb", "1")],
                 TierKind::Intra => &[],
             };
-            let mut own: Vec<(&str, &str)> = tier
-                .tags
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
+            let mut own: Vec<(&str, &str)> = tier.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             own.extend_from_slice(role);
             let tags = b.tags(&address, &format!("{}-{az}", tier.kind.name()), &own);
             // A subnet in a secondary range can only be made once that range is associated.
-            let after: Vec<Address> = cidr_nodes
-                .iter()
-                .filter(|(n, _)| n.contains(net))
-                .map(|(_, a)| a.clone())
-                .collect();
+            let after: Vec<Address> = cidr_nodes.iter().filter(|(n, _)| n.contains(net)).map(|(_, a)| a.clone()).collect();
             b.add(
                 address,
                 json!({
@@ -101,11 +87,7 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
     let igw = Address::new("internet_gateway", "main");
     if public.is_some() {
         let tags = b.tags(&igw, "igw", &[]);
-        b.add(
-            igw.clone(),
-            json!({"vpc_id": reference(&vpc, "id"), "tags": tags}),
-            vec![],
-        );
+        b.add(igw.clone(), json!({"vpc_id": reference(&vpc, "id"), "tags": tags}), vec![]);
     }
 
     let public_nats = nat_gateways(&mut b, stack.nat_public, TierKind::Public);
@@ -115,10 +97,7 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
         let routes = vec![json!({"destination": "0.0.0.0/0", "gateway_id": reference(&igw, "id")})];
         route_tables(&mut b, tier.kind, &tier.subnets, &[], Some(routes), &vpc);
     }
-    for (kind, nats) in [
-        (TierKind::Private, &public_nats),
-        (TierKind::Intra, &private_nats),
-    ] {
+    for (kind, nats) in [(TierKind::Private, &public_nats), (TierKind::Intra, &private_nats)] {
         if let Some(tier) = stack.tier(kind) {
             route_tables(&mut b, kind, &tier.subnets, nats, None, &vpc);
         }
@@ -126,14 +105,7 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
 
     for sg in &stack.security_groups {
         let address = Address::new("security_group", &sg.name);
-        let tags = b.tags(
-            &address,
-            &format!("sg-{}", sg.name),
-            &sg.tags
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect::<Vec<_>>(),
-        );
+        let tags = b.tags(&address, &format!("sg-{}", sg.name), &sg.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>());
         let after = sg.depends_on.iter().map(|(a, _)| a.clone()).collect();
         b.add(
             address.clone(),
@@ -145,9 +117,7 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
             }),
             after,
         );
-        let rules = |list: &[Rule]| -> Value {
-            Value::Array(list.iter().map(|r| rule(r, &address)).collect())
-        };
+        let rules = |list: &[Rule]| -> Value { Value::Array(list.iter().map(|r| rule(r, &address)).collect()) };
         b.add(
             address.with_kind("security_group_rules"),
             json!({
@@ -168,23 +138,10 @@ fn nat_gateways(b: &mut Builder, layout: NatLayout, placed_in: TierKind) -> Vec<
     };
     let subnets: Vec<(String, Address)> = match layout {
         NatLayout::None => vec![],
-        NatLayout::Single => tier
-            .subnets
-            .iter()
-            .take(1)
-            .map(|(az, _)| (az.clone(), Address::keyed("subnet", placed_in.name(), az)))
-            .collect(),
-        NatLayout::PerAz => tier
-            .subnets
-            .iter()
-            .map(|(az, _)| (az.clone(), Address::keyed("subnet", placed_in.name(), az)))
-            .collect(),
+        NatLayout::Single => tier.subnets.iter().take(1).map(|(az, _)| (az.clone(), Address::keyed("subnet", placed_in.name(), az))).collect(),
+        NatLayout::PerAz => tier.subnets.iter().map(|(az, _)| (az.clone(), Address::keyed("subnet", placed_in.name(), az))).collect(),
     };
-    let connectivity = if placed_in == TierKind::Public {
-        "public"
-    } else {
-        "private"
-    };
+    let connectivity = if placed_in == TierKind::Public { "public" } else { "private" };
     let mut nats = vec![];
     for (az, subnet) in subnets {
         let address = Address::keyed("nat_gateway", connectivity, &az);
@@ -197,11 +154,7 @@ fn nat_gateways(b: &mut Builder, layout: NatLayout, placed_in: TierKind) -> Vec<
         if connectivity == "public" {
             let eip = Address::keyed("elastic_ip", "nat", &az);
             let eip_tags = b.tags(&eip, &format!("nat-{az}"), &[]);
-            b.add(
-                eip.clone(),
-                json!({"domain": "vpc", "tags": eip_tags}),
-                vec![],
-            );
+            b.add(eip.clone(), json!({"domain": "vpc", "tags": eip_tags}), vec![]);
             attrs["allocation_id"] = reference(&eip, "id");
         }
         b.add(address.clone(), attrs, vec![]);
@@ -220,13 +173,7 @@ fn route_tables(
     vpc: &Address,
 ) {
     let per_az = nats.len() > 1;
-    let table_of = |az: &str| -> Address {
-        if per_az {
-            Address::keyed("route_table", kind.name(), az)
-        } else {
-            Address::new("route_table", kind.name())
-        }
-    };
+    let table_of = |az: &str| -> Address { if per_az { Address::keyed("route_table", kind.name(), az) } else { Address::new("route_table", kind.name()) } };
     let mut made: Vec<Address> = vec![];
     for (az, _) in subnets {
         let table = table_of(az);
@@ -244,11 +191,7 @@ fn route_tables(
                 None => kind.name().to_string(),
             };
             let tags = b.tags(&table, &format!("rt-{label}"), &[]);
-            b.add(
-                table.clone(),
-                json!({"vpc_id": reference(vpc, "id"), "routes": routes, "tags": tags}),
-                vec![],
-            );
+            b.add(table.clone(), json!({"vpc_id": reference(vpc, "id"), "routes": routes, "tags": tags}), vec![]);
             made.push(table.clone());
         }
         let subnet = Address::keyed("subnet", kind.name(), az);
@@ -275,9 +218,7 @@ fn rule(rule: &Rule, own: &Address) -> Value {
     match &rule.source {
         Source::Cidr(net) => out["cidr"] = json!(net.to_string()),
         Source::SelfGroup => out["group_id"] = reference(own, "id"),
-        Source::Group(name) => {
-            out["group_id"] = reference(&Address::new("security_group", name), "id")
-        }
+        Source::Group(name) => out["group_id"] = reference(&Address::new("security_group", name), "id"),
     }
     out
 }

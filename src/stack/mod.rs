@@ -113,8 +113,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Stack, Invalid> {
 }
 
 pub fn parse(file: &str, text: &str, overrides: &Overrides) -> Result<Stack, Invalid> {
-    let raw: model::StackFile =
-        serde_saphyr::from_str(text).map_err(|e| Invalid(vec![yaml_error(file, &e)]))?;
+    let raw: model::StackFile = serde_saphyr::from_str(text).map_err(|e| Invalid(vec![yaml_error(file, &e)]))?;
     let stack = validate::validate(file, &raw, overrides)?;
     check_graph(&stack)?;
     Ok(stack)
@@ -138,46 +137,32 @@ fn check_graph(stack: &Stack) -> Result<(), Invalid> {
     };
     let diagnostic = match &err {
         GraphError::Missing { from, to } => {
-            Diagnostic::new(&stack.file, span_of_dep(from, to), err.to_string())
-                .hint("depend on an address the stack defines; `eksnet graph` lists them")
+            Diagnostic::new(&stack.file, span_of_dep(from, to), err.to_string()).hint("depend on an address the stack defines; `eksnet graph` lists them")
         }
         GraphError::Cycle(path) => {
-            let span = path
-                .iter()
-                .zip(path.iter().cycle().skip(1))
-                .find_map(|(a, b)| span_of_dep(a, b));
-            Diagnostic::new(&stack.file, span, err.to_string())
-                .hint("remove one of these `depends_on` entries")
+            let span = path.iter().zip(path.iter().cycle().skip(1)).find_map(|(a, b)| span_of_dep(a, b));
+            Diagnostic::new(&stack.file, span, err.to_string()).hint("remove one of these `depends_on` entries")
         }
     };
     Err(Invalid(vec![diagnostic]))
 }
 
 fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
-    let span = error.location().map(|l| Span {
-        line: l.line(),
-        column: l.column(),
-    });
+    let span = error.location().map(|l| Span { line: l.line(), column: l.column() });
     // The crate renders a snippet after the first line; we show our own location line instead.
     let text = error.to_string();
-    let message = text
-        .lines()
-        .next()
-        .unwrap_or("invalid YAML")
-        .trim()
-        .to_string();
-    let hint = if message.contains("unknown field") {
-        "remove the key or fix its spelling; docs/stack.md lists every field"
-    } else {
-        "fix the YAML at this position"
+    let first = text.lines().next().unwrap_or("invalid YAML").trim();
+    // Drop the crate's own "error: line L column C: " prefix; the location is shown below.
+    let message = match first.strip_prefix("error: ").and_then(|rest| rest.split_once(": ")) {
+        Some((position, rest)) if position.starts_with("line ") => rest.to_string(),
+        _ => first.to_string(),
     };
+    let hint =
+        if message.contains("unknown field") { "remove the key or fix its spelling; docs/stack.md lists every field" } else { "fix the YAML at this position" };
     Diagnostic::new(file, span, message).hint(hint)
 }
 
 pub(crate) fn span_of<T>(s: &serde_saphyr::Spanned<T>) -> Option<Span> {
     let l = s.referenced;
-    (l.line() > 0).then(|| Span {
-        line: l.line(),
-        column: l.column(),
-    })
+    (l.line() > 0).then(|| Span { line: l.line(), column: l.column() })
 }

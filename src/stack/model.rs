@@ -14,7 +14,12 @@ pub struct StackFile {
     pub name: S<String>,
     #[serde(default)]
     pub region: Option<S<String>>,
-    pub availability_zones: S<AvailabilityZones>,
+    /// Names (`us-west-2a`) or letters relative to the region (`a`).
+    #[serde(default)]
+    pub availability_zones: Option<S<Vec<S<String>>>>,
+    /// Or: the first N zones of the region (`a`, `b`, …).
+    #[serde(default)]
+    pub availability_zone_count: Option<S<u32>>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     pub vpc: VpcSpec,
@@ -23,16 +28,6 @@ pub struct StackFile {
     pub nat: NatSpec,
     #[serde(default)]
     pub security_groups: BTreeMap<String, S<SecurityGroupSpec>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum AvailabilityZones {
-    /// Names (`us-west-2a`) or letters relative to the region (`a`).
-    List(Vec<S<String>>),
-    Count {
-        count: S<u32>,
-    },
 }
 
 #[derive(Debug, Deserialize)]
