@@ -121,6 +121,10 @@ class Addon:
         self.role = body.get("serviceAccountRoleArn")
         self.tags = dict(body.get("tags") or {})
         self.pod_identity = body.get("podIdentityAssociations") or []
+        self.updates = {}
+
+    def begin(self, status: str, seconds: float, after=None):
+        self.status, self.until, self.after = status, time.time() + max(seconds, 0.0), after
 
     def view(self) -> dict:
         v = {"addonName": self.name, "clusterName": self.cluster.name, "status": self.status,

@@ -600,7 +600,6 @@ class Eks:
         version = self._resolve_version(c, name, body.get("addonVersion"))
         config = addon_lib.parse_configuration(name, body.get("configurationValues"))
         a = addon_lib.Addon(c, name, version, body, body.get("configurationValues"))
-        a.updates = {}
         a.begin("CREATING", self.profile.transition("addon.CREATING"), lambda: setattr(a, "status", "ACTIVE"))
         c.addons[name] = a
         self._notify_kube(c, name, config)

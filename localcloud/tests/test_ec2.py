@@ -1,0 +1,120 @@
+"""AWS ordering rules that moto skips, and the NAT gateway lifecycle."""
+import time
+
+import botocore.exceptions
+import pytest
+
+from conftest import Cloud
+
+
+def code_of(fn, *a, **kw):
+    try:
+        fn(*a, **kw)
+    except botocore.exceptions.ClientError as e:
+        return e.response["Error"]["Code"]
+    return None
+
+
+@pytest.fixture
+def net(cloud):
+    ec2 = cloud.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    assoc = ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock="100.64.0.0/16")["CidrBlockAssociation"]["AssociationId"]
+    public = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.4.0/24", AvailabilityZone="us-west-2a")["Subnet"]["SubnetId"]
+    intra = ec2.create_subnet(VpcId=vpc, CidrBlock="100.64.1.0/24", AvailabilityZone="us-west-2a")["Subnet"]["SubnetId"]
+    igw = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=vpc)
+    return {"ec2": ec2, "vpc": vpc, "assoc": assoc, "public": public, "intra": intra, "igw": igw}
+
+
+def test_nat_blocks_subnet_eip_and_igw_until_deleted(net):
+    ec2 = net["ec2"]
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=net["public"], AllocationId=eip)["NatGateway"]
+    assert nat["State"] == "pending"
+    assert ec2.describe_nat_gateways(NatGatewayIds=[nat["NatGatewayId"]])["NatGateways"][0]["State"] == "available"
+    assert code_of(ec2.delete_subnet, SubnetId=net["public"]) == "DependencyViolation"
+    assert code_of(ec2.release_address, AllocationId=eip) == "DependencyViolation"
+    assert code_of(ec2.detach_internet_gateway, InternetGatewayId=net["igw"], VpcId=net["vpc"]) == "DependencyViolation"
+    assert code_of(ec2.delete_vpc, VpcId=net["vpc"]) == "DependencyViolation"
+    ec2.delete_nat_gateway(NatGatewayId=nat["NatGatewayId"])
+    assert ec2.describe_nat_gateways(NatGatewayIds=[nat["NatGatewayId"]])["NatGateways"][0]["State"] == "deleted"
+    ec2.detach_internet_gateway(InternetGatewayId=net["igw"], VpcId=net["vpc"])
+    ec2.release_address(AllocationId=eip)
+    ec2.delete_subnet(SubnetId=net["public"])
+
+
+def test_cidr_disassociation_refused_while_subnets_inside(net):
+    ec2 = net["ec2"]
+    assert code_of(ec2.disassociate_vpc_cidr_block, AssociationId=net["assoc"]) == "DependencyViolation"
+    ec2.delete_subnet(SubnetId=net["intra"])
+    ec2.disassociate_vpc_cidr_block(AssociationId=net["assoc"])
+
+
+def test_eni_blocks_subnet_and_security_group(net):
+    ec2 = net["ec2"]
+    sg = ec2.create_security_group(GroupName="pods", Description="pods", VpcId=net["vpc"])["GroupId"]
+    other = ec2.create_security_group(GroupName="nodes", Description="nodes", VpcId=net["vpc"])["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=other, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": sg}]}])
+    eni = ec2.create_network_interface(SubnetId=net["intra"], Groups=[sg])["NetworkInterface"]["NetworkInterfaceId"]
+    assert code_of(ec2.delete_subnet, SubnetId=net["intra"]) == "DependencyViolation"
+    assert code_of(ec2.delete_security_group, GroupId=sg) == "DependencyViolation"
+    ec2.delete_network_interface(NetworkInterfaceId=eni)
+    assert code_of(ec2.delete_security_group, GroupId=sg) == "DependencyViolation"  # still referenced by `nodes`
+    ec2.delete_security_group(GroupId=other)
+    ec2.delete_security_group(GroupId=sg)
+    ec2.delete_subnet(SubnetId=net["intra"])
+
+
+def test_delete_vpc_refused_with_igw_attached(net):
+    ec2 = net["ec2"]
+    ec2.delete_subnet(SubnetId=net["public"])
+    ec2.delete_subnet(SubnetId=net["intra"])
+    assert code_of(ec2.delete_vpc, VpcId=net["vpc"]) == "DependencyViolation"
+    ec2.detach_internet_gateway(InternetGatewayId=net["igw"], VpcId=net["vpc"])
+    ec2.delete_internet_gateway(InternetGatewayId=net["igw"])
+    ec2.delete_vpc(VpcId=net["vpc"])
+
+
+def test_nat_client_token_and_private_nat(net):
+    ec2 = net["ec2"]
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    a = ec2.create_nat_gateway(SubnetId=net["public"], AllocationId=eip, ClientToken="tok-1")
+    b = ec2.create_nat_gateway(SubnetId=net["public"], AllocationId=eip, ClientToken="tok-1")
+    assert a["NatGateway"]["NatGatewayId"] == b["NatGateway"]["NatGatewayId"]
+    assert b["ClientToken"] == "tok-1"
+    assert code_of(ec2.create_nat_gateway, SubnetId=net["intra"], AllocationId=eip,
+                   ClientToken="tok-1") == "IdempotentParameterMismatch"
+    private = ec2.create_nat_gateway(SubnetId=net["intra"], ConnectivityType="private")["NatGateway"]
+    assert private["ConnectivityType"] == "private" and private["State"] == "pending"
+    nats = ec2.describe_nat_gateways(MaxResults=100)["NatGateways"]
+    assert len(nats) == 2
+    only_available = ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["available"]}])["NatGateways"]
+    assert len(only_available) == 2
+
+
+def test_nat_states_take_profile_time(tmp_path):
+    cloud = Cloud(tmp_path, "--profile", "realistic", "--scale", "60")  # pending 1.5 s, deleting 1 s
+    try:
+        ec2 = cloud.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        sub = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+        nat = ec2.create_nat_gateway(SubnetId=sub, AllocationId=eip)["NatGateway"]["NatGatewayId"]
+        state = lambda: ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"]
+        assert state() == "pending"
+        assert len(ec2.describe_nat_gateways(Filters=[{"Name": "state", "Values": ["pending"]}])["NatGateways"]) == 1
+        time.sleep(1.7)
+        assert state() == "available"
+        ec2.delete_nat_gateway(NatGatewayId=nat)
+        assert state() == "deleting"
+        assert code_of(ec2.release_address, AllocationId=eip) == "DependencyViolation"
+        assert code_of(ec2.delete_subnet, SubnetId=sub) == "DependencyViolation"
+        time.sleep(1.3)
+        assert state() == "deleted"
+        ec2.release_address(AllocationId=eip)
+        ec2.delete_subnet(SubnetId=sub)
+        assert cloud.control("GET", "profile")["transitions"]["natgateway.pending"] == 1.5
+    finally:
+        cloud.down()

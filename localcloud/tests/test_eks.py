@@ -1,0 +1,182 @@
+"""EKS surface served by localcloud: clusters, add-ons, access entries, updates, states."""
+import json
+import time
+
+import botocore.exceptions
+import pytest
+
+from conftest import Cloud, create_cluster, make_network
+
+SEED_CONFIG = {
+    "env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone",
+            "ENABLE_POD_ENI": "true", "AWS_VPC_K8S_CNI_EXTERNALSNAT": "false"},
+    "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}},
+    "eniConfig": {"create": True, "region": "us-west-2",
+                  "subnets": {"us-west-2a": {"id": "subnet-1", "securityGroups": ["sg-1"]}}},
+}
+
+
+def error(fn, **kw):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        fn(**kw)
+    return e.value.response
+
+
+def test_cluster_wiring_security_group_and_endpoint(cloud):
+    net = make_network(cloud)
+    eks, ec2 = cloud.client("eks"), cloud.client("ec2")
+    created = create_cluster(cloud, net, accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+    assert created["status"] == "CREATING" and "endpoint" not in created
+    c = eks.describe_cluster(name="demo")["cluster"]
+    assert c["status"] == "ACTIVE"
+    assert c["resourcesVpcConfig"]["vpcId"] == net["vpc"]
+    assert c["accessConfig"]["authenticationMode"] == "API_AND_CONFIG_MAP"
+    assert c["endpoint"].startswith("https://127.0.0.1:") and c["certificateAuthority"]["data"]
+    sg_id = c["resourcesVpcConfig"]["clusterSecurityGroupId"]
+    sg = ec2.describe_security_groups(GroupIds=[sg_id])["SecurityGroups"][0]
+    tags = {t["Key"]: t["Value"] for t in sg["Tags"]}
+    assert sg["VpcId"] == net["vpc"] and sg["GroupName"].startswith("eks-cluster-sg-demo-")
+    assert tags["aws:eks:cluster-name"] == "demo" and tags["kubernetes.io/cluster/demo"] == "owned"
+    # the control plane's ENIs hold the subnets, as on AWS
+    err = error(ec2.delete_subnet, SubnetId=net["subnets"][0])
+    assert err["Error"]["Code"] == "DependencyViolation"
+    eks.delete_cluster(name="demo")
+    assert error(eks.describe_cluster, name="demo")["Error"]["Code"] == "ResourceNotFoundException"
+    assert not ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": [sg_id]}])["SecurityGroups"]
+    ec2.delete_subnet(SubnetId=net["subnets"][0])
+
+
+def test_cluster_needs_two_azs_and_existing_role(cloud):
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    err = error(eks.create_cluster, name="x", roleArn=net["role"], resourcesVpcConfig={"subnetIds": net["subnets"][:1]})
+    assert err["Error"]["Code"] == "InvalidParameterException"
+    err = error(eks.create_cluster, name="x", roleArn="arn:aws:iam::123456789012:role/missing",
+                resourcesVpcConfig={"subnetIds": net["subnets"]})
+    assert err["Error"]["Code"] == "InvalidParameterException"
+
+
+def test_addon_configuration_validated_like_eks(cloud):
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    create_cluster(cloud, net)
+    eks.describe_cluster(name="demo")
+    err = error(eks.create_addon, clusterName="demo", addonName="vpc-cni",
+                configurationValues=json.dumps({"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}))
+    assert err["Error"]["Code"] == "InvalidParameterException"
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "$.env.DISABLE_TCP_EARLY_DEMUX" in err["Error"]["Message"]
+    err = error(eks.create_addon, clusterName="demo", addonName="vpc-cni",
+                configurationValues=json.dumps({"Env": {"ENABLE_POD_ENI": "true"}}))
+    assert err["Error"]["Code"] == "InvalidParameterException"
+    err = error(eks.create_addon, clusterName="demo", addonName="vpc-cni",
+                configurationValues=json.dumps({"env": {"ENABLE_POD_ENI": True}}))
+    assert err["Error"]["Code"] == "InvalidParameterException"
+    a = eks.create_addon(clusterName="demo", addonName="vpc-cni", resolveConflicts="OVERWRITE",
+                         configurationValues=json.dumps(SEED_CONFIG), tags={"team": "net"})["addon"]
+    assert a["status"] == "CREATING"
+    a = eks.describe_addon(clusterName="demo", addonName="vpc-cni")["addon"]
+    assert a["status"] == "ACTIVE" and json.loads(a["configurationValues"]) == SEED_CONFIG
+    assert a["tags"] == {"team": "net"}
+    assert error(eks.create_addon, clusterName="demo", addonName="vpc-cni")["Error"]["Code"] == "ResourceInUseException"
+    schema = eks.describe_addon_configuration(addonName="vpc-cni", addonVersion=a["addonVersion"])
+    assert "eniConfig" in json.loads(schema["configurationSchema"])["definitions"]["VpcCni"]["properties"]
+    u = eks.update_addon(clusterName="demo", addonName="vpc-cni",
+                         configurationValues=json.dumps({"env": {"ENABLE_POD_ENI": "true"}}))["update"]
+    assert eks.describe_update(name="demo", updateId=u["id"], addonName="vpc-cni")["update"]["status"] == "Successful"
+    assert eks.list_updates(name="demo", addonName="vpc-cni")["updateIds"] == [u["id"]]
+
+
+def test_delete_cluster_refused_while_addons_or_nodegroups_exist(cloud):
+    net = make_network(cloud)
+    eks, ec2, iam = cloud.client("eks"), cloud.client("ec2"), cloud.client("iam")
+    create_cluster(cloud, net)
+    eks.describe_cluster(name="demo")
+    eks.create_addon(clusterName="demo", addonName="coredns")
+    node_role = iam.create_role(RoleName="node-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    ng = eks.create_nodegroup(clusterName="demo", nodegroupName="ng", nodeRole=node_role, subnets=net["subnets"],
+                              scalingConfig={"minSize": 1, "maxSize": 2, "desiredSize": 1},
+                              instanceTypes=["c5.large"])["nodegroup"]
+    assert ng["status"] == "CREATING"
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["status"] == "ACTIVE"
+    nodes = ec2.describe_instances(Filters=[{"Name": "tag:eks:nodegroup-name", "Values": ["ng"]}])["Reservations"]
+    assert len(nodes) == 1
+    err = error(eks.delete_cluster, name="demo")
+    assert err["Error"]["Code"] == "ResourceInUseException" and err["ResponseMetadata"]["HTTPStatusCode"] == 409
+    eks.delete_nodegroup(clusterName="demo", nodegroupName="ng")
+    assert eks.list_nodegroups(clusterName="demo")["nodegroups"] == []
+    assert error(eks.delete_cluster, name="demo")["Error"]["Code"] == "ResourceInUseException"
+    assert eks.delete_addon(clusterName="demo", addonName="coredns")["addon"]["status"] == "DELETING"
+    assert eks.list_addons(clusterName="demo")["addons"] == []
+    assert eks.delete_cluster(name="demo")["cluster"]["status"] == "DELETING"
+
+
+def test_access_entries_and_policies(cloud):
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    create_cluster(cloud, net, accessConfig={"authenticationMode": "API",
+                                             "bootstrapClusterCreatorAdminPermissions": False})
+    eks.describe_cluster(name="demo")
+    principal = "arn:aws:iam::123456789012:role/admins"
+    e = eks.create_access_entry(clusterName="demo", principalArn=principal, tags={"a": "b"})["accessEntry"]
+    assert e["principalArn"] == principal and e["type"] == "STANDARD"
+    assert error(eks.create_access_entry, clusterName="demo", principalArn=principal)["Error"]["Code"] == \
+        "ResourceInUseException"
+    policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    eks.associate_access_policy(clusterName="demo", principalArn=principal, policyArn=policy,
+                                accessScope={"type": "cluster"})
+    listed = eks.list_associated_access_policies(clusterName="demo", principalArn=principal)
+    assert [p["policyArn"] for p in listed["associatedAccessPolicies"]] == [policy]
+    assert eks.list_access_entries(clusterName="demo")["accessEntries"] == [principal]
+    assert eks.describe_access_entry(clusterName="demo", principalArn=principal)["accessEntry"]["tags"] == {"a": "b"}
+    eks.disassociate_access_policy(clusterName="demo", principalArn=principal, policyArn=policy)
+    eks.delete_access_entry(clusterName="demo", principalArn=principal)
+    assert eks.list_access_entries(clusterName="demo")["accessEntries"] == []
+
+
+def test_cluster_updates(cloud):
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    create_cluster(cloud, net)
+    eks.describe_cluster(name="demo")
+    u = eks.update_cluster_version(name="demo", version="1.32")["update"]
+    assert u["type"] == "VersionUpdate" and u["status"] == "InProgress"
+    time.sleep(0.3)
+    assert eks.describe_update(name="demo", updateId=u["id"])["update"]["status"] == "Successful"
+    assert eks.describe_cluster(name="demo")["cluster"]["version"] == "1.32"
+    assert error(eks.update_cluster_version, name="demo", version="1.34")["Error"]["Code"] == \
+        "InvalidParameterException"
+    u2 = eks.update_cluster_config(name="demo", resourcesVpcConfig={"endpointPrivateAccess": True})["update"]
+    time.sleep(0.3)
+    c = eks.describe_cluster(name="demo")["cluster"]
+    assert c["resourcesVpcConfig"]["endpointPrivateAccess"] is True
+    assert error(eks.update_cluster_config, name="demo", resourcesVpcConfig={"endpointPrivateAccess": True}
+                 )["Error"]["Code"] == "InvalidParameterException"
+    assert sorted(eks.list_updates(name="demo")["updateIds"]) == sorted([u["id"], u2["id"]])
+
+
+def test_realistic_profile_cluster_creating_then_active(tmp_path):
+    cloud = Cloud(tmp_path, "--profile", "realistic", "--scale", "180")  # CREATING 3 s, DELETING 1.7 s
+    try:
+        net = make_network(cloud)
+        eks = cloud.client("eks")
+        t0 = time.monotonic()
+        create_cluster(cloud, net)
+        seen = []
+        while time.monotonic() - t0 < 10:
+            s = eks.describe_cluster(name="demo")["cluster"]["status"]
+            seen.append((round(time.monotonic() - t0, 2), s))
+            if s == "ACTIVE":
+                break
+            time.sleep(0.25)
+        creating = [t for t, s in seen if s == "CREATING"]
+        assert creating and max(creating) >= 2.5, seen
+        assert seen[-1][1] == "ACTIVE" and seen[-1][0] < 4.5, seen
+        eks.delete_cluster(name="demo")
+        assert eks.describe_cluster(name="demo")["cluster"]["status"] == "DELETING"
+        time.sleep(2.2)
+        assert "demo" not in eks.list_clusters()["clusters"]
+        describes = [e for e in cloud.log() if e["operation"] == "DescribeCluster"]
+        assert len(describes) == len(seen) + 1
+    finally:
+        cloud.down()
