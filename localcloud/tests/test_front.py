@@ -125,3 +125,17 @@ def test_parallel_private_instances(tmp_path):
         for d in (a, b):
             subprocess.run([__import__("conftest").SCRIPT, "down", "--dir", str(d)], check=True)
     assert not (a / "server.json").exists()
+
+
+def test_s3_conditional_writes_forwarded_untouched(cloud):
+    import botocore.config
+    s3 = cloud.client("s3")
+    s3.meta.config.s3 = {"addressing_style": "path"}
+    s3.create_bucket(Bucket="state", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    etag = s3.put_object(Bucket="state", Key="eksnet.tfstate", Body=b"{}" * 50000, IfNoneMatch="*")["ETag"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket="state", Key="eksnet.tfstate", Body=b"{}", IfNoneMatch="*")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    s3.put_object(Bucket="state", Key="eksnet.tfstate", Body=b"[]", IfMatch=etag)
+    assert s3.get_object(Bucket="state", Key="eksnet.tfstate")["Body"].read() == b"[]"
+    assert [e["operation"] for e in cloud.log()[-2:]] == ["PutObject", "GetObject"]
