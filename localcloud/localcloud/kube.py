@@ -12,7 +12,7 @@ for the kinds eksnet touches, and starts holding what a fresh EKS cluster holds.
 Not emulated (see the modules for details): pods and nodes are never scheduled (workload status
 is set ready at once), no admission, defaulting or schema validation, no RBAC (any caller STS
 knows is cluster-admin), no finalizers or graceful deletion, no OpenAPI schemas (only what kubectl needs to trust server-side validation), no aggregated
-discovery, no protobuf, no pagination (`limit` is ignored; everything comes in one page).
+discovery, no protobuf request bodies (responses are always JSON), no pagination (`limit` is ignored; everything comes in one page).
 """
 
 from __future__ import annotations
@@ -240,6 +240,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> Any:
         if not self.raw_body:
             return None
+        if self.raw_body.startswith(b"k8s\x00"):
+            # client-go's typed clients (e.g. `kubectl create namespace X`) send protobuf; only
+            # JSON/YAML bodies are understood here (apply, create -f, patch, replace, kube-rs).
+            raise ApiError(
+                415, "UnsupportedMediaType",
+                "localcloud kube: protobuf request bodies are not supported; send JSON "
+                "(e.g. `kubectl create -f` or `kubectl apply` instead of `kubectl create namespace`)",
+            )
         text = self.raw_body.decode("utf-8")
         try:
             return json.loads(text)
