@@ -39,14 +39,14 @@ pub struct Change {
     pub address: Address,
     pub action: Action,
     /// Why, when it is not obvious: "was deleted outside eksnet", "cidr_block changed".
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// A one-line description (e.g. the CIDR).
     pub summary: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diffs: Vec<Diff>,
     /// The existing objects this one depends on (for the order of deletes).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub existing_deps: Vec<Address>,
 }
 

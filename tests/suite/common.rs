@@ -1,0 +1,119 @@
+//! The test harness: a private localcloud per test, and a builder that runs the real binary.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use aws_config::{BehaviorVersion, Region};
+use serde_json::Value;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn reference_stack() -> PathBuf {
+    repo().join("stacks/custom-networking.yaml")
+}
+
+/// A private localcloud instance, stopped when dropped.
+pub struct LocalCloud {
+    dir: tempfile::TempDir,
+    pub env: Vec<(String, String)>,
+}
+
+impl LocalCloud {
+    pub fn start() -> LocalCloud {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(repo().join("scripts/localcloud"))
+            .args(["up", "--profile", "none", "--dir"])
+            .arg(dir.path())
+            .output()
+            .expect("scripts/localcloud runs");
+        assert!(out.status.success(), "localcloud up failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let env = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches(|c| c == '\'' || c == '"').to_string()))
+            .collect();
+        LocalCloud { dir, env }
+    }
+
+    pub fn var(&self, key: &str) -> &str {
+        self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("localcloud did not export {key}"))
+    }
+
+    /// Every request localcloud has answered so far.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.var("LOCALCLOUD_REQUEST_LOG"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("request log lines are JSON"))
+            .collect()
+    }
+
+    pub async fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .endpoint_url(self.var("AWS_ENDPOINT_URL"))
+            .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
+            .load()
+            .await;
+        aws_sdk_ec2::Client::new(&config)
+    }
+
+    /// eksnet in a fresh working directory of its own, pointed at this cloud.
+    pub fn eksnet(&self) -> Eksnet {
+        let work = tempfile::tempdir().expect("temp dir");
+        Eksnet { env: self.env.clone(), work }
+    }
+}
+
+impl Drop for LocalCloud {
+    fn drop(&mut self) {
+        let _ = Command::new(repo().join("scripts/localcloud")).args(["down", "--dir"]).arg(self.dir.path()).output();
+    }
+}
+
+/// Runs the real binary with the cloud's environment, in its own working directory.
+pub struct Eksnet {
+    env: Vec<(String, String)>,
+    pub work: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn ok(self) -> Out {
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+impl Eksnet {
+    pub fn run(&self, args: &[&str]) -> Out {
+        self.run_with(args, &[])
+    }
+
+    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksnet"));
+        cmd.args(args).current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env_remove("EKSNET_REGION");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("eksnet runs");
+        Out { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.work.path().join(rel)
+    }
+}

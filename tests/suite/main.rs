@@ -1,0 +1,7 @@
+//! Integration tests: the real eksnet binary against localcloud (moto + the EKS parts it
+//! lacks), asserting what exists in the emulator, what the plan says and what errors say.
+
+mod common;
+mod network;
+mod saved_plan;
+mod validation;

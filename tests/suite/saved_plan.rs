@@ -1,0 +1,44 @@
+//! Saved plans run exactly as saved, and are refused once the state moved; a held lock stops
+//! a second run at once; no confirmation without a terminal.
+
+use crate::common::{LocalCloud, reference_stack};
+
+#[test]
+fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let stack = reference_stack().display().to_string();
+    let plan_file = eksnet.path("network.plan");
+    let plan_path = plan_file.display().to_string();
+
+    let json = eksnet.run(&["-f", &stack, "plan", "--format", "json", "--out", &plan_path]).ok();
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(parsed["summary"]["add"], 29);
+    assert_eq!(parsed["changes"][0]["action"], "create");
+
+    // Without a terminal and without --auto-approve, apply refuses instead of hanging.
+    let refused = eksnet.run(&["-f", &stack, "apply"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("no terminal to ask on") && refused.stderr.contains("--auto-approve"), "{}", refused.stderr);
+
+    let applied = eksnet.run(&["-f", &stack, "apply", &plan_path]).ok();
+    assert!(applied.stderr.contains("Apply complete"), "{}", applied.stderr);
+    eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
+
+    // The state moved on since the plan was made: refused, nothing done.
+    let stale = eksnet.run(&["-f", &stack, "apply", &plan_path]);
+    assert_eq!(stale.code, 1);
+    assert!(stale.stderr.contains("the saved plan is stale"), "{}", stale.stderr);
+
+    // A lock held by a live process stops a second run at once, naming the holder.
+    let state = eksnet.path(".eksnet/cni-custom-networking-demo.state.json");
+    let lock = format!("{}.lock", state.display());
+    let holder =
+        serde_json::json!({"id": "lock-123", "pid": std::process::id(), "host": "ci-host", "command": "eksnet apply", "since": "2026-01-01T00:00:00.000Z"});
+    std::fs::write(&lock, holder.to_string()).unwrap();
+    let locked = eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]);
+    assert_eq!(locked.code, 1);
+    assert!(locked.stderr.contains("locked by `eksnet apply`") && locked.stderr.contains("ci-host") && locked.stderr.contains("lock-123"), "{}", locked.stderr);
+    eksnet.run(&["-f", &stack, "state", "unlock", "lock-123"]).ok();
+    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
+}

@@ -1,0 +1,57 @@
+//! Every bad stack under tests/bad-stacks is rejected with its expected message and
+//! file:line:column, before any API call (proved with localcloud's request log).
+
+use crate::common::LocalCloud;
+
+fn expectation(text: &str, key: &str) -> String {
+    text.lines().find_map(|l| l.strip_prefix(&format!("# {key}: "))).unwrap_or_else(|| panic!("missing `# {key}:` header")).trim().to_string()
+}
+
+#[test]
+fn bad_stacks_are_rejected_with_location_and_no_api_call() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let dir = crate::common::repo().join("tests/bad-stacks");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() >= 20, "the corpus has {} stacks", files.len());
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let (at, message) = (expectation(&text, "expect-at"), expectation(&text, "expect"));
+        for command in ["validate", "plan"] {
+            let out = eksnet.run(&["-f", &file.display().to_string(), command]);
+            assert_eq!(out.code, 1, "{} {command} should fail:\n{}", file.display(), out.stderr);
+            assert!(out.stderr.contains(&format!("error: {message}")), "{}: expected `{message}` in:\n{}", file.display(), out.stderr);
+            assert!(out.stderr.contains(&format!("--> {}:{at}", file.display())), "{}: expected location {at} in:\n{}", file.display(), out.stderr);
+            assert!(out.stderr.contains("= help: "), "{}: no hint in:\n{}", file.display(), out.stderr);
+            assert!(out.stderr.contains("nothing was created"), "{}", out.stderr);
+        }
+    }
+    assert_eq!(cloud.requests().len(), 0, "bad stacks must not reach AWS");
+}
+
+#[test]
+fn missing_stack_file_and_missing_credentials_are_explained() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let out = eksnet.run(&["plan"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("cannot read stack file") && out.stderr.contains("eksnet.yaml"), "{}", out.stderr);
+
+    let stack = crate::common::reference_stack().display().to_string();
+    let empty = eksnet.path("nothing");
+    let out = eksnet.run_with(
+        &["-f", &stack, "plan"],
+        &[
+            ("AWS_ACCESS_KEY_ID", ""),
+            ("AWS_SECRET_ACCESS_KEY", ""),
+            ("AWS_CONFIG_FILE", empty.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", empty.to_str().unwrap()),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("no AWS credentials found"), "{}", out.stderr);
+    assert!(out.stderr.contains("AWS_PROFILE"), "{}", out.stderr);
+    assert_eq!(cloud.requests().len(), 0);
+}
