@@ -64,10 +64,11 @@ class Profile:
         return random.uniform(lo, hi) / self.scale
 
     def as_json(self) -> dict:
+        keys = sorted({k for p in PROFILES.values() for k in p["transitions"]})
         return {
             "profile": self.name,
             "scale": self.scale,
-            "transitions": {k: v / self.scale for k, v in self.table["transitions"].items()},
+            "transitions": {k: self.transition(k) for k in keys},
             "operations": {k: [lo / self.scale, hi / self.scale] for k, (lo, hi) in self.table["operations"].items()},
             "default_operation": [x / self.scale for x in self.table["default_operation"]],
         }
