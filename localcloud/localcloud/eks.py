@@ -594,8 +594,13 @@ class Eks:
     def op_CreateAddon(self, region, args, body, query, multi):
         c = self.cluster(region, args[0], active=True)
         name = body.get("addonName") or invalid("addonName is required")
+        token = body.get("clientRequestToken")
         if name in c.addons:
+            if token and self.tokens.get(("addon", region, c.name, token)) == name:
+                return ok({"addon": c.addons[name].view()})  # a retried request: same answer
             in_use("Addon already exists.")
+        if token:
+            self.tokens[("addon", region, c.name, token)] = name
         self._check_resolve(body)
         version = self._resolve_version(c, name, body.get("addonVersion"))
         config = addon_lib.parse_configuration(name, body.get("configurationValues"))

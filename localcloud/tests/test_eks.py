@@ -79,6 +79,9 @@ def test_addon_configuration_validated_like_eks(cloud):
     assert a["status"] == "ACTIVE" and json.loads(a["configurationValues"]) == SEED_CONFIG
     assert a["tags"] == {"team": "net"}
     assert error(eks.create_addon, clusterName="demo", addonName="vpc-cni")["Error"]["Code"] == "ResourceInUseException"
+    eks.create_addon(clusterName="demo", addonName="kube-proxy", clientRequestToken="t-1")
+    again = eks.create_addon(clusterName="demo", addonName="kube-proxy", clientRequestToken="t-1")["addon"]
+    assert again["addonName"] == "kube-proxy"  # same token: the retried request gets the same add-on
     schema = eks.describe_addon_configuration(addonName="vpc-cni", addonVersion=a["addonVersion"])
     assert "eniConfig" in json.loads(schema["configurationSchema"])["definitions"]["VpcCni"]["properties"]
     u = eks.update_addon(clusterName="demo", addonName="vpc-cni",
