@@ -152,6 +152,14 @@ def get_path(obj: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
+def leaf_value(obj: Any, path: tuple[str, ...]) -> Any:
+    """The value a manager owns at `path`; for a list item marker (".") only its existence."""
+    value = get_path(obj, path)
+    if path and path[-1] == "." and value is not MISSING:
+        return True
+    return value
+
+
 def delete_path(obj: dict, path: tuple[str, ...]) -> None:
     if path[-1] == ".":
         path = path[:-1]
@@ -209,8 +217,8 @@ def server_side_apply(
             continue
         clash = []
         for p in new_paths & paths:
-            current = get_path(result, p)
-            if current is not MISSING and current != get_path(applied, p):
+            current = leaf_value(result, p)
+            if current is not MISSING and current != leaf_value(applied, p):
                 clash.append(p)
         if clash and not force:
             conflicts += [(other[0], _pretty(p)) for p in sorted(clash)]
@@ -220,8 +228,12 @@ def server_side_apply(
         raise ApplyConflict(conflicts, applied.get("apiVersion", ""))
 
     others = set().union(*(p for k, p in owned.items() if k != me)) if owned else set()
-    for p in sorted(owned.get(me, set()) - new_paths, key=len, reverse=True):
+    # Whole list items first (shortest paths), so their fields need no separate removal; never
+    # remove an item's key field alone (the item would lose its identity).
+    for p in sorted(owned.get(me, set()) - new_paths, key=len):
         base = p[:-1] if p[-1] == "." else p
+        if len(p) >= 2 and p[-2].startswith("k:") and p[-1][2:] in json.loads(p[-2][2:]):
+            continue
         if not any(o[: len(base)] == base for o in others):
             delete_path(result, p)
 
@@ -244,7 +256,7 @@ def record_update(old: dict | None, new: dict, manager: str, now: str, api_versi
     """Give `manager` (operation Update) the fields that changed from `old` to `new`."""
     old_paths = field_paths(old) if old else set()
     new_paths = field_paths(new)
-    changed = {p for p in new_paths if old is None or get_path(old, p) != get_path(new, p)}
+    changed = {p for p in new_paths if old is None or leaf_value(old, p) != leaf_value(new, p)}
     removed = old_paths - new_paths
     entries = copy.deepcopy(managers_of(old) if old else managers_of(new))
     owned = {

@@ -305,7 +305,7 @@ def test_server_side_apply_get_and_delete_with_kubectl(kube):
     kube.kubectl("apply", "--server-side", "-f", "-", input=MANIFESTS)
     assert kube.json("get", "deploy", "nginx", "-n", "test-namespace")["metadata"]["resourceVersion"] == before
 
-    # A changed manifest bumps generation; a removed env var is removed (the manager owned it).
+    # A changed manifest bumps generation, and status follows.
     changed = MANIFESTS.replace("replicas: 2", "replicas: 3")
     kube.kubectl("apply", "--server-side", "-f", "-", input=changed)
     deployment = kube.json("get", "deploy", "nginx", "-n", "test-namespace")
