@@ -30,11 +30,24 @@ class Ec2Rules:
                 out.append(n)
         return out
 
+    @staticmethod
+    def _live_enis(ec2, **filters):
+        """ENIs as AWS would still have them: moto keeps the primary ENI of a terminated
+        instance "in-use", where AWS deletes it with the instance."""
+        flt = [{"Name": k, "Values": [v]} for k, v in filters.items()]
+        enis = ec2.describe_network_interfaces(Filters=flt)["NetworkInterfaces"]
+        owners = sorted({e["Attachment"]["InstanceId"] for e in enis if (e.get("Attachment") or {}).get("InstanceId")})
+        gone = set()
+        if owners:
+            for r in ec2.describe_instances(InstanceIds=owners)["Reservations"]:
+                gone |= {i["InstanceId"] for i in r["Instances"] if i["State"]["Name"] == "terminated"}
+        return [e for e in enis if (e.get("Attachment") or {}).get("InstanceId") not in gone]
+
     def check_DeleteSubnet(self, p, ec2, region):
         sid = p.get("SubnetId")
         if self._live_nats(ec2, region, **{"subnet-id": sid}):
             violation(f"The subnet '{sid}' has dependencies and cannot be deleted.")
-        if ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [sid]}])["NetworkInterfaces"]:
+        if self._live_enis(ec2, **{"subnet-id": sid}):
             violation(f"The subnet '{sid}' has dependencies and cannot be deleted.")
 
     def check_ReleaseAddress(self, p, ec2, region):
@@ -55,7 +68,7 @@ class Ec2Rules:
 
     def check_DetachInternetGateway(self, p, ec2, region):
         vpc = p.get("VpcId")
-        for eni in ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkInterfaces"]:
+        for eni in self._live_enis(ec2, **{"vpc-id": vpc}):
             if (eni.get("Association") or {}).get("PublicIp"):
                 violation(f"Network {vpc} has some mapped public address(es). "
                           "Please unmap those public address(es) before detaching the gateway.")
@@ -93,7 +106,7 @@ class Ec2Rules:
         gid = p.get("GroupId")
         if not gid:
             return
-        if ec2.describe_network_interfaces(Filters=[{"Name": "group-id", "Values": [gid]}])["NetworkInterfaces"]:
+        if self._live_enis(ec2, **{"group-id": gid}):
             violation(f"resource {gid} has a dependent object")
         for g in ec2.describe_security_groups()["SecurityGroups"]:
             if g["GroupId"] == gid:

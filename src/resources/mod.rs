@@ -2,7 +2,12 @@
 //! `SCHEMA`, `read` (one batched read of every object of the stack), `create`, `update` and
 //! `delete`; this module only dispatches.
 
+mod eks_access_entry;
+mod eks_addon;
+mod eks_cluster;
+mod eks_nodegroup;
 mod elastic_ip;
+mod iam_role;
 mod internet_gateway;
 mod nat_gateway;
 mod route_table;
@@ -76,6 +81,8 @@ impl Default for Polling {
 pub struct Cx {
     config: SdkConfig,
     ec2: OnceLock<aws_sdk_ec2::Client>,
+    eks: OnceLock<aws_sdk_eks::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
     pub stack: String,
     pub polling: Polling,
 }
@@ -83,6 +90,14 @@ pub struct Cx {
 impl Cx {
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
         self.ec2.get_or_init(|| aws_sdk_ec2::Client::new(&self.config))
+    }
+
+    pub fn eks(&self) -> &aws_sdk_eks::Client {
+        self.eks.get_or_init(|| aws_sdk_eks::Client::new(&self.config))
+    }
+
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam.get_or_init(|| aws_sdk_iam::Client::new(&self.config))
     }
 }
 
@@ -93,7 +108,7 @@ pub struct Aws {
 
 impl Aws {
     pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
-        Aws { cx: Cx { config, ec2: OnceLock::new(), stack: stack.into(), polling } }
+        Aws { cx: Cx { config, ec2: OnceLock::new(), eks: OnceLock::new(), iam: OnceLock::new(), stack: stack.into(), polling } }
     }
 }
 
@@ -140,6 +155,26 @@ macro_rules! dispatch {
                 use security_group_rules as $module;
                 $body
             }
+            "iam_role" => {
+                use iam_role as $module;
+                $body
+            }
+            "eks_cluster" => {
+                use eks_cluster as $module;
+                $body
+            }
+            "eks_access_entry" => {
+                use eks_access_entry as $module;
+                $body
+            }
+            "eks_addon" => {
+                use eks_addon as $module;
+                $body
+            }
+            "eks_nodegroup" => {
+                use eks_nodegroup as $module;
+                $body
+            }
             _ => $other,
         }
     };
@@ -153,9 +188,14 @@ pub const KINDS: &[&str] = &[
     "nat_gateway",
     "route_table",
     "security_group",
+    "iam_role",
+    "eks_cluster",
     "vpc_cidr",
     "route_table_association",
     "security_group_rules",
+    "eks_access_entry",
+    "eks_addon",
+    "eks_nodegroup",
 ];
 
 fn unknown(kind: &str) -> ApiError {
@@ -172,8 +212,11 @@ impl Provider for Aws {
     }
 
     fn normalize(&self, kind: &str, attrs: &mut Attrs) {
-        if kind == "security_group_rules" {
-            security_group_rules::normalize(attrs);
+        match kind {
+            "security_group_rules" => security_group_rules::normalize(attrs),
+            "eks_cluster" => eks_cluster::normalize(attrs),
+            "eks_nodegroup" => eks_nodegroup::normalize(attrs),
+            _ => {}
         }
     }
 
@@ -216,6 +259,31 @@ pub(crate) fn gone_ok<T>(result: Result<T>) -> Result<()> {
 pub(crate) fn observed(id: &str, attrs: serde_json::Value, extra_outputs: &[(&str, &str)]) -> Observed {
     let serde_json::Value::Object(attrs) = attrs else { unreachable!("attributes are objects") };
     Observed { id: id.into(), attrs, outputs: outputs(id, extra_outputs) }
+}
+
+/// A list of strings attribute (e.g. subnet ids).
+pub(crate) fn strings(attrs: &Attrs, key: &str) -> Vec<String> {
+    attrs.get(key).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+/// Makes an EKS resource's tags those of `attrs`.
+pub(crate) async fn sync_eks_tags(cx: &Cx, arn: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
+    let map = |a: &Attrs| -> std::collections::HashMap<String, String> {
+        a.get("tags")
+            .and_then(|v| v.as_object())
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+            .unwrap_or_default()
+    };
+    let (old, new) = (map(current), map(attrs));
+    let set: std::collections::HashMap<String, String> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let unset: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    if !set.is_empty() {
+        cx.eks().tag_resource().resource_arn(arn).set_tags(Some(set)).send().await.map_err(crate::cloud::api_error)?;
+    }
+    if !unset.is_empty() {
+        cx.eks().untag_resource().resource_arn(arn).set_tag_keys(Some(unset)).send().await.map_err(crate::cloud::api_error)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn attr_str<'a>(attrs: &'a Attrs, key: &str) -> Result<&'a str> {

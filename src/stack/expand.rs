@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{NatLayout, Rule, Source, Stack, TierKind};
+use super::{Cluster, EniSecurityGroup, NatLayout, Role, Rule, Source, Stack, TierKind};
 use crate::address::Address;
 use crate::resources::Desired;
 use crate::value::reference;
@@ -128,7 +128,153 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
             vec![],
         );
     }
+    if let Some(cluster) = &stack.cluster {
+        eks(&mut b, cluster);
+    }
     b.out
+}
+
+const POLICY: &str = "arn:aws:iam::aws:policy/";
+
+/// IAM roles, the cluster, the VPC CNI configured before any node, access entries, nodegroups.
+fn eks(b: &mut Builder, cluster: &Cluster) {
+    let stack = b.stack;
+    let role = |b: &mut Builder, name: &str, role: &Role, service: &str, policies: &[&str]| -> Value {
+        if let Some(arn) = &role.existing_arn {
+            return json!(arn);
+        }
+        let address = Address::new("iam_role", name);
+        let mut arns: Vec<String> = policies.iter().map(|p| format!("{POLICY}{p}")).collect();
+        arns.extend(role.extra_policies.iter().cloned());
+        arns.sort();
+        arns.dedup();
+        let tags = b.tags(&address, &format!("{name}-role"), &[]);
+        b.add(
+            address.clone(),
+            json!({
+                "name": format!("{}-{name}", stack.name),
+                "path": format!("/eksnet/{}/", stack.name),
+                "trusted_service": service,
+                "policy_arns": arns,
+                "tags": tags,
+            }),
+            vec![],
+        );
+        reference(&address, "arn")
+    };
+    let cluster_role = role(b, "cluster", &cluster.cluster_role, "eks.amazonaws.com", &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"]);
+    let node_role =
+        role(b, "node", &cluster.node_role, "ec2.amazonaws.com", &["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]);
+
+    let private = stack.tier(TierKind::Private).map(|t| t.subnets.clone()).unwrap_or_default();
+    let private_subnets: Vec<Value> = private.iter().map(|(az, _)| reference(&Address::keyed("subnet", "private", az), "id")).collect();
+    let address = Address::new("eks_cluster", "main");
+    let own: Vec<(&str, &str)> = cluster.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut tags = b.tags(&address, "cluster", &own);
+    tags["Name"] = json!(cluster.name);
+    let mut logging = cluster.logging.clone();
+    logging.sort();
+    b.add(
+        address.clone(),
+        json!({
+            "name": cluster.name,
+            "version": cluster.version,
+            "role_arn": cluster_role,
+            "subnet_ids": private_subnets,
+            "endpoint_public_access": cluster.endpoint_public,
+            "endpoint_private_access": cluster.endpoint_private,
+            "public_access_cidrs": if cluster.endpoint_public { json!(cluster.public_cidrs) } else { json!([]) },
+            "logging": logging,
+            "authentication_mode": cluster.authentication_mode,
+            "tags": tags,
+        }),
+        vec![],
+    );
+    let cluster_name = reference(&address, "name");
+
+    for arn in &cluster.admins {
+        let entry = Address::keyed("eks_access_entry", "admin", arn);
+        let tags = b.tags(&entry, "admin", &[]);
+        b.add(
+            entry,
+            json!({
+                "cluster_name": cluster_name,
+                "principal_arn": arn,
+                "policy_arns": ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"],
+                "tags": tags,
+            }),
+            vec![],
+        );
+    }
+
+    // The VPC CNI is configured before any node exists: nodes started without custom
+    // networking take pod IPs from the node subnets and must all be replaced.
+    let cni = Address::new("eks_addon", "vpc_cni");
+    let groups: Vec<Value> = cluster
+        .cni
+        .eni_security_groups
+        .iter()
+        .map(|g| match g {
+            EniSecurityGroup::Cluster => reference(&address, "cluster_security_group_id"),
+            EniSecurityGroup::Named(n) => reference(&Address::new("security_group", n), "id"),
+        })
+        .collect();
+    let mut subnets = serde_json::Map::new();
+    for (az, _) in stack.tier(TierKind::Intra).map(|t| t.subnets.as_slice()).unwrap_or_default() {
+        subnets.insert(az.clone(), json!({"id": reference(&Address::keyed("subnet", "intra", az), "id"), "securityGroups": groups}));
+    }
+    let config = json!({
+        "env": {
+            "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true",
+            "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone",
+            "ENABLE_POD_ENI": "true",
+            "AWS_VPC_K8S_CNI_EXTERNALSNAT": if cluster.cni.external_snat { "true" } else { "false" },
+        },
+        "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}},
+        "eniConfig": {"create": true, "region": stack.region, "subnets": subnets},
+    });
+    let tags = b.tags(&cni, "vpc-cni", &[]);
+    b.add(cni.clone(), json!({"cluster_name": cluster_name, "addon_name": "vpc-cni", "configuration_values": config, "tags": tags}), vec![]);
+
+    // Nodes need their subnets' way out (routes through the NAT) to join the cluster.
+    let mut node_deps = vec![cni.clone()];
+    for (az, _) in &private {
+        node_deps.push(Address::keyed("route_table_association", "private", az));
+    }
+    let mut nodegroups = vec![];
+    for ng in &cluster.nodegroups {
+        let address = Address::new("eks_nodegroup", &ng.name);
+        let own: Vec<(&str, &str)> = ng.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let tags = b.tags(&address, &format!("ng-{}", ng.name), &own);
+        let taints: Vec<Value> = ng.taints.iter().map(|t| json!({"key": t.key, "value": t.value, "effect": t.effect})).collect();
+        b.add(
+            address.clone(),
+            json!({
+                "cluster_name": cluster_name,
+                "nodegroup_name": ng.name,
+                "node_role_arn": node_role,
+                "subnet_ids": private_subnets,
+                "instance_types": ng.instance_types,
+                "ami_type": ng.ami_type,
+                "capacity_type": ng.capacity_type,
+                "disk_size": ng.disk_size,
+                "scaling": {"min": ng.min, "desired": ng.desired, "max": ng.max},
+                "labels": ng.labels,
+                "taints": taints,
+                "max_unavailable": ng.max_unavailable,
+                "tags": tags,
+            }),
+            node_deps.clone(),
+        );
+        nodegroups.push(address);
+    }
+    for addon in &cluster.cni.addons {
+        let address = Address::new("eks_addon", &addon.replace('-', "_"));
+        let tags = b.tags(&address, addon, &[]);
+        // CoreDNS runs as pods: it only becomes healthy once nodes exist.
+        let after = if addon == "coredns" { nodegroups.clone() } else { vec![cni.clone()] };
+        b.add(address, json!({"cluster_name": cluster_name, "addon_name": addon, "configuration_values": {}, "tags": tags}), after);
+    }
 }
 
 /// NAT gateways of one layout, keyed by the AZ they sit in; returns (az, address) pairs.
@@ -157,7 +303,10 @@ fn nat_gateways(b: &mut Builder, layout: NatLayout, placed_in: TierKind) -> Vec<
             b.add(eip.clone(), json!({"domain": "vpc", "tags": eip_tags}), vec![]);
             attrs["allocation_id"] = reference(&eip, "id");
         }
-        b.add(address.clone(), attrs, vec![]);
+        // A public NAT only works with the internet gateway attached, and the gateway can only be
+        // detached once the NAT (which maps a public address) is gone.
+        let after = if connectivity == "public" { vec![Address::new("internet_gateway", "main")] } else { vec![] };
+        b.add(address.clone(), attrs, after);
         nats.push((az, address));
     }
     nats

@@ -31,6 +31,66 @@ pub struct Stack {
     pub nat_public: NatLayout,
     pub nat_private: NatLayout,
     pub security_groups: Vec<SecurityGroup>,
+    pub cluster: Option<Cluster>,
+}
+
+/// Kubernetes versions EKS offers (standard and extended support); `validate` rejects others.
+pub const KUBERNETES_VERSIONS: &[&str] = &["1.29", "1.30", "1.31", "1.32", "1.33", "1.34"];
+pub const DEFAULT_KUBERNETES_VERSION: &str = "1.33";
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: String,
+    pub version: String,
+    pub endpoint_public: bool,
+    pub endpoint_private: bool,
+    pub public_cidrs: Vec<String>,
+    pub logging: Vec<String>,
+    pub authentication_mode: String,
+    pub admins: Vec<String>,
+    pub cluster_role: Role,
+    pub node_role: Role,
+    pub tags: BTreeMap<String, String>,
+    pub cni: Cni,
+    pub nodegroups: Vec<Nodegroup>,
+}
+
+/// A role eksnet creates (with extra policies), or an existing one given by ARN.
+#[derive(Debug, Clone, Default)]
+pub struct Role {
+    pub existing_arn: Option<String>,
+    pub extra_policies: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EniSecurityGroup {
+    /// The EKS cluster security group, which managed nodes without a launch template carry.
+    Cluster,
+    Named(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Cni {
+    pub mode: model::CniMode,
+    pub external_snat: bool,
+    pub eni_security_groups: Vec<EniSecurityGroup>,
+    pub addons: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Nodegroup {
+    pub name: String,
+    pub instance_types: Vec<String>,
+    pub ami_type: String,
+    pub capacity_type: String,
+    pub disk_size: u32,
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<model::TaintSpec>,
+    pub max_unavailable: u32,
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -28,6 +28,147 @@ pub struct StackFile {
     pub nat: NatSpec,
     #[serde(default)]
     pub security_groups: BTreeMap<String, S<SecurityGroupSpec>>,
+    #[serde(default)]
+    pub cluster: Option<S<ClusterSpec>>,
+    #[serde(default)]
+    pub cni: Option<S<CniSpec>>,
+    #[serde(default)]
+    pub nodegroups: BTreeMap<String, S<NodegroupSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSpec {
+    /// The EKS cluster name (default: the stack name).
+    #[serde(default)]
+    pub name: Option<S<String>>,
+    /// Kubernetes minor version, e.g. "1.31".
+    #[serde(default)]
+    pub version: Option<S<String>>,
+    #[serde(default)]
+    pub endpoint: EndpointSpec,
+    /// Control-plane log types: api, audit, authenticator, controllerManager, scheduler.
+    #[serde(default)]
+    pub logging: Vec<S<String>>,
+    /// API or API_AND_CONFIG_MAP (the creator is granted cluster admin either way).
+    #[serde(default)]
+    pub authentication_mode: Option<S<String>>,
+    /// IAM principal ARNs granted cluster admin through access entries.
+    #[serde(default)]
+    pub admins: Vec<S<String>>,
+    #[serde(default)]
+    pub roles: RolesSpec,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    #[serde(default = "yes")]
+    pub public: bool,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
+    pub public_cidrs: Vec<S<String>>,
+}
+
+impl Default for EndpointSpec {
+    fn default() -> Self {
+        EndpointSpec { public: true, private: false, public_cidrs: vec![] }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesSpec {
+    #[serde(default)]
+    pub cluster: Option<S<RoleSpec>>,
+    #[serde(default)]
+    pub node: Option<S<RoleSpec>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleSpec {
+    /// Use this existing role instead of creating one.
+    #[serde(default)]
+    pub arn: Option<S<String>>,
+    /// Policies attached besides the ones EKS needs.
+    #[serde(default)]
+    pub extra_policies: Vec<S<String>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CniMode {
+    /// The managed vpc-cni add-on with configurationValues.
+    #[default]
+    Addon,
+    /// Server-side apply to the aws-node DaemonSet and ENIConfigs.
+    Daemonset,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CniSpec {
+    #[serde(default)]
+    pub mode: CniMode,
+    /// AWS_VPC_K8S_CNI_EXTERNALSNAT: leave SNAT to the NAT gateways (true) or to the node (false).
+    #[serde(default)]
+    pub external_snat: bool,
+    /// Security groups put in each ENIConfig: `cluster` (the EKS cluster security group, which
+    /// managed nodes carry) and/or names from `security_groups`.
+    #[serde(default)]
+    pub eni_security_groups: Vec<S<String>>,
+    /// Other managed add-ons to install: coredns, kube-proxy.
+    #[serde(default)]
+    pub addons: Vec<S<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodegroupSpec {
+    #[serde(default)]
+    pub instance_types: Vec<S<String>>,
+    #[serde(default)]
+    pub ami_type: Option<S<String>>,
+    #[serde(default)]
+    pub capacity_type: Option<S<String>>,
+    #[serde(default)]
+    pub disk_size: Option<u32>,
+    pub scaling: S<ScalingSpec>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub taints: Vec<TaintSpec>,
+    /// Most nodes unavailable during an update (default 1).
+    #[serde(default)]
+    pub max_unavailable: Option<u32>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScalingSpec {
+    pub min: u32,
+    pub desired: u32,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaintSpec {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// NoSchedule, PreferNoSchedule or NoExecute.
+    pub effect: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,123 @@
+//! Cluster admins from the stack, as access entries with the cluster admin access policy.
+//! (The creator is admin through bootstrapClusterCreatorAdminPermissions; that entry is EKS's.)
+
+use std::collections::BTreeMap;
+
+use aws_sdk_eks::types::{AccessScope, AccessScopeType};
+use serde_json::{Value, json};
+
+use super::{Cx, attr_str, observed, strings};
+use crate::address::Address;
+use crate::cloud::api_error;
+use crate::provider::{Observed, Result, Schema, Scope};
+use crate::value::Attrs;
+
+pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "principal_arn"], summary: "principal_arn", derived: true };
+
+fn names(id: &str) -> (&str, &str) {
+    id.split_once('|').unwrap_or((id, ""))
+}
+
+async fn policies(cx: &Cx, cluster: &str, principal: &str) -> Result<Vec<String>> {
+    let listed: Vec<_> = cx
+        .eks()
+        .list_associated_access_policies()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(api_error)?;
+    let mut arns: Vec<String> = listed.iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
+    arns.sort();
+    Ok(arns)
+}
+
+pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+    let mut out = BTreeMap::new();
+    for cluster in super::eks_addon::clusters(scope) {
+        let principals: Vec<String> =
+            match cx.eks().list_access_entries().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(api_error) {
+                Err(e) if e.code == "ResourceNotFoundException" || e.code == "InvalidRequestException" => continue,
+                other => other?,
+            };
+        for principal in principals {
+            let entry = cx.eks().describe_access_entry().cluster_name(cluster).principal_arn(&principal).send().await.map_err(api_error)?;
+            let Some(entry) = entry.access_entry() else { continue };
+            let Some(address) = entry.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
+            let attrs = json!({
+                "cluster_name": cluster,
+                "principal_arn": principal,
+                "policy_arns": policies(cx, cluster, &principal).await?,
+                "tags": entry.tags().map(|t| json!(t)).unwrap_or(json!({})),
+            });
+            out.insert(address, observed(&format!("{cluster}|{principal}"), attrs, &[("arn", entry.access_entry_arn().unwrap_or_default())]));
+        }
+    }
+    Ok(out)
+}
+
+async fn sync_policies(cx: &Cx, cluster: &str, principal: &str, current: &[String], want: &[String]) -> Result<()> {
+    for arn in want.iter().filter(|p| !current.contains(p)) {
+        let scope = AccessScope::builder().r#type(AccessScopeType::Cluster).build();
+        cx.eks()
+            .associate_access_policy()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .policy_arn(arn)
+            .access_scope(scope)
+            .send()
+            .await
+            .map_err(api_error)?;
+    }
+    for arn in current.iter().filter(|p| !want.contains(p)) {
+        cx.eks().disassociate_access_policy().cluster_name(cluster).principal_arn(principal).policy_arn(arn).send().await.map_err(api_error)?;
+    }
+    Ok(())
+}
+
+pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+    let (cluster, principal) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "principal_arn")?);
+    let tags: std::collections::HashMap<String, String> = attrs
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default();
+    let created = cx
+        .eks()
+        .create_access_entry()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .set_tags(Some(tags))
+        .client_request_token(token)
+        .send()
+        .await
+        .map_err(api_error);
+    let arn = match created {
+        Ok(out) => out.access_entry().and_then(|e| e.access_entry_arn()).unwrap_or_default().to_string(),
+        Err(e) if e.code == "ResourceInUseException" => String::new(),
+        Err(e) => return Err(e),
+    };
+    sync_policies(cx, cluster, principal, &policies(cx, cluster, principal).await?, &strings(attrs, "policy_arns")).await?;
+    Ok(Observed { id: format!("{cluster}|{principal}"), attrs: attrs.clone(), outputs: super::outputs(&format!("{cluster}|{principal}"), &[("arn", &arn)]) })
+}
+
+pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+    let (cluster, principal) = names(&current.id);
+    sync_policies(cx, cluster, principal, &strings(&current.attrs, "policy_arns"), &strings(attrs, "policy_arns")).await?;
+    if current.attrs.get("tags") != attrs.get("tags") {
+        let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();
+        super::sync_eks_tags(cx, arn, &current.attrs, attrs).await?;
+    }
+    Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
+}
+
+pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    let (cluster, principal) = names(&current.id);
+    match cx.eks().delete_access_entry().cluster_name(cluster).principal_arn(principal).send().await.map_err(api_error) {
+        Err(e) if e.code == "ResourceNotFoundException" => Ok(()),
+        other => other.map(|_| ()),
+    }
+}

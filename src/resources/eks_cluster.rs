@@ -1,0 +1,255 @@
+//! The EKS cluster: in the private subnets, access through access entries (the creator is
+//! admin), control plane ~9 minutes on AWS. Version, logging, endpoint access, authentication
+//! mode and tags change in place; name, role and subnets force a new cluster.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest};
+use serde_json::{Value, json};
+
+use super::{Cx, attr_str, observed, strings, wait};
+use crate::address::Address;
+use crate::cloud::api_error;
+use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::value::Attrs;
+
+pub const SCHEMA: Schema = Schema { replace_on: &["name", "role_arn", "subnet_ids"], summary: "version", derived: false };
+
+const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
+
+pub fn normalize(attrs: &mut Attrs) {
+    for key in ["subnet_ids", "logging", "public_access_cidrs"] {
+        if let Some(Value::Array(items)) = attrs.get_mut(key) {
+            items.sort_by_key(|v| v.to_string());
+        }
+    }
+}
+
+fn attrs_of(c: &Cluster) -> (Value, Vec<(&'static str, String)>) {
+    let vpc = c.resources_vpc_config();
+    let mut logging: Vec<String> = c
+        .logging()
+        .iter()
+        .flat_map(|l| l.cluster_logging())
+        .filter(|s| s.enabled() == Some(true))
+        .flat_map(|s| s.types())
+        .map(|t| t.as_str().to_string())
+        .collect();
+    logging.sort();
+    let mut subnets: Vec<&str> = vpc.map(|v| v.subnet_ids().iter().map(String::as_str).collect()).unwrap_or_default();
+    subnets.sort();
+    let public = vpc.is_some_and(|v| v.endpoint_public_access());
+    let mut cidrs: Vec<&str> = if public { vpc.map(|v| v.public_access_cidrs().iter().map(String::as_str).collect()).unwrap_or_default() } else { vec![] };
+    cidrs.sort();
+    let attrs = json!({
+        "name": c.name(),
+        "version": c.version(),
+        "role_arn": c.role_arn(),
+        "subnet_ids": subnets,
+        "endpoint_public_access": public,
+        "endpoint_private_access": vpc.is_some_and(|v| v.endpoint_private_access()),
+        "public_access_cidrs": cidrs,
+        "logging": logging,
+        "authentication_mode": c.access_config().and_then(|a| a.authentication_mode()).map(|m| m.as_str()),
+        "tags": c.tags().map(|t| json!(t)).unwrap_or(json!({})),
+    });
+    let outputs = vec![
+        ("name", c.name().unwrap_or_default().to_string()),
+        ("arn", c.arn().unwrap_or_default().to_string()),
+        ("endpoint", c.endpoint().unwrap_or_default().to_string()),
+        ("ca_data", c.certificate_authority().and_then(|a| a.data()).unwrap_or_default().to_string()),
+        ("cluster_security_group_id", vpc.and_then(|v| v.cluster_security_group_id()).unwrap_or_default().to_string()),
+        ("vpc_id", vpc.and_then(|v| v.vpc_id()).unwrap_or_default().to_string()),
+    ];
+    (attrs, outputs)
+}
+
+fn to_observed(c: &Cluster) -> Observed {
+    let (attrs, outputs) = attrs_of(c);
+    let extra: Vec<(&str, &str)> = outputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    observed(c.name().unwrap_or_default(), attrs, &extra)
+}
+
+/// The stack's clusters: ListClusters, then DescribeCluster for each (EKS has no tag filter).
+pub async fn describe_stack_clusters(cx: &Cx) -> Result<Vec<Cluster>> {
+    let names: Vec<String> = cx.eks().list_clusters().into_paginator().items().send().try_collect().await.map_err(api_error)?;
+    let mut out = vec![];
+    for name in names {
+        if let Some(c) = describe(cx, &name).await? {
+            if c.tags().and_then(|t| t.get(super::tags::STACK)).map(String::as_str) == Some(cx.stack.as_str()) {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn describe(cx: &Cx, name: &str) -> Result<Option<Cluster>> {
+    match cx.eks().describe_cluster().name(name).send().await.map_err(api_error) {
+        Ok(out) => Ok(out.cluster().cloned()),
+        Err(e) if e.code == "ResourceNotFoundException" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+    let mut out = BTreeMap::new();
+    for c in describe_stack_clusters(cx).await? {
+        if c.status().map(|s| s.as_str()) == Some("DELETING") {
+            continue;
+        }
+        let Some(address) = c.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|a| Address::parse(a)) else { continue };
+        out.insert(address, to_observed(&c));
+    }
+    Ok(out)
+}
+
+fn logging(enabled: &[String]) -> Logging {
+    let on: Vec<LogType> = enabled.iter().map(|t| LogType::from(t.as_str())).collect();
+    let off: Vec<LogType> = LOG_TYPES.iter().filter(|t| !enabled.iter().any(|e| e == *t)).map(|t| LogType::from(*t)).collect();
+    let mut setups = vec![];
+    if !on.is_empty() {
+        setups.push(LogSetup::builder().set_types(Some(on)).enabled(true).build());
+    }
+    if !off.is_empty() {
+        setups.push(LogSetup::builder().set_types(Some(off)).enabled(false).build());
+    }
+    Logging::builder().set_cluster_logging(Some(setups)).build()
+}
+
+fn vpc_config(attrs: &Attrs, with_subnets: bool) -> VpcConfigRequest {
+    let public = attrs.get("endpoint_public_access").and_then(Value::as_bool).unwrap_or(true);
+    let mut b = VpcConfigRequest::builder()
+        .endpoint_public_access(public)
+        .endpoint_private_access(attrs.get("endpoint_private_access").and_then(Value::as_bool).unwrap_or(false));
+    if with_subnets {
+        b = b.set_subnet_ids(Some(strings(attrs, "subnet_ids")));
+    }
+    if public {
+        b = b.set_public_access_cidrs(Some(strings(attrs, "public_access_cidrs")));
+    }
+    b.build()
+}
+
+/// Waits for ACTIVE (a failed cluster is an error naming its status).
+async fn wait_active(cx: &Cx, name: &str) -> Result<Cluster> {
+    wait::until(&cx.polling, &format!("EKS cluster {name} to become ACTIVE"), || async {
+        let Some(c) = describe(cx, name).await? else { return Err(ApiError::new("ResourceNotFoundException", format!("cluster {name} disappeared"))) };
+        match c.status().map(|s| s.as_str()) {
+            Some("ACTIVE") => Ok(Some(c)),
+            Some("FAILED") => Err(ApiError::new("ClusterFailed", format!("cluster {name} is FAILED"))),
+            _ => Ok(None),
+        }
+    })
+    .await
+}
+
+/// EKS may not yet see a role IAM just created ("role cannot be assumed"): retried, bounded.
+fn role_not_ready(e: &ApiError) -> bool {
+    e.code == "InvalidParameterException" && e.message.to_ascii_lowercase().contains("role")
+}
+
+pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+    let name = attr_str(attrs, "name")?;
+    let tags: std::collections::HashMap<String, String> = attrs
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default();
+    let mode = AuthenticationMode::from(attr_str(attrs, "authentication_mode")?);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let result = cx
+            .eks()
+            .create_cluster()
+            .name(name)
+            .version(attr_str(attrs, "version")?)
+            .role_arn(attr_str(attrs, "role_arn")?)
+            .resources_vpc_config(vpc_config(attrs, true))
+            .logging(logging(&strings(attrs, "logging")))
+            .access_config(CreateAccessConfigRequest::builder().authentication_mode(mode.clone()).bootstrap_cluster_creator_admin_permissions(true).build())
+            .set_tags(Some(tags.clone()))
+            .client_request_token(token)
+            .send()
+            .await
+            .map_err(api_error);
+        match result {
+            Ok(_) => break,
+            // Created by a run that died before recording it (same token): wait for it.
+            Err(e)
+                if e.code == "ResourceInUseException"
+                    && describe(cx, name).await?.is_some_and(|c| c.tags().and_then(|t| t.get(super::tags::STACK)) == Some(&cx.stack)) =>
+            {
+                break;
+            }
+            Err(e) if role_not_ready(&e) && std::time::Instant::now() < deadline => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
+            Err(e) if role_not_ready(&e) => {
+                return Err(ApiError { message: format!("{} (the role was still not usable by EKS after 2 minutes)", e.message), ..e });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(to_observed(&wait_active(cx, name).await?))
+}
+
+async fn wait_update(cx: &Cx, name: &str, id: &str) -> Result<()> {
+    wait::until(&cx.polling, &format!("update {id} of EKS cluster {name}"), || async {
+        let out = cx.eks().describe_update().name(name).update_id(id).send().await.map_err(api_error)?;
+        let update = out.update();
+        match update.and_then(|u| u.status()) {
+            Some(UpdateStatus::Successful) => Ok(Some(())),
+            Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
+                let why: Vec<String> =
+                    update.map(|u| u.errors().iter().map(|e| e.error_message().unwrap_or_default().to_string()).collect()).unwrap_or_default();
+                Err(ApiError::new("UpdateFailed", format!("update {id} of cluster {name} failed: {}", why.join("; "))))
+            }
+            _ => Ok(None),
+        }
+    })
+    .await
+}
+
+/// One update at a time, as EKS requires: version, then endpoint access, logging, auth mode.
+pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+    let name = current.id.as_str();
+    let eks = cx.eks();
+    let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
+    if changed("version") {
+        let out = eks.update_cluster_version().name(name).version(attr_str(attrs, "version")?).send().await.map_err(api_error)?;
+        wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+    }
+    if changed("endpoint_public_access") || changed("endpoint_private_access") || changed("public_access_cidrs") {
+        let out = eks.update_cluster_config().name(name).resources_vpc_config(vpc_config(attrs, false)).send().await.map_err(api_error)?;
+        wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+    }
+    if changed("logging") {
+        let out = eks.update_cluster_config().name(name).logging(logging(&strings(attrs, "logging"))).send().await.map_err(api_error)?;
+        wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+    }
+    if changed("authentication_mode") {
+        let mode = AuthenticationMode::from(attr_str(attrs, "authentication_mode")?);
+        let out = eks
+            .update_cluster_config()
+            .name(name)
+            .access_config(aws_sdk_eks::types::UpdateAccessConfigRequest::builder().authentication_mode(mode).build())
+            .send()
+            .await
+            .map_err(api_error)?;
+        wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+    }
+    if changed("tags") {
+        let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();
+        super::sync_eks_tags(cx, arn, &current.attrs, attrs).await?;
+    }
+    Ok(to_observed(&wait_active(cx, name).await?))
+}
+
+pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    let name = current.id.as_str();
+    // Refused while add-ons or nodegroups are still being deleted, or an update runs.
+    match wait::retrying(&cx.polling, &["ResourceInUseException"], || async { cx.eks().delete_cluster().name(name).send().await.map_err(api_error) }).await {
+        Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
+        other => other.map(|_| ())?,
+    }
+    wait::until(&cx.polling, &format!("EKS cluster {name} to be deleted"), || async { Ok(describe(cx, name).await?.is_none().then_some(())) }).await
+}
