@@ -64,7 +64,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Output(args) => {
             let file = state_file(g, None)?;
             let state = file.load()?.with_context(|| format!("no state at {}: nothing was applied yet", file.path.display()))?;
-            let outputs = crate::outputs::outputs(&state);
+            let outputs = crate::outputs::outputs(&state, &g.stack.display().to_string());
             match &args.name {
                 Some(name) => {
                     let value = outputs
@@ -77,6 +77,8 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
+        Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),
         Command::State(command) => {
             let file = state_file(g, None)?;
             match command {
@@ -235,6 +237,51 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         report(&failures);
         Ok(1)
     }
+}
+
+async fn token_command(g: &Global, cluster: &str) -> anyhow::Result<i32> {
+    use aws_credential_types::provider::ProvideCredentials as _;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &g.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let config = loader.load().await;
+    let region = config.region().map(|r| r.to_string()).context("no AWS region: pass --region or set AWS_REGION")?;
+    let provider = config.credentials_provider().context("no AWS credentials provider is configured")?;
+    let credentials = provider.provide_credentials().await.map_err(|e| anyhow::anyhow!("no AWS credentials found: {e}"))?;
+    let now = std::time::SystemTime::now();
+    let token = crate::token::token(&credentials, &region, cluster, now)?;
+    println!("{}", crate::token::exec_credential(&token, now));
+    Ok(0)
+}
+
+async fn kubeconfig_command(g: &Global, write: Option<&Path>, print: bool) -> anyhow::Result<i32> {
+    let stack = load_stack(g)?;
+    let cluster = stack.cluster.as_ref().context("the stack has no `cluster`")?;
+    let file = state_file(g, Some(&stack))?;
+    let state = file.load()?.with_context(|| format!("no state at {}: apply the stack first", file.path.display()))?;
+    let record =
+        state.resources.get(&Address::new("eks_cluster", "main")).filter(|r| r.id.is_some()).context("the cluster does not exist yet: run `eksnet apply`")?;
+    let output = |k: &str| record.outputs.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let access = crate::kubeconfig::ClusterAccess {
+        name: cluster.name.clone(),
+        arn: output("arn"),
+        endpoint: output("endpoint"),
+        ca_data: output("ca_data"),
+        region: stack.region.clone(),
+    };
+    let eksnet = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "eksnet".into());
+    if print {
+        print!("{}", serde_saphyr::to_string(&crate::kubeconfig::merge(None, &access, &eksnet)?)?);
+        return Ok(0);
+    }
+    let path = match write {
+        Some(p) => p.to_path_buf(),
+        None => crate::kubeconfig::default_path()?,
+    };
+    crate::kubeconfig::write(&path, &access, &eksnet)?;
+    eprintln!("wrote context `{}` to {}", access.arn, path.display());
+    Ok(0)
 }
 
 fn report(failures: &[Failure]) {

@@ -65,6 +65,21 @@ pub enum Command {
     State(StateCommand),
     /// Print the dependency graph (Graphviz DOT).
     Graph,
+    /// Print an EKS token as an ExecCredential (what a kubeconfig's exec plugin runs).
+    Token {
+        /// The EKS cluster name.
+        #[arg(long)]
+        cluster: String,
+    },
+    /// Write (merge) a kubeconfig context for the stack's cluster.
+    Kubeconfig {
+        /// The kubeconfig to merge into [default: $KUBECONFIG or ~/.kube/config].
+        #[arg(long, value_name = "PATH")]
+        write: Option<PathBuf>,
+        /// Print the kubeconfig instead of writing it.
+        #[arg(long, conflicts_with = "write")]
+        print: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod diagnostic;
 pub mod executor;
 pub mod graph;
+pub mod kubeconfig;
 pub mod lock;
 pub mod outputs;
 pub mod plan;
@@ -17,6 +18,7 @@ pub mod reporter;
 pub mod resources;
 pub mod stack;
 pub mod state;
+pub mod token;
 pub mod ui;
 pub mod value;
 

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::state::State;
 
-pub fn outputs(state: &State) -> BTreeMap<String, Value> {
+pub fn outputs(state: &State, stack_file: &str) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     let mut subnets: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
     let mut groups = serde_json::Map::new();
@@ -20,6 +20,19 @@ pub fn outputs(state: &State) -> BTreeMap<String, Value> {
             "subnet" => subnets.entry(address.name.clone()).or_default().push((address.key.clone().unwrap_or_default(), json!(id))),
             "security_group" => {
                 groups.insert(address.name.clone(), json!(id));
+            }
+            "eks_cluster" => {
+                for (key, name) in [
+                    ("name", "cluster_name"),
+                    ("arn", "cluster_arn"),
+                    ("endpoint", "cluster_endpoint"),
+                    ("cluster_security_group_id", "cluster_security_group_id"),
+                ] {
+                    if let Some(v) = record.outputs.get(key) {
+                        out.insert(name.into(), v.clone());
+                    }
+                }
+                out.insert("kubeconfig_command".into(), json!(format!("eksnet -f {} kubeconfig", stack_file)));
             }
             "nat_gateway" => {
                 nats.insert(format!("{}_{}", address.name, address.key.clone().unwrap_or_default()), json!(id));

@@ -49,7 +49,11 @@ impl Reporter for Silent {
 
 /// UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`, without a date crate.
 pub fn timestamp() -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    timestamp_at(SystemTime::now())
+}
+
+pub fn timestamp_at(t: SystemTime) -> String {
+    let now = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = now.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);

@@ -51,9 +51,13 @@ def _decode(token: str) -> str:
         raise Unauthorized("token lacks the k8s-aws-v1. prefix")
     body = token[len(TOKEN_PREFIX):]
     try:
-        return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
+        url = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise Unauthorized(f"token is not base64url: {e}") from e
+    # A tampered token can decode to bytes no URL may hold; the API server refuses it (401).
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in url):
+        raise Unauthorized("token decodes to a URL with control characters")
+    return url
 
 
 def parse_token(token: str, now: datetime.datetime | None = None) -> tuple[urllib.parse.SplitResult, dict[str, str], datetime.datetime]:

@@ -52,14 +52,22 @@ impl LocalCloud {
             .collect()
     }
 
-    pub async fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let config = aws_config::defaults(BehaviorVersion::latest())
+    pub async fn config(&self, region: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
             .endpoint_url(self.var("AWS_ENDPOINT_URL"))
             .credentials_provider(aws_sdk_ec2::config::Credentials::new("testing", "testing", None, None, "test"))
             .load()
-            .await;
-        aws_sdk_ec2::Client::new(&config)
+            .await
+    }
+
+    pub async fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.config(region).await)
+    }
+
+    /// Positions in the request log of every call to `operation`.
+    pub fn positions(&self, operation: &str) -> Vec<usize> {
+        self.requests().iter().enumerate().filter(|(_, r)| r["operation"] == operation).map(|(i, _)| i).collect()
     }
 
     /// eksnet in a fresh working directory of its own, pointed at this cloud.
