@@ -105,10 +105,11 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
     let mut deps = vec![vec![]; steps.len()];
     for (i, step) in steps.iter().enumerate() {
         let mut add = |key: (Address, bool)| {
-            if let Some(&j) = index.get(&key) {
-                if j != i && !deps[i].contains(&j) {
-                    deps[i].push(j);
-                }
+            if let Some(&j) = index.get(&key)
+                && j != i
+                && !deps[i].contains(&j)
+            {
+                deps[i].push(j);
             }
         };
         if step.verb == Verb::Delete {

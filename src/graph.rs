@@ -18,7 +18,7 @@ pub struct Graph {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GraphError {
     /// `from` refers to `to`, which the stack does not define.
-    Missing { from: Address, to: Address },
+    Missing { from: Box<Address>, to: Box<Address> },
     /// The addresses of one dependency cycle, in order.
     Cycle(Vec<Address>),
 }
@@ -42,7 +42,7 @@ impl Graph {
         for d in desired {
             for dep in &d.deps {
                 let Some(&from) = index.get(dep) else {
-                    return Err(GraphError::Missing { from: d.address.clone(), to: dep.clone() });
+                    return Err(GraphError::Missing { from: Box::new(d.address.clone()), to: Box::new(dep.clone()) });
                 };
                 graph.update_edge(from, index[&d.address], ());
             }
@@ -125,6 +125,6 @@ mod tests {
         let err = Graph::build(&desired).err().unwrap();
         assert_eq!(err.to_string(), "dependency cycle: security_group.a → security_group.b → security_group.c → security_group.a");
         let err = Graph::build(&[node("subnet.a", &["vpc.nope"])]).err().unwrap();
-        assert_eq!(err, GraphError::Missing { from: Address::parse("subnet.a").unwrap(), to: Address::parse("vpc.nope").unwrap() });
+        assert_eq!(err, GraphError::Missing { from: Box::new(Address::parse("subnet.a").unwrap()), to: Box::new(Address::parse("vpc.nope").unwrap()) });
     }
 }

@@ -108,10 +108,10 @@ impl StateFile {
             fs::hard_link(&self.path, &backup).or_else(|_| fs::copy(&self.path, &backup).map(|_| ()))?;
         }
         fs::rename(&tmp, &self.path).with_context(|| format!("cannot write state {}", self.path.display()))?;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if let Ok(d) = fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = fs::File::open(dir)
+        {
+            let _ = d.sync_all();
         }
         Ok(())
     }

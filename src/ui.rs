@@ -58,7 +58,7 @@ impl Reporter for Lines {
 
     fn finished(&self, address: &Address, verb: Verb, result: Result<&str, &str>, elapsed: Duration) {
         match result {
-            Ok(id) if id.is_empty() => eprintln!("{} {} {address} in {}", timestamp(), verb.done(), seconds(elapsed)),
+            Ok("") => eprintln!("{} {} {address} in {}", timestamp(), verb.done(), seconds(elapsed)),
             Ok(id) => eprintln!("{} {} {address} in {} ({id})", timestamp(), verb.done(), seconds(elapsed)),
             Err(e) => eprintln!("{} failed {} {address} after {}: {e}", timestamp(), verb.doing(), seconds(elapsed)),
         }
@@ -97,7 +97,7 @@ impl Reporter for Bars {
             self.multi.remove(&bar);
         }
         let line = match result {
-            Ok(id) if id.is_empty() => {
+            Ok("") => {
                 format!("✓ {} {address} in {}", verb.done(), seconds(elapsed))
             }
             Ok(id) => format!("✓ {} {address} in {} ({id})", verb.done(), seconds(elapsed)),

@@ -75,10 +75,10 @@ pub async fn describe_stack_clusters(cx: &Cx) -> Result<Vec<Cluster>> {
     let names: Vec<String> = cx.eks().list_clusters().into_paginator().items().send().try_collect().await.map_err(api_error)?;
     let mut out = vec![];
     for name in names {
-        if let Some(c) = describe(cx, &name).await? {
-            if c.tags().and_then(|t| t.get(super::tags::STACK)).map(String::as_str) == Some(cx.stack.as_str()) {
-                out.push(c);
-            }
+        if let Some(c) = describe(cx, &name).await?
+            && c.tags().and_then(|t| t.get(super::tags::STACK)).map(String::as_str) == Some(cx.stack.as_str())
+        {
+            out.push(c);
         }
     }
     Ok(out)

@@ -67,10 +67,10 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
     let azs = availability_zones(&mut c, raw, &region);
 
     let vpc_cidr = c.cidr(&raw.vpc.cidr, "VPC CIDR");
-    if let Some(net) = vpc_cidr {
-        if !(16..=28).contains(&net.prefix_len()) {
-            c.error(&raw.vpc.cidr, format!("VPC CIDR {net} is /{}; AWS allows /16 to /28", net.prefix_len()), "pick a prefix between /16 and /28");
-        }
+    if let Some(net) = vpc_cidr
+        && !(16..=28).contains(&net.prefix_len())
+    {
+        c.error(&raw.vpc.cidr, format!("VPC CIDR {net} is /{}; AWS allows /16 to /28", net.prefix_len()), "pick a prefix between /16 and /28");
     }
     let mut secondary: Vec<Ipv4Net> = vec![];
     for s in &raw.vpc.secondary_cidrs {
@@ -141,10 +141,10 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
             c.error(n, "a public NAT gateway serves the private tier, but there are no private subnets", "add `subnets.private` or set `nat.public: none`");
         }
     }
-    if let Some(n) = raw.nat.private.as_ref().filter(|n| n.value != model::NatLayout::None) {
-        if raw.subnets.private.is_none() {
-            c.error(n, "a private NAT gateway is placed in the private subnets, but there are none", "add `subnets.private` or set `nat.private: none`");
-        }
+    if let Some(n) = raw.nat.private.as_ref().filter(|n| n.value != model::NatLayout::None)
+        && raw.subnets.private.is_none()
+    {
+        c.error(n, "a private NAT gateway is placed in the private subnets, but there are none", "add `subnets.private` or set `nat.private: none`");
     }
 
     let security_groups = security_groups(&mut c, raw);
