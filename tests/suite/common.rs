@@ -42,6 +42,19 @@ impl LocalCloud {
         self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("localcloud did not export {key}"))
     }
 
+    /// Forgets every AWS and EKS object and every fault rule (the request log is kept), so one
+    /// instance can serve many runs of a test instead of paying a start each time.
+    pub fn reset(&self) {
+        self.control(&["reset"]);
+    }
+
+    /// Runs `scripts/localcloud <args> --dir <this instance>` and returns its stdout.
+    pub fn control(&self, args: &[&str]) -> String {
+        let out = Command::new(repo().join("scripts/localcloud")).args(args).arg("--dir").arg(self.dir.path()).output().expect("scripts/localcloud runs");
+        assert!(out.status.success(), "localcloud {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into()
+    }
+
     /// Every request localcloud has answered so far.
     pub fn requests(&self) -> Vec<Value> {
         std::fs::read_to_string(self.var("LOCALCLOUD_REQUEST_LOG"))
@@ -108,12 +121,18 @@ impl Eksnet {
         self.run_with(args, &[])
     }
 
-    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
+    /// The command `run` would run, for tests that need the process itself (e.g. to kill it).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksnet"));
         cmd.args(args).current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env_remove("EKSNET_REGION");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
+        let mut cmd = self.command(args);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
