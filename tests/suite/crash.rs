@@ -190,6 +190,51 @@ async fn crash_destroy(cloud: &LocalCloud, k: usize) -> Point {
     Point { phase: "destroy", parallelism: Some(1), k, killed_after, intents, stale_lock, duplicates: 0, leftovers: left.len() }
 }
 
+/// Kill apply while `operation` is in flight: AWS carried the call out but eksnet never got the
+/// answer (localcloud holds it back), so the state has at most an intent for the object.
+async fn crash_in_flight(cloud: &LocalCloud, operation: &str) -> Point {
+    cloud.reset();
+    let eksnet = cloud.eksnet();
+    let stack = reference_stack().display().to_string();
+    cloud.control(&["fault", &serde_json::json!({"operation": operation, "hold": 30, "times": 1}).to_string()]);
+    let args = ["-f", stack.as_str(), "apply", "--auto-approve", "--parallelism", "1"];
+    let mut child = eksnet.command(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("eksnet starts");
+    loop {
+        let rules: serde_json::Value = serde_json::from_str(&cloud.control(&["fault", "--list"])).unwrap();
+        if rules[0]["held"].as_u64() > Some(0) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "apply ended without calling {operation}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    cloud.control(&["fault", "--clear"]);
+    let intents = state_records(&eksnet).iter().filter(|(_, id)| id == "(creating)").count();
+    let mut stale_lock = false;
+    run_after_crash(&eksnet, &args, &mut stale_lock);
+    let found = inventory(cloud).await;
+    let dups = duplicates(&found);
+    assert!(dups.is_empty(), "{operation}: duplicated or unaddressed objects after the re-run: {dups:?}");
+    let records = state_records(&eksnet);
+    assert_eq!(records.len(), RESOURCES, "{operation}: the state has {} records: {records:?}", records.len());
+    let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{operation}: the plan after the re-run is not empty:\n{}\n{}", plan.stdout, plan.stderr);
+    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
+    let left = inventory(cloud).await;
+    assert!(left.is_empty(), "{operation}: destroy left {left:?}");
+    Point {
+        phase: "in-flight",
+        parallelism: Some(1),
+        k: 0,
+        killed_after: Some(format!("- during {operation}")),
+        intents,
+        stale_lock,
+        duplicates: dups.len(),
+        leftovers: left.len(),
+    }
+}
+
 fn report(points: &[Point]) {
     println!("phase    par  k   stale-lock intents dups left  killed after");
     for p in points {
@@ -230,4 +275,42 @@ async fn kill_9_at_any_point_converges_without_duplicates_or_leftovers() {
     }
     report(&points);
     assert!(points.iter().filter(|p| p.killed_after.is_some()).count() * 10 >= points.len() * 8, "most runs should be killed before finishing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_while_a_create_is_in_flight_adopts_the_object() {
+    let cloud = LocalCloud::start();
+    let full = std::env::var("EKSNET_CRASH_MATRIX").is_ok_and(|v| v == "full");
+    // Every call through which apply makes something (EKS operations included).
+    let all = [
+        "CreateRole",
+        "AttachRolePolicy",
+        "CreateVpc",
+        "ModifyVpcAttribute",
+        "AssociateVpcCidrBlock",
+        "CreateSubnet",
+        "ModifySubnetAttribute",
+        "CreateInternetGateway",
+        "AttachInternetGateway",
+        "AllocateAddress",
+        "CreateNatGateway",
+        "CreateRouteTable",
+        "CreateRoute",
+        "AssociateRouteTable",
+        "CreateSecurityGroup",
+        "AuthorizeSecurityGroupIngress",
+        "RevokeSecurityGroupEgress",
+        "CreateCluster",
+        "CreateAddon",
+        "CreateNodegroup",
+    ];
+    let operations: Vec<&str> =
+        if full { all.to_vec() } else { vec!["CreateRole", "CreateVpc", "AssociateRouteTable", "CreateNatGateway", "CreateCluster", "CreateNodegroup"] };
+    let mut points = vec![];
+    for operation in operations {
+        points.push(crash_in_flight(&cloud, operation).await);
+    }
+    report(&points);
+    // With one step at a time the in-flight step is the only one: its intent is in the state.
+    assert!(points.iter().all(|p| p.intents == 1), "every kill should leave exactly one intent: {points:?}");
 }
