@@ -197,7 +197,7 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
             );
         }
     }
-    let aws = connect(g, &name, &region).await?;
+    let mut aws = connect(g, &name, &region).await?;
     let reporter = printer.reporter();
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
     let observed = observe(&aws, &name, Some(&state)).await?;
@@ -206,6 +206,7 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         (None, Some(s)) => s.desired(),
         (None, None) => vec![],
     };
+    aws.set_clusters(cluster_names(&desired, &state));
     if sync(&mut state, &observed, &desired) {
         file.save(&mut state)?;
     }
@@ -282,6 +283,17 @@ async fn kubeconfig_command(g: &Global, write: Option<&Path>, print: bool) -> an
     crate::kubeconfig::write(&path, &access, &eksnet)?;
     eprintln!("wrote context `{}` to {}", access.arn, path.display());
     Ok(0)
+}
+
+/// The stack's EKS cluster names, from what it wants and what the state remembers (a cluster
+/// removed from the stack, or already deleted by an interrupted destroy, still counts).
+fn cluster_names(desired: &[crate::resources::Desired], state: &State) -> Vec<String> {
+    let wanted = desired.iter().filter(|d| d.address.kind == "eks_cluster").map(|d| &d.attrs);
+    let recorded = state.resources.iter().filter(|(a, _)| a.kind == "eks_cluster").map(|(_, r)| &r.attrs);
+    let mut names: Vec<String> = wanted.chain(recorded).filter_map(|a| a.get("name")?.as_str().map(str::to_string)).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn report(failures: &[Failure]) {

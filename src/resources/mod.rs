@@ -9,6 +9,7 @@ mod eks_nodegroup;
 mod elastic_ip;
 mod iam_role;
 mod internet_gateway;
+mod leftovers;
 mod nat_gateway;
 mod route_table;
 mod route_table_association;
@@ -85,6 +86,8 @@ pub struct Cx {
     iam: OnceLock<aws_sdk_iam::Client>,
     pub stack: String,
     pub polling: Polling,
+    /// The stack's EKS cluster names: what Kubernetes made for them is the stack's to clean up.
+    pub clusters: Vec<String>,
 }
 
 impl Cx {
@@ -108,7 +111,13 @@ pub struct Aws {
 
 impl Aws {
     pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
-        Aws { cx: Cx { config, ec2: OnceLock::new(), eks: OnceLock::new(), iam: OnceLock::new(), stack: stack.into(), polling } }
+        Aws { cx: Cx { config, ec2: OnceLock::new(), eks: OnceLock::new(), iam: OnceLock::new(), stack: stack.into(), polling, clusters: vec![] } }
+    }
+
+    /// Names the stack's clusters (from the stack and the state), so that destroy removes the
+    /// ENIs and security groups Kubernetes made for them, even once the cluster itself is gone.
+    pub fn set_clusters(&mut self, names: Vec<String>) {
+        self.cx.clusters = names;
     }
 }
 

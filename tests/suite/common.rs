@@ -123,7 +123,10 @@ impl Eksnet {
 
     /// The command `run` would run, for tests that need the process itself (e.g. to kill it).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksnet"));
+        // EKSNET_BIN runs another build (a release binary, or a copy that a concurrent build
+        // in a shared target directory cannot replace mid-run).
+        let bin = std::env::var_os("EKSNET_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_eksnet").into());
+        let mut cmd = Command::new(bin);
         cmd.args(args).current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env_remove("EKSNET_REGION");
         for (k, v) in &self.env {
             cmd.env(k, v);

@@ -4,6 +4,7 @@
 mod common;
 mod crash;
 mod eks;
+mod leftovers;
 mod network;
 mod saved_plan;
 mod validation;
