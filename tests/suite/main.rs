@@ -4,7 +4,9 @@
 mod common;
 mod crash;
 mod eks;
+mod faults;
 mod leftovers;
 mod network;
 mod saved_plan;
+mod secrets;
 mod validation;
