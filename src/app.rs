@@ -134,8 +134,8 @@ async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<A
     Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g)))
 }
 
-async fn observe(aws: &Aws, stack: &str, state: Option<&State>) -> anyhow::Result<BTreeMap<Address, Observed>> {
-    refresh(aws, stack, state).await.map_err(|failures| {
+async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate::resources::Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
+    refresh(aws, stack, state, desired).await.map_err(|failures| {
         let lines: Vec<String> = failures.iter().map(|(kind, e)| format!("  reading {kind}: {e}")).collect();
         anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
     })
@@ -146,8 +146,8 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let file = state_file(g, Some(&stack))?;
     let state = file.load()?;
     let aws = connect(g, &stack.name, &stack.region).await?;
-    let observed = observe(&aws, &stack.name, state.as_ref()).await?;
     let desired = stack.desired();
+    let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
     match args.format {
@@ -200,12 +200,12 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
     let aws = connect(g, &name, &region).await?;
     let reporter = printer.reporter();
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
-    let observed = observe(&aws, &name, Some(&state)).await?;
     let desired = match (&saved, &stack) {
         (Some(p), _) => p.desired.clone(),
         (None, Some(s)) => s.desired(),
         (None, None) => vec![],
     };
+    let observed = observe(&aws, &name, Some(&state), &desired).await?;
     if sync(&mut state, &observed, &desired) {
         file.save(&mut state)?;
     }

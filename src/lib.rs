@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod diagnostic;
 pub mod executor;
 pub mod graph;
+pub mod k8s;
 pub mod kubeconfig;
 pub mod lock;
 pub mod outputs;

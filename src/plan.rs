@@ -208,26 +208,28 @@ fn summary(attrs: &Attrs, key: &str) -> String {
 }
 
 /// Attribute differences between what is wanted and what is there. Maps are compared entry
-/// by entry (so one tag shows as one line); an unknown value always differs.
+/// by entry, all the way down (so one tag, or one field of a manifest, shows as one line); an
+/// unknown value always differs.
 pub fn diff(want: &Attrs, have: &Attrs, replace_on: &[&str]) -> Vec<Diff> {
     let mut out = vec![];
     for (key, new) in want {
-        let old = have.get(key);
         let forces = replace_on.contains(&key.as_str());
-        match (new, old) {
-            (Value::Object(n), Some(Value::Object(o))) if !n.contains_key("$unknown") => {
-                let keys: BTreeSet<&String> = n.keys().chain(o.keys()).collect();
-                for k in keys {
-                    if n.get(k) != o.get(k) {
-                        out.push(Diff { attribute: format!("{key}[\"{k}\"]"), old: o.get(k).cloned(), new: n.get(k).cloned(), forces_replacement: forces });
-                    }
-                }
-            }
-            _ if Some(new) == old && !contains_unknown(new) => {}
-            _ => out.push(Diff { attribute: key.clone(), old: old.cloned(), new: Some(new.clone()), forces_replacement: forces }),
-        }
+        diff_value(key.clone(), Some(new), have.get(key), forces, &mut out);
     }
     out
+}
+
+fn diff_value(path: String, new: Option<&Value>, old: Option<&Value>, forces: bool, out: &mut Vec<Diff>) {
+    let is_map = |v: Option<&Value>| v.and_then(Value::as_object).is_some_and(|m| !m.contains_key("$unknown"));
+    if is_map(new) && is_map(old) {
+        let (n, o) = (new.and_then(Value::as_object).expect("map"), old.and_then(Value::as_object).expect("map"));
+        let keys: BTreeSet<&String> = n.keys().chain(o.keys()).collect();
+        for k in keys {
+            diff_value(format!("{path}[\"{k}\"]"), n.get(k), o.get(k), forces, out);
+        }
+    } else if new != old || new.is_some_and(contains_unknown) {
+        out.push(Diff { attribute: path, old: old.cloned(), new: new.cloned(), forces_replacement: forces });
+    }
 }
 
 /// The documented machine-readable form (docs/plan-json.md): the plan without its desired set.

@@ -9,6 +9,7 @@ mod eks_nodegroup;
 mod elastic_ip;
 mod iam_role;
 mod internet_gateway;
+mod k8s_manifest;
 mod nat_gateway;
 mod route_table;
 mod route_table_association;
@@ -83,6 +84,7 @@ pub struct Cx {
     ec2: OnceLock<aws_sdk_ec2::Client>,
     eks: OnceLock<aws_sdk_eks::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
+    pub kube: crate::k8s::Connections,
     pub stack: String,
     pub polling: Polling,
 }
@@ -108,7 +110,17 @@ pub struct Aws {
 
 impl Aws {
     pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
-        Aws { cx: Cx { config, ec2: OnceLock::new(), eks: OnceLock::new(), iam: OnceLock::new(), stack: stack.into(), polling } }
+        Aws {
+            cx: Cx {
+                kube: crate::k8s::Connections::new(config.clone()),
+                config,
+                ec2: OnceLock::new(),
+                eks: OnceLock::new(),
+                iam: OnceLock::new(),
+                stack: stack.into(),
+                polling,
+            },
+        }
     }
 }
 
@@ -175,6 +187,10 @@ macro_rules! dispatch {
                 use eks_nodegroup as $module;
                 $body
             }
+            "k8s_manifest" => {
+                use k8s_manifest as $module;
+                $body
+            }
             _ => $other,
         }
     };
@@ -196,6 +212,7 @@ pub const KINDS: &[&str] = &[
     "eks_access_entry",
     "eks_addon",
     "eks_nodegroup",
+    "k8s_manifest",
 ];
 
 fn unknown(kind: &str) -> ApiError {
