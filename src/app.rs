@@ -150,6 +150,9 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
+    if !args.destroy {
+        plan.capacity = capacity(&aws, &stack).await?;
+    }
     match args.format {
         Format::Text => print!("{}", render_text(&plan, &|c, t| printer.paint(c, t))),
         Format::Json => println!("{}", serde_json::to_string_pretty(&crate::plan::json(&plan))?),
@@ -160,6 +163,16 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
         eprintln!("Saved the plan to {}; run `eksnet apply {}` to execute exactly this plan.", out.display(), out.display());
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+/// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
+async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+    let Some(cluster) = &stack.cluster else { return Ok(None) };
+    let mut types: Vec<String> = cluster.nodegroups.iter().flat_map(|n| n.instance_types.iter().cloned()).collect();
+    types.sort();
+    types.dedup();
+    let networks = aws.instance_networks(&types).await.map_err(|e| anyhow::anyhow!("reading instance types: {e}"))?;
+    Ok(crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n)))
 }
 
 async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
@@ -214,6 +227,9 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         None => {
             let mut p = make_plan(&aws, &Inputs { stack: &name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
+            if let (Some(s), false) = (&stack, destroy) {
+                p.capacity = capacity(&aws, s).await?;
+            }
             p
         }
     };

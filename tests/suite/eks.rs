@@ -30,6 +30,14 @@ async fn cluster_cni_and_nodegroup_in_order_then_destroyed_in_reverse() {
     let config = cloud.config(REGION).await;
     let (iam, eks, ec2) = (aws_sdk_iam::Client::new(&config), aws_sdk_eks::Client::new(&config), aws_sdk_ec2::Client::new(&config));
 
+    // IP capacity from the emulator's instance types: c5.large under custom networking.
+    let plan = eksnet.run(&["-f", &stack, "plan", "--format", "json"]).ok();
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let ng = &plan["capacity"]["nodegroups"][0];
+    assert_eq!((ng["instance_type"].as_str(), ng["max_pods_per_node"].as_u64(), ng["branch_enis_per_node"].as_u64()), (Some("c5.large"), Some(20), Some(9)));
+    assert_eq!(plan["capacity"]["intra_subnets"][0]["usable_addresses"], 251);
+    assert_eq!(plan["capacity"]["warnings"], json!([]));
+
     eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
 
     // Roles with exactly the policies EKS and security groups for pods need.
