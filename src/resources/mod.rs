@@ -87,6 +87,8 @@ pub struct Cx {
     pub kube: crate::k8s::Connections,
     pub stack: String,
     pub polling: Polling,
+    /// Take over Kubernetes fields another field manager owns (server-side apply `force`).
+    pub force_conflicts: bool,
 }
 
 impl Cx {
@@ -109,7 +111,7 @@ pub struct Aws {
 }
 
 impl Aws {
-    pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
+    pub fn new(config: SdkConfig, stack: &str, polling: Polling, force_conflicts: bool) -> Self {
         Aws {
             cx: Cx {
                 kube: crate::k8s::Connections::new(config.clone()),
@@ -119,6 +121,7 @@ impl Aws {
                 iam: OnceLock::new(),
                 stack: stack.into(),
                 polling,
+                force_conflicts,
             },
         }
     }
