@@ -131,11 +131,11 @@ fn polling(g: &Global) -> Polling {
 
 async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
     let options = CloudOptions { region: region.into(), endpoint_url: g.endpoint_url.clone(), max_attempts: g.max_attempts };
-    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g)))
+    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g), g.force_conflicts))
 }
 
-async fn observe(aws: &Aws, stack: &str, state: Option<&State>) -> anyhow::Result<BTreeMap<Address, Observed>> {
-    refresh(aws, stack, state).await.map_err(|failures| {
+async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate::resources::Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
+    refresh(aws, stack, state, desired).await.map_err(|failures| {
         let lines: Vec<String> = failures.iter().map(|(kind, e)| format!("  reading {kind}: {e}")).collect();
         anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
     })
@@ -146,10 +146,13 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let file = state_file(g, Some(&stack))?;
     let state = file.load()?;
     let aws = connect(g, &stack.name, &stack.region).await?;
-    let observed = observe(&aws, &stack.name, state.as_ref()).await?;
     let desired = stack.desired();
+    let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
+    if !args.destroy {
+        plan.capacity = capacity(&aws, &stack).await?;
+    }
     match args.format {
         Format::Text => print!("{}", render_text(&plan, &|c, t| printer.paint(c, t))),
         Format::Json => println!("{}", serde_json::to_string_pretty(&crate::plan::json(&plan))?),
@@ -160,6 +163,16 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
         eprintln!("Saved the plan to {}; run `eksnet apply {}` to execute exactly this plan.", out.display(), out.display());
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+/// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
+async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+    let Some(cluster) = &stack.cluster else { return Ok(None) };
+    let mut types: Vec<String> = cluster.nodegroups.iter().flat_map(|n| n.instance_types.iter().cloned()).collect();
+    types.sort();
+    types.dedup();
+    let networks = aws.instance_networks(&types).await.map_err(|e| anyhow::anyhow!("reading instance types: {e}"))?;
+    Ok(crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n)))
 }
 
 async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
@@ -200,13 +213,13 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
     let mut aws = connect(g, &name, &region).await?;
     let reporter = printer.reporter();
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
-    let observed = observe(&aws, &name, Some(&state)).await?;
     let desired = match (&saved, &stack) {
         (Some(p), _) => p.desired.clone(),
         (None, Some(s)) => s.desired(),
         (None, None) => vec![],
     };
     aws.set_clusters(cluster_names(&desired, &state));
+    let observed = observe(&aws, &name, Some(&state), &desired).await?;
     if sync(&mut state, &observed, &desired) {
         file.save(&mut state)?;
     }
@@ -215,6 +228,9 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         None => {
             let mut p = make_plan(&aws, &Inputs { stack: &name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
+            if let (Some(s), false) = (&stack, destroy) {
+                p.capacity = capacity(&aws, s).await?;
+            }
             p
         }
     };

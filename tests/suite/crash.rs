@@ -14,7 +14,7 @@ use crate::common::{Eksnet, LocalCloud, reference_stack};
 
 const STACK: &str = "cni-custom-networking-demo";
 const REGION: &str = "ap-southeast-2";
-const RESOURCES: usize = 34;
+const RESOURCES: usize = 37;
 
 fn tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
@@ -261,7 +261,7 @@ async fn kill_9_at_any_point_converges_without_duplicates_or_leftovers() {
     let (sequential, parallel, destroy): (Vec<usize>, Vec<usize>, Vec<usize>) = if full {
         ((1..=lines).step_by(3).collect(), vec![3, 12, 25, 40, 55], (1..=lines).step_by(7).collect())
     } else {
-        (vec![1, 9, 22, 37, 50, 63], vec![10, 40], vec![9, 40])
+        (vec![1, 12, 25, 38, 52, 66, 72], vec![10, 40], vec![9, 40])
     };
     let mut points = vec![];
     for k in sequential {

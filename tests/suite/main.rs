@@ -6,6 +6,7 @@ mod crash;
 mod eks;
 mod faults;
 mod leftovers;
+mod manifests;
 mod network;
 mod saved_plan;
 mod secrets;
