@@ -45,6 +45,7 @@ impl Default for Options {
 /// One change as a one-line entry, and optionally with a collapsible body.
 struct Entry {
     kind: String,
+    address: crate::address::Address,
     action: Action,
     line: String,
     /// The whole `<details>` block, when the change has attributes to show.
@@ -65,13 +66,10 @@ pub fn render(plan: &Plan, options: &Options) -> String {
     let head = head(plan, &options.warnings);
     let footer = footer(plan);
     let mut entries: Vec<Entry> = plan.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| entry(plan, c)).collect();
-    // Grouped by kind, kinds in the order they first appear (dependency order), changes in
-    // plan order within a kind.
-    let mut first: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        first.entry(e.kind.clone()).or_insert(i);
-    }
-    entries.sort_by_key(|e| first[&e.kind]);
+    // Grouped by kind, from the network up to the cluster as `resources::KINDS` lists them
+    // (a topological order jumps between kinds), and by address within a kind.
+    let rank = |kind: &str| crate::resources::KINDS.iter().position(|k| *k == kind).unwrap_or(usize::MAX);
+    entries.sort_by(|a, b| (rank(&a.kind), &a.kind, &a.address).cmp(&(rank(&b.kind), &b.kind, &b.address)));
 
     // Everything that must be there, with one short line per change.
     let mut used = head.len() + footer.len() + NOTE_RESERVE + section_headers(&entries).len() + 200;
@@ -254,6 +252,8 @@ fn kind_table(plan: &Plan) -> String {
             }
         }
     }
+    let rank = |kind: &str| crate::resources::KINDS.iter().position(|k| *k == kind).unwrap_or(usize::MAX);
+    rows.sort_by_key(|(kind, _)| (rank(kind), *kind));
     let cell = |n: usize| if n == 0 { String::new() } else { n.to_string() };
     let mut out = String::from("| kind | `+` create | `~` update | `-/+` replace | `-` delete |\n|---|--:|--:|--:|--:|\n");
     let mut total = [0; 4];
@@ -339,7 +339,7 @@ fn entry(plan: &Plan, c: &Change) -> Entry {
         Action::Delete | Action::NoOp => vec![],
     };
     let full = (!lines.is_empty()).then(|| format!("```diff\n{}\n```\n", lines.join("\n").replace("```", "ˋˋˋ")));
-    Entry { kind: c.address.kind.clone(), action: c.action, line, full }
+    Entry { kind: c.address.kind.clone(), address: c.address.clone(), action: c.action, line, full }
 }
 
 /// Nested maps become one line per leaf (`tags["Name"]`, as diffs name them); lists of maps
@@ -416,16 +416,14 @@ fn diagram(plan: &Plan, room: usize) -> Option<String> {
         }
         let block = format!(
             "<details><summary>Dependency graph{note}</summary>\n\nAn arrow points from a resource to one built after it; \
-             deletes run in the opposite order.\n\n```mermaid\n{text}```\n\n</details>\n"
+             deletes run in the opposite order. `×3`: one node for the copies in three zones.\n\n```mermaid\n{text}```\n\n</details>\n"
         );
         (block.len() <= room).then_some(block)
     };
-    let all = Diagram::of_plan(plan, false);
-    let changed = plan.changes.iter().filter(|c| c.action != Action::NoOp).count();
-    fits(&all, "").or_else(|| {
-        let some = Diagram::of_plan(plan, true);
-        (changed < all.node_count()).then(|| fits(&some, ": the changes and their neighbours")).flatten()
-    })
+    // Collapsed: the per-AZ copies of a resource as one node, so the picture stays legible.
+    let all = Diagram::of_plan(plan, false).collapsed();
+    let some = Diagram::of_plan(plan, true).collapsed();
+    fits(&all, "").or_else(|| (some.node_count() < all.node_count()).then(|| fits(&some, ": the changes and their neighbours")).flatten())
 }
 
 fn footer(plan: &Plan) -> String {

@@ -16,14 +16,15 @@ pub const MAX_TEXT: usize = 50_000;
 /// Nodes with an optional action, and edges between them (dependency first).
 #[derive(Debug, Default, Clone)]
 pub struct Diagram {
-    nodes: Vec<(Address, Option<Action>)>,
+    /// A label (the address, or `kind.name ×3` for a collapsed group) and its action.
+    nodes: Vec<(String, Option<Action>)>,
     edges: BTreeSet<(usize, usize)>,
 }
 
 impl Diagram {
     /// The stack's graph as the stack defines it, without plan actions.
     pub fn of_stack(ordered: impl IntoIterator<Item = Address>, desired: &[Desired]) -> Diagram {
-        let nodes: Vec<(Address, Option<Action>)> = ordered.into_iter().map(|a| (a, None)).collect();
+        let nodes = ordered.into_iter().map(|a| (a.to_string(), None)).collect();
         let mut d = Diagram { nodes, edges: BTreeSet::new() };
         d.add_edges(desired.iter().flat_map(|r| r.deps.iter().map(move |dep| (dep, &r.address))));
         d
@@ -49,21 +50,68 @@ impl Diagram {
         } else {
             all.iter().map(|(a, _)| a).collect()
         };
-        let nodes = all.iter().filter(|(a, _)| keep.contains(a)).cloned().collect();
+        let nodes = all.iter().filter(|(a, _)| keep.contains(a)).map(|(a, action)| (a.to_string(), *action)).collect();
         let mut d = Diagram { nodes, edges: BTreeSet::new() };
         d.add_edges(edges.into_iter());
         d
     }
 
     fn add_edges<'a>(&mut self, edges: impl Iterator<Item = (&'a Address, &'a Address)>) {
-        let index: HashMap<&Address, usize> = self.nodes.iter().enumerate().map(|(i, (a, _))| (a, i)).collect();
+        let index: HashMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, (a, _))| (a.as_str(), i)).collect();
         for (from, to) in edges {
-            if let (Some(&f), Some(&t)) = (index.get(from), index.get(to))
+            if let (Some(&f), Some(&t)) = (index.get(from.to_string().as_str()), index.get(to.to_string().as_str()))
                 && f != t
             {
                 self.edges.insert((f, t));
             }
         }
+    }
+
+    /// One node per `kind.name`, for the AZ-keyed copies of one resource (three subnets of a
+    /// tier, …): the shape of the stack stays, a third of the edges go. A group whose members
+    /// differ in action takes the most drastic one and counts the others in its label.
+    pub fn collapsed(&self) -> Diagram {
+        let mut groups: Vec<(String, Vec<Option<Action>>)> = vec![];
+        let mut group_of = vec![0; self.nodes.len()];
+        for (i, (label, action)) in self.nodes.iter().enumerate() {
+            let name = label.split('[').next().unwrap_or(label).to_string();
+            let g = match groups.iter().position(|(n, _)| *n == name) {
+                Some(g) => g,
+                None => {
+                    groups.push((name, vec![]));
+                    groups.len() - 1
+                }
+            };
+            groups[g].1.push(*action);
+            group_of[i] = g;
+        }
+        let nodes = groups
+            .iter()
+            .enumerate()
+            .map(|(g, (name, actions))| {
+                let label = if actions.len() == 1 {
+                    let i = group_of.iter().position(|&x| x == g).expect("a member");
+                    self.nodes[i].0.clone()
+                } else {
+                    let mut label = format!("{name} ×{}", actions.len());
+                    if actions.iter().any(|a| *a != actions[0]) {
+                        let counts: Vec<String> = SEVERITY
+                            .iter()
+                            .filter_map(|a| {
+                                let n = actions.iter().filter(|x| **x == Some(*a)).count();
+                                (n > 0).then(|| format!("{n} {}", symbol(*a)))
+                            })
+                            .collect();
+                        label.push_str(&format!(" ({})", counts.join(", ")));
+                    }
+                    label
+                };
+                let action = SEVERITY.iter().copied().find(|a| actions.contains(&Some(*a)));
+                (label, action)
+            })
+            .collect();
+        let edges = self.edges.iter().map(|(f, t)| (group_of[*f], group_of[*t])).filter(|(f, t)| f != t).collect();
+        Diagram { nodes, edges }
     }
 
     pub fn node_count(&self) -> usize {
@@ -79,7 +127,7 @@ impl Diagram {
         let mut out = String::from("flowchart LR\n");
         for (i, (address, action)) in self.nodes.iter().enumerate() {
             let symbol = action.map(|a| format!("{} ", symbol(a))).unwrap_or_default();
-            let _ = writeln!(out, "  n{i}[\"{symbol}{}\"]", escape(&address.to_string()));
+            let _ = writeln!(out, "  n{i}[\"{symbol}{}\"]", escape(address));
         }
         for (from, to) in &self.edges {
             let _ = writeln!(out, "  n{from} --> n{to}");
@@ -108,7 +156,7 @@ impl Diagram {
     /// The same diagram in Graphviz DOT, actions as fill colours (for `graph --plan`).
     pub fn dot(&self) -> String {
         let mut out = String::from("digraph eksnet {\n  rankdir = LR;\n  node [shape = box, fontname = \"monospace\", style = filled, fillcolor = white];\n");
-        let name = |i: usize| format!("{:?}", self.nodes[i].0.to_string());
+        let name = |i: usize| format!("{:?}", self.nodes[i].0);
         for (i, (address, action)) in self.nodes.iter().enumerate() {
             match action {
                 Some(a) => {
@@ -134,6 +182,9 @@ fn colours(action: Action) -> (&'static str, &'static str) {
     let get = |key: &str| style.split(',').find_map(|p| p.strip_prefix(key)).unwrap_or("#ffffff");
     (get("fill:"), get("stroke:"))
 }
+
+/// The most drastic action first.
+const SEVERITY: [Action; 5] = [Action::Replace, Action::Delete, Action::Update, Action::Create, Action::NoOp];
 
 const CLASSES: [(&str, &str); 5] = [
     ("create", "fill:#dafbe1,stroke:#1a7f37,color:#1f2328"),
@@ -210,6 +261,27 @@ mod tests {
              classDef replace fill:#fbefff,stroke:#8250df,color:#1f2328\n  classDef delete fill:#ffebe9,stroke:#cf222e,color:#1f2328,stroke-dasharray:4 2\n  \
              classDef noop fill:#f6f8fa,stroke:#d0d7de,color:#656d76\n  class n2 delete\n  class n0 noop\n  class n1 replace\n"
         );
+    }
+
+    #[test]
+    fn collapses_per_zone_copies_and_counts_mixed_actions() {
+        let p = plan(
+            vec![
+                change("vpc.main", Action::NoOp, &[]),
+                change("subnet.intra[\"a\"]", Action::NoOp, &[]),
+                change("subnet.intra[\"b\"]", Action::Replace, &[]),
+                change("subnet.intra[\"c\"]", Action::Create, &[]),
+            ],
+            vec![
+                desired("vpc.main", &[]),
+                desired("subnet.intra[\"a\"]", &["vpc.main"]),
+                desired("subnet.intra[\"b\"]", &["vpc.main"]),
+                desired("subnet.intra[\"c\"]", &["vpc.main"]),
+            ],
+        );
+        let text = Diagram::of_plan(&p, false).collapsed().render();
+        assert!(text.starts_with("flowchart LR\n  n0[\"= vpc.main\"]\n  n1[\"-/+ subnet.intra ×3 (1 -/+, 1 +, 1 =)\"]\n  n0 --> n1\n"), "{text}");
+        assert!(text.ends_with("  class n0 noop\n  class n1 replace\n"), "{text}");
     }
 
     #[test]
