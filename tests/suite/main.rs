@@ -4,5 +4,6 @@
 mod common;
 mod eks;
 mod network;
+mod review;
 mod saved_plan;
 mod validation;
