@@ -59,3 +59,15 @@ fn stack_graph_completions_and_man_page() {
     let man = run(&["man"]);
     assert!(man.contains(".TH eksnet 1") && man.contains("show"), "{man}");
 }
+
+#[test]
+fn the_example_in_docs_stack_md_is_a_valid_stack() {
+    let doc = std::fs::read_to_string(crate::common::repo().join("docs/stack.md")).unwrap();
+    let example = doc.split("## Example").nth(1).and_then(|s| s.split("```yaml\n").nth(1)).and_then(|s| s.split("```").next()).expect("docs/stack.md has an example");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("example.yaml");
+    std::fs::write(&file, example).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_eksnet")).arg("-f").arg(&file).arg("validate").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("stack `team-a-dev` in us-west-2"));
+}
