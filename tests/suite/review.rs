@@ -63,7 +63,8 @@ fn stack_graph_completions_and_man_page() {
 #[test]
 fn the_example_in_docs_stack_md_is_a_valid_stack() {
     let doc = std::fs::read_to_string(crate::common::repo().join("docs/stack.md")).unwrap();
-    let example = doc.split("## Example").nth(1).and_then(|s| s.split("```yaml\n").nth(1)).and_then(|s| s.split("```").next()).expect("docs/stack.md has an example");
+    let example =
+        doc.split("## Example").nth(1).and_then(|s| s.split("```yaml\n").nth(1)).and_then(|s| s.split("```").next()).expect("docs/stack.md has an example");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("example.yaml");
     std::fs::write(&file, example).unwrap();
