@@ -146,8 +146,8 @@ async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<A
     Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g)))
 }
 
-async fn observe(aws: &Aws, stack: &str, state: Option<&State>) -> anyhow::Result<BTreeMap<Address, Observed>> {
-    refresh(aws, stack, state).await.map_err(|failures| {
+async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate::resources::Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
+    refresh(aws, stack, state, desired).await.map_err(|failures| {
         let lines: Vec<String> = failures.iter().map(|(kind, e)| format!("  reading {kind}: {e}")).collect();
         anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
     })
@@ -158,10 +158,13 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let file = state_file(g, Some(&stack))?;
     let state = file.load()?;
     let aws = connect(g, &stack.name, &stack.region).await?;
-    let observed = observe(&aws, &stack.name, state.as_ref()).await?;
     let desired = stack.desired();
+    let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
+    if !args.destroy {
+        plan.capacity = capacity(&aws, &stack).await?;
+    }
     print!("{}", render_plan(&plan, args.format, printer)?);
     if let Some(out) = &args.out {
         let mut f = crate::state::private_file(out).with_context(|| format!("cannot write {}", out.display()))?;
@@ -182,6 +185,16 @@ fn render_plan(plan: &Plan, format: Format, printer: Printer) -> anyhow::Result<
 fn read_plan(path: &Path) -> anyhow::Result<Plan> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))
+}
+
+/// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
+async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+    let Some(cluster) = &stack.cluster else { return Ok(None) };
+    let mut types: Vec<String> = cluster.nodegroups.iter().flat_map(|n| n.instance_types.iter().cloned()).collect();
+    types.sort();
+    types.dedup();
+    let networks = aws.instance_networks(&types).await.map_err(|e| anyhow::anyhow!("reading instance types: {e}"))?;
+    Ok(crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n)))
 }
 
 async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
@@ -216,12 +229,12 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
     let aws = connect(g, &name, &region).await?;
     let reporter = printer.reporter();
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
-    let observed = observe(&aws, &name, Some(&state)).await?;
     let desired = match (&saved, &stack) {
         (Some(p), _) => p.desired.clone(),
         (None, Some(s)) => s.desired(),
         (None, None) => vec![],
     };
+    let observed = observe(&aws, &name, Some(&state), &desired).await?;
     if sync(&mut state, &observed, &desired) {
         file.save(&mut state)?;
     }
@@ -230,6 +243,9 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         None => {
             let mut p = make_plan(&aws, &Inputs { stack: &name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
+            if let (Some(s), false) = (&stack, destroy) {
+                p.capacity = capacity(&aws, s).await?;
+            }
             p
         }
     };

@@ -14,17 +14,25 @@ use crate::provider::{ApiError, Observed, Provider, Scope};
 use crate::reporter::{Reporter, Verb};
 use crate::resources::Desired;
 use crate::state::{Record, State, StateFile};
-use crate::value::resolve_attrs;
+use crate::value::{Attrs, resolve_attrs};
 
 /// Reads every kind once (tagged kinds together, then the kinds found through them).
-pub async fn refresh<P: Provider>(provider: &P, stack: &str, state: Option<&State>) -> Result<BTreeMap<Address, Observed>, Vec<(String, ApiError)>> {
+pub async fn refresh<P: Provider>(
+    provider: &P,
+    stack: &str,
+    state: Option<&State>,
+    desired: &[Desired],
+) -> Result<BTreeMap<Address, Observed>, Vec<(String, ApiError)>> {
     let mut observed = BTreeMap::new();
     let mut failures = vec![];
     let mut ids: HashMap<String, Address> =
         state.map(|s| s.resources.iter().filter_map(|(a, r)| Some((r.id.clone()?, a.clone()))).collect()).unwrap_or_default();
+    let mut known: HashMap<Address, Attrs> = state.map(|s| s.resources.iter().map(|(a, r)| (a.clone(), r.attrs.clone())).collect()).unwrap_or_default();
+    known.extend(desired.iter().map(|d| (d.address.clone(), d.attrs.clone())));
+    let mut outputs: HashMap<Address, Attrs> = HashMap::new();
     for derived in [false, true] {
         let kinds: Vec<&str> = provider.kinds().iter().copied().filter(|k| provider.schema(k).derived == derived).collect();
-        let scope = Scope { stack, ids: &ids };
+        let scope = Scope { stack, ids: &ids, outputs: &outputs, known: &known };
         let results = join_all(kinds.iter().map(|k| provider.refresh(k, &scope))).await;
         for (kind, result) in kinds.iter().zip(results) {
             match result {
@@ -33,6 +41,7 @@ pub async fn refresh<P: Provider>(provider: &P, stack: &str, state: Option<&Stat
             }
         }
         ids.extend(observed.iter().map(|(a, o)| (o.id.clone(), a.clone())));
+        outputs.extend(observed.iter().map(|(a, o)| (a.clone(), o.outputs.clone())));
     }
     if failures.is_empty() { Ok(observed) } else { Err(failures) }
 }

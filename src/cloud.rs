@@ -31,7 +31,9 @@ pub async fn load(options: &CloudOptions) -> anyhow::Result<SdkConfig> {
     let config = loader.load().await;
     let provider = config.credentials_provider().ok_or_else(|| anyhow!("no AWS credentials provider is configured"))?;
     use aws_credential_types::provider::ProvideCredentials as _;
-    provider.provide_credentials().await.map_err(|e| anyhow!("{}", aws_smithy_types::error::display::DisplayErrorContext(e))).context(
+    // The provider chain's own error nests every source tried (IMDS, SSO, …): the summary and
+    // the fix help more than the dump.
+    provider.provide_credentials().await.map_err(|e| anyhow!("{e}")).context(
         "no AWS credentials found\n  = help: set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
     )?;
     Ok(config)

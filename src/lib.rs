@@ -4,11 +4,13 @@
 pub mod address;
 pub mod app;
 pub mod apply;
+pub mod capacity;
 pub mod cli;
 pub mod cloud;
 pub mod diagnostic;
 pub mod executor;
 pub mod graph;
+pub mod k8s;
 pub mod kubeconfig;
 pub mod lock;
 pub mod outputs;

@@ -63,6 +63,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// The desired resources (for executing a saved plan exactly).
     pub desired: Vec<Desired>,
+    /// IP capacity of the intra subnets against the nodegroups, when the stack has a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<crate::capacity::Capacity>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +166,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         state_serial: inputs.state.map_or(0, |s| s.serial),
         changes,
         desired,
+        capacity: None,
     }
 }
 
@@ -208,26 +212,28 @@ fn summary(attrs: &Attrs, key: &str) -> String {
 }
 
 /// Attribute differences between what is wanted and what is there. Maps are compared entry
-/// by entry (so one tag shows as one line); an unknown value always differs.
+/// by entry, all the way down (so one tag, or one field of a manifest, shows as one line); an
+/// unknown value always differs.
 pub fn diff(want: &Attrs, have: &Attrs, replace_on: &[&str]) -> Vec<Diff> {
     let mut out = vec![];
     for (key, new) in want {
-        let old = have.get(key);
         let forces = replace_on.contains(&key.as_str());
-        match (new, old) {
-            (Value::Object(n), Some(Value::Object(o))) if !n.contains_key("$unknown") => {
-                let keys: BTreeSet<&String> = n.keys().chain(o.keys()).collect();
-                for k in keys {
-                    if n.get(k) != o.get(k) {
-                        out.push(Diff { attribute: format!("{key}[\"{k}\"]"), old: o.get(k).cloned(), new: n.get(k).cloned(), forces_replacement: forces });
-                    }
-                }
-            }
-            _ if Some(new) == old && !contains_unknown(new) => {}
-            _ => out.push(Diff { attribute: key.clone(), old: old.cloned(), new: Some(new.clone()), forces_replacement: forces }),
-        }
+        diff_value(key.clone(), Some(new), have.get(key), forces, &mut out);
     }
     out
+}
+
+fn diff_value(path: String, new: Option<&Value>, old: Option<&Value>, forces: bool, out: &mut Vec<Diff>) {
+    let is_map = |v: Option<&Value>| v.and_then(Value::as_object).is_some_and(|m| !m.contains_key("$unknown"));
+    if is_map(new) && is_map(old) {
+        let (n, o) = (new.and_then(Value::as_object).expect("map"), old.and_then(Value::as_object).expect("map"));
+        let keys: BTreeSet<&String> = n.keys().chain(o.keys()).collect();
+        for k in keys {
+            diff_value(format!("{path}[\"{k}\"]"), n.get(k), o.get(k), forces, out);
+        }
+    } else if new != old || new.is_some_and(contains_unknown) {
+        out.push(Diff { attribute: path, old: old.cloned(), new: new.cloned(), forces_replacement: forces });
+    }
 }
 
 /// The documented machine-readable form (docs/plan-json.md): the plan without its desired set.
@@ -241,6 +247,7 @@ pub fn json(plan: &Plan) -> Value {
         "state": {"lineage": plan.state_lineage, "serial": plan.state_serial},
         "summary": s,
         "changes": plan.changes.iter().filter(|c| c.action != Action::NoOp).collect::<Vec<_>>(),
+        "capacity": plan.capacity,
     })
 }
 
@@ -274,6 +281,9 @@ pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String 
                 out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
             }
         }
+    }
+    if let Some(c) = &plan.capacity {
+        out.push_str(&crate::capacity::render_text(c));
     }
     let s = plan.summary();
     if plan.has_changes() {

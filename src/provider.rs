@@ -28,10 +28,14 @@ pub struct Schema {
     pub derived: bool,
 }
 
-/// What refresh knows when it reads a kind: the stack, and every known id → address.
+/// What refresh knows when it reads a kind: the stack, every known id → address, the outputs
+/// of what was read before (e.g. the cluster's endpoint), and the attributes eksnet expects
+/// (desired, else recorded) to know what to look for.
 pub struct Scope<'a> {
     pub stack: &'a str,
     pub ids: &'a HashMap<String, Address>,
+    pub outputs: &'a HashMap<Address, Attrs>,
+    pub known: &'a HashMap<Address, Attrs>,
 }
 
 /// A failed cloud call, rendered as `Code: message (request id …)`.

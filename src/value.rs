@@ -52,9 +52,31 @@ pub fn resolve(value: &Value, lookup: &dyn Fn(&Address, &str) -> Option<Value>) 
     }
     match value {
         Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, lookup)).collect()),
+        Value::Object(map) if map.len() == 1 && map.contains_key("$concat") => concat(&resolve(&map["$concat"], lookup)),
         Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve(v, lookup))).collect()),
         other => other.clone(),
     }
+}
+
+/// `{"$concat": [parts]}`: a string with references inside (e.g. `arn:…/${cluster.name}`).
+pub fn concatenation(parts: Vec<Value>) -> Value {
+    json!({ "$concat": parts })
+}
+
+fn concat(parts: &Value) -> Value {
+    let parts = parts.as_array().map(Vec::as_slice).unwrap_or_default();
+    if let Some(unknown) = parts.iter().find(|p| is_unknown(p)) {
+        return unknown.clone();
+    }
+    Value::String(
+        parts
+            .iter()
+            .map(|p| match p {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+    )
 }
 
 pub fn resolve_attrs(attrs: &Attrs, lookup: &dyn Fn(&Address, &str) -> Option<Value>) -> Attrs {
@@ -96,5 +118,8 @@ mod tests {
         assert!(is_unknown(&resolved["routes"][0]["nat"]));
         assert!(contains_unknown(&resolved));
         assert_eq!(render(&resolved["routes"][0]["nat"]), "(known after apply)");
+        let joined = concatenation(vec![json!("sg="), reference(&vpc, "id"), json!("/"), json!(2)]);
+        assert_eq!(resolve(&joined, &|_, _| Some(json!("vpc-1"))), json!("sg=vpc-1/2"));
+        assert!(is_unknown(&resolve(&joined, &|_, _| None)));
     }
 }

@@ -18,6 +18,7 @@ pub struct Reference {
     pub name: String,
     pub region: String,
     pub desired: Vec<Desired>,
+    stack: crate::stack::Stack,
     aws: Aws,
 }
 
@@ -26,7 +27,7 @@ pub fn reference() -> Reference {
     let stack = crate::stack::load(&path, &crate::stack::Overrides { region: None }).expect("the reference stack is valid");
     // The planner only asks the provider for schemas and normalization; no call is made.
     let aws = Aws::new(aws_config::SdkConfig::builder().build(), &stack.name, Polling::default());
-    Reference { desired: stack.desired(), name: stack.name, region: stack.region, aws }
+    Reference { desired: stack.desired(), name: stack.name.clone(), region: stack.region.clone(), stack, aws }
 }
 
 /// A stable fake value for an output (`subnet-1f0c…` for an id).
@@ -94,6 +95,11 @@ impl Reference {
         let inputs = Inputs { stack: &self.name, desired: &self.desired, state, observed, destroy };
         let mut p = plan(&self.aws, &inputs);
         p.region = self.region.clone();
+        if !destroy {
+            // c5.large as DescribeInstanceTypes reports it: 3 ENIs of 10 addresses.
+            let c5 = crate::capacity::InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 };
+            p.capacity = crate::capacity::capacity(&self.stack, &|t| (t == "c5.large").then_some(c5));
+        }
         p
     }
 

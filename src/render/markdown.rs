@@ -177,6 +177,7 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
         out.push_str("**No changes.** The infrastructure matches the stack.\n\n");
     }
     let mut warnings = warnings(plan);
+    warnings.extend(plan.capacity.iter().flat_map(|c| c.warnings.iter().cloned()));
     warnings.extend(extra_warnings.iter().cloned());
     if !warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
@@ -188,8 +189,10 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
     if plan.has_changes() {
         out.push_str(&kind_table(plan));
     }
-    if !plan.destroy {
-        out.push_str(&capacity(plan));
+    match &plan.capacity {
+        Some(c) => out.push_str(&ip_capacity(c)),
+        None if !plan.destroy => out.push_str(&capacity(plan)),
+        None => {}
     }
     out
 }
@@ -270,8 +273,8 @@ fn kind_table(plan: &Plan) -> String {
     out
 }
 
-/// Usable addresses per subnet (AWS keeps 5 of each): with custom networking, the intra
-/// subnets bound how many pods the cluster can run, which a CIDR change moves.
+/// Usable addresses per subnet (AWS keeps 5 of each), read off the desired subnets: for plans
+/// without the planner's capacity (network-only stacks, plans saved by older versions).
 fn capacity(plan: &Plan) -> String {
     let mut rows = vec![];
     for d in plan.desired.iter().filter(|d| d.address.kind == "subnet") {
@@ -289,6 +292,36 @@ fn capacity(plan: &Plan) -> String {
         let _ = writeln!(out, "| {tier} | {zone} | `{net}` | {usable} |");
     }
     out.push_str("\nAWS reserves 5 addresses of every subnet. Pods take their addresses from the intra subnets (VPC CNI custom networking); nodes and the control plane from the private ones.\n\n</details>\n\n");
+    out
+}
+
+/// The planner's IP capacity (intra subnets against what the nodegroups need at their
+/// maximum); its warnings are in the headline.
+fn ip_capacity(c: &crate::capacity::Capacity) -> String {
+    let total: u64 = c.intra_subnets.iter().map(|s| s.usable_addresses).sum();
+    let mut out = format!(
+        "<details><summary>IP capacity: {total} pod addresses in the intra subnets</summary>\n\n| zone | intra subnet | usable addresses |\n|---|---|--:|\n"
+    );
+    for s in &c.intra_subnets {
+        let _ = writeln!(out, "| {} | `{}` | {} |", s.availability_zone, s.cidr, s.usable_addresses);
+    }
+    if !c.nodegroups.is_empty() {
+        out.push_str("\n| nodegroup | instance type | pods per node | branch ENIs per node | max nodes | pod addresses at max |\n|---|---|--:|--:|--:|--:|\n");
+        let or_unknown = |v: Option<u64>| v.map_or("unknown".to_string(), |v| v.to_string());
+        for n in &c.nodegroups {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                n.nodegroup,
+                n.instance_type,
+                or_unknown(n.max_pods_per_node.map(u64::from)),
+                or_unknown(n.branch_enis_per_node.map(u64::from)),
+                n.max_nodes,
+                or_unknown(n.pod_addresses_at_max)
+            );
+        }
+    }
+    out.push_str("\nAWS reserves 5 addresses of every subnet. With custom networking a node's primary ENI serves no pods; branch ENIs carry pods with their own security groups.\n\n</details>\n\n");
     out
 }
 

@@ -241,7 +241,17 @@ mod tests {
     }
 
     fn plan(changes: Vec<Change>, desired: Vec<Desired>) -> Plan {
-        Plan { format_version: 1, stack: "s".into(), region: "r".into(), destroy: false, state_lineage: None, state_serial: 0, changes, desired }
+        Plan {
+            format_version: 1,
+            stack: "s".into(),
+            region: "r".into(),
+            destroy: false,
+            state_lineage: None,
+            state_serial: 0,
+            changes,
+            desired,
+            capacity: None,
+        }
     }
 
     #[test]

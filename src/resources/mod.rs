@@ -9,6 +9,7 @@ mod eks_nodegroup;
 mod elastic_ip;
 mod iam_role;
 mod internet_gateway;
+mod k8s_manifest;
 mod nat_gateway;
 mod route_table;
 mod route_table_association;
@@ -83,6 +84,7 @@ pub struct Cx {
     ec2: OnceLock<aws_sdk_ec2::Client>,
     eks: OnceLock<aws_sdk_eks::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
+    pub kube: crate::k8s::Connections,
     pub stack: String,
     pub polling: Polling,
 }
@@ -108,7 +110,48 @@ pub struct Aws {
 
 impl Aws {
     pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
-        Aws { cx: Cx { config, ec2: OnceLock::new(), eks: OnceLock::new(), iam: OnceLock::new(), stack: stack.into(), polling } }
+        Aws {
+            cx: Cx {
+                kube: crate::k8s::Connections::new(config.clone()),
+                config,
+                ec2: OnceLock::new(),
+                eks: OnceLock::new(),
+                iam: OnceLock::new(),
+                stack: stack.into(),
+                polling,
+            },
+        }
+    }
+}
+
+impl Aws {
+    /// Network limits of instance types (one DescribeInstanceTypes call).
+    pub async fn instance_networks(&self, types: &[String]) -> Result<Vec<(String, crate::capacity::InstanceNetwork)>> {
+        if types.is_empty() {
+            return Ok(vec![]);
+        }
+        let found: Vec<_> = self
+            .cx
+            .ec2()
+            .describe_instance_types()
+            .set_instance_types(Some(types.iter().map(|t| aws_sdk_ec2::types::InstanceType::from(t.as_str())).collect()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(crate::cloud::api_error)?;
+        Ok(found
+            .iter()
+            .filter_map(|t| {
+                let n = t.network_info()?;
+                let network = crate::capacity::InstanceNetwork {
+                    max_enis: n.maximum_network_interfaces()? as u32,
+                    ipv4_per_eni: n.ipv4_addresses_per_interface()? as u32,
+                };
+                Some((t.instance_type()?.as_str().to_string(), network))
+            })
+            .collect())
     }
 }
 
@@ -175,6 +218,10 @@ macro_rules! dispatch {
                 use eks_nodegroup as $module;
                 $body
             }
+            "k8s_manifest" => {
+                use k8s_manifest as $module;
+                $body
+            }
             _ => $other,
         }
     };
@@ -196,6 +243,7 @@ pub const KINDS: &[&str] = &[
     "eks_access_entry",
     "eks_addon",
     "eks_nodegroup",
+    "k8s_manifest",
 ];
 
 fn unknown(kind: &str) -> ApiError {

@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Cluster, EniSecurityGroup, NatLayout, Role, Rule, Source, Stack, TierKind};
+use super::model::CniMode;
+use super::{Cluster, EniSecurityGroup, Manifest, NatLayout, Role, Rule, Source, Stack, TierKind};
 use crate::address::Address;
 use crate::resources::Desired;
 use crate::value::reference;
@@ -233,11 +234,18 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
         "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}},
         "eniConfig": {"create": true, "region": stack.region, "subnets": subnets},
     });
-    let tags = b.tags(&cni, "vpc-cni", &[]);
-    b.add(cni.clone(), json!({"cluster_name": cluster_name, "addon_name": "vpc-cni", "configuration_values": config, "tags": tags}), vec![]);
+    // What nodes wait for: the add-on, or in daemonset mode the aws-node env and ENIConfigs.
+    let cni_nodes: Vec<Address> = match cluster.cni.mode {
+        CniMode::Addon => {
+            let tags = b.tags(&cni, "vpc-cni", &[]);
+            b.add(cni.clone(), json!({"cluster_name": cluster_name, "addon_name": "vpc-cni", "configuration_values": config, "tags": tags}), vec![]);
+            vec![cni.clone()]
+        }
+        CniMode::Daemonset => daemonset_cni(b, &address, &config, &groups),
+    };
 
     // Nodes need their subnets' way out (routes through the NAT) to join the cluster.
-    let mut node_deps = vec![cni.clone()];
+    let mut node_deps = cni_nodes.clone();
     for (az, _) in &private {
         node_deps.push(Address::keyed("route_table_association", "private", az));
     }
@@ -272,9 +280,86 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
         let address = Address::new("eks_addon", &addon.replace('-', "_"));
         let tags = b.tags(&address, addon, &[]);
         // CoreDNS runs as pods: it only becomes healthy once nodes exist.
-        let after = if addon == "coredns" { nodegroups.clone() } else { vec![cni.clone()] };
+        let after = if addon == "coredns" { nodegroups.clone() } else { cni_nodes.clone() };
         b.add(address, json!({"cluster_name": cluster_name, "addon_name": addon, "configuration_values": {}, "tags": tags}), after);
     }
+
+    for m in &b.stack.manifests.clone() {
+        let mut deps = cni_nodes.clone();
+        if m.needs_nodes {
+            deps.extend(nodegroups.iter().cloned());
+        }
+        if let Some(ns) = m.object["metadata"]["namespace"].as_str() {
+            let namespace = Address::keyed("k8s_manifest", "namespace", ns);
+            if b.stack.manifests.iter().any(|o| o.address == namespace) {
+                deps.push(namespace);
+            }
+        }
+        add_manifest(b, m, &address, deps);
+    }
+}
+
+/// The cluster's API, as every Kubernetes object refers to it.
+fn cluster_api(cluster: &Address) -> Value {
+    json!({"name": reference(cluster, "name"), "endpoint": reference(cluster, "endpoint"), "ca_data": reference(cluster, "ca_data")})
+}
+
+/// A Kubernetes object as a resource: labelled and annotated so refresh finds it by address.
+fn add_manifest(b: &mut Builder, m: &Manifest, cluster: &Address, deps: Vec<Address>) {
+    let mut object = m.object.clone();
+    let meta = &mut object["metadata"];
+    meta["labels"]["app.kubernetes.io/managed-by"] = json!("eksnet");
+    meta["labels"]["eksnet.io/stack"] = json!(b.stack.name);
+    meta["annotations"]["eksnet.io/address"] = json!(m.address.to_string());
+    let api = format!("{} {}", object["apiVersion"].as_str().unwrap_or_default(), object["kind"].as_str().unwrap_or_default());
+    b.add(
+        m.address.clone(),
+        json!({"cluster": cluster_api(cluster), "api": api, "object": object, "wait": m.wait, "abandon_on_delete": m.abandon_on_delete}),
+        deps,
+    );
+}
+
+/// The seed's way: server-side apply the custom networking env onto EKS's own aws-node
+/// DaemonSet (left in place on destroy: EKS owns it) and one ENIConfig per AZ.
+fn daemonset_cni(b: &mut Builder, cluster: &Address, config: &Value, groups: &[Value]) -> Vec<Address> {
+    let env = |m: &Value| -> Value { Value::Array(m.as_object().map(|m| m.iter().map(|(k, v)| json!({"name": k, "value": v})).collect()).unwrap_or_default()) };
+    let daemonset = Manifest {
+        address: Address::keyed("k8s_manifest", "daemonset", "kube-system/aws-node"),
+        object: json!({
+            "apiVersion": "apps/v1",
+            "kind": "DaemonSet",
+            "metadata": {"name": "aws-node", "namespace": "kube-system"},
+            "spec": {"template": {"spec": {
+                "containers": [{"name": "aws-node", "env": env(&config["env"])}],
+                "initContainers": [{"name": "aws-vpc-cni-init", "env": env(&config["init"]["env"])}],
+            }}},
+        }),
+        wait: false,
+        needs_nodes: false,
+        abandon_on_delete: true,
+    };
+    add_manifest(b, &daemonset, cluster, vec![]);
+    let mut out = vec![daemonset.address.clone()];
+    let template = include_str!("../../templates/eniconfig.yaml");
+    let stack = b.stack;
+    let addresses: std::collections::BTreeSet<Address> = std::collections::BTreeSet::new();
+    let cx = super::manifests::Context { stack: &stack.name, region: &stack.region, addresses: &addresses, has_cluster: true };
+    for (az, _) in stack.tier(TierKind::Intra).map(|t| t.subnets.as_slice()).unwrap_or_default() {
+        let vars = [
+            ("az".to_string(), json!(az)),
+            ("subnet".to_string(), reference(&Address::keyed("subnet", "intra", az), "id")),
+            ("security_groups".to_string(), json!(groups)),
+        ]
+        .into();
+        let entry = super::manifests::Entry { path: std::path::Path::new("templates/eniconfig.yaml"), vars: &vars, wait: false, needs_nodes: false };
+        let mut problems = vec![];
+        for m in super::manifests::parse("templates/eniconfig.yaml", template, &entry, &cx, &mut problems) {
+            add_manifest(b, &m, cluster, vec![]);
+            out.push(m.address);
+        }
+        debug_assert!(problems.is_empty(), "the shipped ENIConfig template is valid: {problems:?}");
+    }
+    out
 }
 
 /// NAT gateways of one layout, keyed by the AZ they sit in; returns (az, address) pairs.

@@ -2,6 +2,7 @@
 
 mod cidr;
 mod expand;
+mod manifests;
 pub mod model;
 mod validate;
 
@@ -15,6 +16,7 @@ use crate::diagnostic::{Diagnostic, Invalid, Span};
 use crate::graph::GraphError;
 pub use crate::resources::Desired;
 pub use cidr::derive_subnets;
+pub use manifests::Manifest;
 pub use model::NatLayout;
 
 /// A validated stack, with every CIDR computed and every name resolved.
@@ -32,6 +34,8 @@ pub struct Stack {
     pub nat_private: NatLayout,
     pub security_groups: Vec<SecurityGroup>,
     pub cluster: Option<Cluster>,
+    /// Kubernetes objects from the stack's `manifests:` entries.
+    pub manifests: Vec<Manifest>,
 }
 
 /// Kubernetes versions EKS offers (standard and extended support); `validate` rejects others.
@@ -174,9 +178,46 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Stack, Invalid> {
 
 pub fn parse(file: &str, text: &str, overrides: &Overrides) -> Result<Stack, Invalid> {
     let raw: model::StackFile = serde_saphyr::from_str(text).map_err(|e| Invalid(vec![yaml_error(file, &e)]))?;
-    let stack = validate::validate(file, &raw, overrides)?;
+    let mut stack = validate::validate(file, &raw, overrides)?;
+    stack.manifests = load_manifests(file, &raw, &stack)?;
     check_graph(&stack)?;
     Ok(stack)
+}
+
+/// Reads every manifest entry (paths relative to the stack file) and resolves its references
+/// against the resources the stack defines.
+fn load_manifests(file: &str, raw: &model::StackFile, stack: &Stack) -> Result<Vec<Manifest>, Invalid> {
+    let mut problems = vec![];
+    if let (Some(entry), None) = (raw.manifests.first(), &stack.cluster) {
+        problems.push(
+            Diagnostic::new(file, span_of(entry), "manifests are applied to the cluster, but the stack has no `cluster`").hint("add a `cluster:` section"),
+        );
+        return Err(Invalid(problems));
+    }
+    let addresses: std::collections::BTreeSet<Address> = stack.desired().into_iter().map(|d| d.address).collect();
+    let cx = manifests::Context { stack: &stack.name, region: &stack.region, addresses: &addresses, has_cluster: stack.cluster.is_some() };
+    let base = Path::new(file).parent().unwrap_or(Path::new("."));
+    let mut out: Vec<Manifest> = vec![];
+    for entry in &raw.manifests {
+        let path = base.join(&entry.value.path.value);
+        if !path.exists() {
+            problems.push(
+                Diagnostic::new(file, span_of(&entry.value.path), format!("manifest `{}` does not exist ({})", entry.value.path.value, path.display()))
+                    .hint("paths are relative to the stack file; eksnet's own templates are in templates/"),
+            );
+            continue;
+        }
+        let e = manifests::Entry { path: &path, vars: &entry.value.vars, wait: entry.value.wait, needs_nodes: entry.value.needs_nodes };
+        for m in manifests::load(&e, &cx, &mut problems) {
+            if out.iter().any(|o| o.address == m.address) {
+                problems
+                    .push(Diagnostic::new(file, span_of(entry), format!("`{}` is defined twice", m.address)).hint("each Kubernetes object may appear once"));
+            } else {
+                out.push(m);
+            }
+        }
+    }
+    if problems.is_empty() { Ok(out) } else { Err(Invalid(problems)) }
 }
 
 /// References that resolve to nothing and cycles, pointed at the `depends_on` entry involved.
@@ -207,7 +248,7 @@ fn check_graph(stack: &Stack) -> Result<(), Invalid> {
     Err(Invalid(vec![diagnostic]))
 }
 
-fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
+pub(crate) fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
     let span = error.location().map(|l| Span { line: l.line(), column: l.column() });
     // The crate renders a snippet after the first line; we show our own location line instead.
     let text = error.to_string();

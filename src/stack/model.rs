@@ -34,6 +34,26 @@ pub struct StackFile {
     pub cni: Option<S<CniSpec>>,
     #[serde(default)]
     pub nodegroups: BTreeMap<String, S<NodegroupSpec>>,
+    #[serde(default)]
+    pub manifests: Vec<S<ManifestSpec>>,
+}
+
+/// Kubernetes manifests applied to the cluster: a file (one or more YAML documents, with
+/// `${…}` references to stack values and outputs) or a directory of them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestSpec {
+    /// Relative to the stack file.
+    pub path: S<String>,
+    /// Values for `${var.NAME}`.
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
+    /// Wait until Deployments are available (bounded).
+    #[serde(default)]
+    pub wait: bool,
+    /// Apply only once the nodegroups exist (pods need nodes); false for CRDs, config, …
+    #[serde(default = "yes")]
+    pub needs_nodes: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -164,6 +164,7 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
             nat_private,
             security_groups,
             cluster,
+            manifests: vec![],
         })
     } else {
         Err(Invalid(c.problems))

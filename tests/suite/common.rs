@@ -65,6 +65,17 @@ impl LocalCloud {
         aws_sdk_ec2::Client::new(&self.config(region).await)
     }
 
+    /// Adds a localcloud fault rule (see localcloud/README.md).
+    pub fn fault(&self, rule: serde_json::Value) {
+        let out = Command::new(repo().join("scripts/localcloud"))
+            .args(["fault", "--dir"])
+            .arg(self.dir.path())
+            .arg(rule.to_string())
+            .output()
+            .expect("scripts/localcloud runs");
+        assert!(out.status.success(), "fault rule refused: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// Positions in the request log of every call to `operation`.
     pub fn positions(&self, operation: &str) -> Vec<usize> {
         self.requests().iter().enumerate().filter(|(_, r)| r["operation"] == operation).map(|(i, _)| i).collect()

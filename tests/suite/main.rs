@@ -3,6 +3,7 @@
 
 mod common;
 mod eks;
+mod manifests;
 mod network;
 mod review;
 mod saved_plan;
