@@ -143,7 +143,7 @@ fn polling(g: &Global) -> Polling {
 
 async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
     let options = CloudOptions { region: region.into(), endpoint_url: g.endpoint_url.clone(), max_attempts: g.max_attempts };
-    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g)))
+    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g), g.force_conflicts))
 }
 
 async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate::resources::Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {

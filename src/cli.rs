@@ -41,6 +41,9 @@ pub struct Global {
     /// Attempts per AWS call (throttling and 5xx are retried with backoff).
     #[arg(long, global = true, default_value_t = 8)]
     pub max_attempts: u32,
+    /// Let server-side apply take over Kubernetes fields another field manager changed.
+    #[arg(long, global = true)]
+    pub force_conflicts: bool,
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Say more about what happens.

@@ -146,11 +146,7 @@ async fn wait_active(cx: &Cx, name: &str) -> Result<Cluster> {
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let name = attr_str(attrs, "name")?;
-    let tags: std::collections::HashMap<String, String> = attrs
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default();
+    let tags = super::string_map(attrs, "tags");
     let mode = AuthenticationMode::from(attr_str(attrs, "authentication_mode")?);
     let result = wait::retrying_if(&cx.polling, wait::ROLE_PROPAGATION, wait::role_not_ready, || async {
         cx.eks()

@@ -98,11 +98,7 @@ fn scaling(attrs: &Attrs) -> NodegroupScalingConfig {
 }
 
 fn labels(attrs: &Attrs) -> HashMap<String, String> {
-    attrs
-        .get("labels")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default()
+    super::string_map(attrs, "labels")
 }
 
 fn taints(attrs: &Attrs) -> Vec<Taint> {
@@ -146,11 +142,7 @@ async fn wait_active(cx: &Cx, cluster: &str, name: &str) -> Result<Nodegroup> {
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, name) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "nodegroup_name")?);
-    let tags: HashMap<String, String> = attrs
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default();
+    let tags = super::string_map(attrs, "tags");
     let result = wait::retrying_if(&cx.polling, wait::ROLE_PROPAGATION, wait::role_not_ready, || async {
         cx.eks()
             .create_nodegroup()

@@ -87,6 +87,8 @@ pub struct Cx {
     pub kube: crate::k8s::Connections,
     pub stack: String,
     pub polling: Polling,
+    /// Take over Kubernetes fields another field manager owns (server-side apply `force`).
+    pub force_conflicts: bool,
 }
 
 impl Cx {
@@ -109,7 +111,7 @@ pub struct Aws {
 }
 
 impl Aws {
-    pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
+    pub fn new(config: SdkConfig, stack: &str, polling: Polling, force_conflicts: bool) -> Self {
         Aws {
             cx: Cx {
                 kube: crate::k8s::Connections::new(config.clone()),
@@ -119,6 +121,7 @@ impl Aws {
                 iam: OnceLock::new(),
                 stack: stack.into(),
                 polling,
+                force_conflicts,
             },
         }
     }
@@ -314,15 +317,18 @@ pub(crate) fn strings(attrs: &Attrs, key: &str) -> Vec<String> {
     attrs.get(key).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
+/// A map-of-strings attribute (tags, labels) as the SDKs take it.
+pub(crate) fn string_map(attrs: &Attrs, key: &str) -> std::collections::HashMap<String, String> {
+    attrs
+        .get(key)
+        .and_then(|v| v.as_object())
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default()
+}
+
 /// Makes an EKS resource's tags those of `attrs`.
 pub(crate) async fn sync_eks_tags(cx: &Cx, arn: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
-    let map = |a: &Attrs| -> std::collections::HashMap<String, String> {
-        a.get("tags")
-            .and_then(|v| v.as_object())
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-            .unwrap_or_default()
-    };
-    let (old, new) = (map(current), map(attrs));
+    let (old, new) = (string_map(current, "tags"), string_map(attrs, "tags"));
     let set: std::collections::HashMap<String, String> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let unset: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
     if !set.is_empty() {
