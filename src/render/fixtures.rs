@@ -26,7 +26,7 @@ pub fn reference() -> Reference {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/custom-networking.yaml");
     let stack = crate::stack::load(&path, &crate::stack::Overrides { region: None }).expect("the reference stack is valid");
     // The planner only asks the provider for schemas and normalization; no call is made.
-    let aws = Aws::new(aws_config::SdkConfig::builder().build(), &stack.name, Polling::default());
+    let aws = Aws::new(aws_config::SdkConfig::builder().build(), &stack.name, Polling::default(), false);
     Reference { desired: stack.desired(), name: stack.name.clone(), region: stack.region.clone(), stack, aws }
 }
 
