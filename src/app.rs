@@ -53,9 +53,21 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
             println!("{} is valid: stack `{}` in {}, {} resources", g.stack.display(), stack.name, stack.region, n);
             Ok(0)
         }
-        Command::Graph => {
-            let stack = load_stack(g)?;
-            print!("{}", crate::graph::Graph::build(&stack.desired()).map_err(|e| anyhow::anyhow!("{e}"))?.dot());
+        Command::Graph(args) => {
+            print!("{}", crate::render::graph_command(args, || load_stack(g))?);
+            Ok(0)
+        }
+        Command::Show(args) => {
+            let plan = read_plan(&args.plan_file)?;
+            print!("{}", render_plan(&plan, args.format, printer)?);
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "eksnet", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
             Ok(0)
         }
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
@@ -153,16 +165,26 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     if !args.destroy {
         plan.capacity = capacity(&aws, &stack).await?;
     }
-    match args.format {
-        Format::Text => print!("{}", render_text(&plan, &|c, t| printer.paint(c, t))),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&crate::plan::json(&plan))?),
-    }
+    print!("{}", render_plan(&plan, args.format, printer)?);
     if let Some(out) = &args.out {
         let mut f = crate::state::private_file(out).with_context(|| format!("cannot write {}", out.display()))?;
         f.write_all(serde_json::to_string_pretty(&plan)?.as_bytes())?;
         eprintln!("Saved the plan to {}; run `eksnet apply {}` to execute exactly this plan.", out.display(), out.display());
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+fn render_plan(plan: &Plan, format: Format, printer: Printer) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Text => render_text(plan, &|c, t| printer.paint(c, t)),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&crate::plan::json(plan))?),
+        Format::Markdown => crate::render::markdown::render(plan, &Default::default()),
+    })
+}
+
+fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))
 }
 
 /// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
@@ -176,13 +198,7 @@ async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capa
 }
 
 async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
-    let saved: Option<Plan> = match plan_file {
-        Some(path) => Some(
-            serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read plan {}", path.display()))?)
-                .with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))?,
-        ),
-        None => None,
-    };
+    let saved: Option<Plan> = plan_file.map(read_plan).transpose()?;
     // A saved plan carries its stack; otherwise the stack file is the source.
     let stack = match &saved {
         Some(_) if !g.stack.exists() => None,

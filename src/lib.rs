@@ -16,6 +16,7 @@ pub mod lock;
 pub mod outputs;
 pub mod plan;
 pub mod provider;
+pub mod render;
 pub mod reporter;
 pub mod resources;
 pub mod stack;

@@ -8,6 +8,7 @@ mod faults;
 mod leftovers;
 mod manifests;
 mod network;
+mod review;
 mod saved_plan;
 mod secrets;
 mod validation;
