@@ -299,7 +299,6 @@ async fn kill_9_while_a_create_is_in_flight_adopts_the_object() {
         "AssociateRouteTable",
         "CreateSecurityGroup",
         "AuthorizeSecurityGroupIngress",
-        "RevokeSecurityGroupEgress",
         "CreateCluster",
         "CreateAddon",
         "CreateNodegroup",
