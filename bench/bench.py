@@ -50,6 +50,10 @@ KINDS = {
     "k8s_manifest": {"create": ["kube.PATCH"], "delete": ["kube.DELETE"]},
 }
 NAMESPACE_FINALIZE_S = 0.5  # localcloud/localcloud/kube_api.py namespace_finalize_delay_s
+# localcloud applies EKS transitions on a ticker (localcloud/localcloud/server.py, every 0.2 s):
+# a cluster, nodegroup or add-on shows its new status on the first tick after its time is up,
+# on average half a tick late, whoever polls.
+EKS_TICK_S = 0.2
 
 DEFAULT_POLL = 5.0  # eksnet's default --poll-interval, seconds
 FIRST_POLL = 0.25  # eksnet's first wait between polls, seconds
@@ -123,6 +127,8 @@ def node_cost(profile, node, verb, served=None):
     if spec.get(f"{verb}_wait"):
         cost += profile["transitions"].get(spec[f"{verb}_wait"], 0.0)
         cost += mean_latency(profile, spec[f"{verb}_observe"], served)
+        if served is not None and kind.startswith("eks_"):
+            cost += EKS_TICK_S / 2
     if verb == "delete" and node.startswith("k8s_manifest.namespace["):
         cost += NAMESPACE_FINALIZE_S
     return cost
@@ -289,6 +295,8 @@ def bench_stack(name, stack_path, eksnet, args, workdir):
             before = len(lc.log_lines())
             log(f"  {name}: eksnet {' '.join(cmd)}")
             code, wall, rss, out, err = run_measured(eksnet_argv(*cmd), env=env)
+            with open(os.path.join(lcdir, f"{phase}.log"), "w") as f:
+                f.write(out + err)
             if code != 0:
                 raise SystemExit(f"eksnet {' '.join(cmd)} of {name} exited {code}:\n{err[-4000:]}")
             by_op, polls, served = calls_of(lc.log_lines()[before:])

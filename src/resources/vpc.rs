@@ -19,7 +19,9 @@ pub async fn describe(cx: &Cx) -> Result<Vec<Vpc>> {
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let mut out = BTreeMap::new();
-    for vpc in describe(cx).await? {
+    let vpcs = describe(cx).await?;
+    cx.share("DescribeVpcs", vpcs.clone());
+    for vpc in vpcs {
         let (Some(address), Some(id)) = (tags::address_of(vpc.tags()), vpc.vpc_id()) else {
             continue;
         };
