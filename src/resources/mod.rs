@@ -118,7 +118,11 @@ impl Cx {
     }
 
     /// The shared waiter of `kind`, made by `make` on first use.
-    pub(crate) fn batch<T: Send + Sync + 'static>(&self, kind: &'static str, make: impl FnOnce() -> std::sync::Arc<wait::Batch<T>>) -> std::sync::Arc<wait::Batch<T>> {
+    pub(crate) fn batch<T: Send + Sync + 'static>(
+        &self,
+        kind: &'static str,
+        make: impl FnOnce() -> std::sync::Arc<wait::Batch<T>>,
+    ) -> std::sync::Arc<wait::Batch<T>> {
         let mut batches = self.batches.lock().expect("batches lock");
         let any = batches.entry(kind).or_insert_with(|| make() as std::sync::Arc<dyn std::any::Any + Send + Sync>).clone();
         any.downcast::<wait::Batch<T>>().expect("one item type per kind")

@@ -72,20 +72,21 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     };
     let created = call.send().await.map_err(api_error)?;
     let id = created.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
-    let nat = waiter(cx).until(&format!("NAT gateway {id} to become available"), &id, |n| {
-        let Some(n) = n else {
-            return Ok(None); // not visible yet
-        };
-        match n.state() {
-            Some(NatGatewayState::Available) => Ok(Some(n.clone())),
-            Some(NatGatewayState::Failed) => Err(ApiError::new(
-                n.failure_code().unwrap_or("NatGatewayFailed"),
-                format!("NAT gateway {id} failed: {}", n.failure_message().unwrap_or("no reason given")),
-            )),
-            _ => Ok(None),
-        }
-    })
-    .await?;
+    let nat = waiter(cx)
+        .until(&format!("NAT gateway {id} to become available"), &id, |n| {
+            let Some(n) = n else {
+                return Ok(None); // not visible yet
+            };
+            match n.state() {
+                Some(NatGatewayState::Available) => Ok(Some(n.clone())),
+                Some(NatGatewayState::Failed) => Err(ApiError::new(
+                    n.failure_code().unwrap_or("NatGatewayFailed"),
+                    format!("NAT gateway {id} failed: {}", n.failure_message().unwrap_or("no reason given")),
+                )),
+                _ => Ok(None),
+            }
+        })
+        .await?;
     Ok(observed(&id, attrs_of(&nat), &[]))
 }
 

@@ -16,7 +16,9 @@ pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id"], summary: "route_
 pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let tables: Vec<aws_sdk_ec2::types::RouteTable> = match cx.shared("DescribeRouteTables") {
         Some(tables) => tables,
-        None => cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?,
+        None => {
+            cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?
+        }
     };
     let mut out = BTreeMap::new();
     for t in &tables {

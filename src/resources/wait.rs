@@ -179,3 +179,37 @@ impl<T: Send + Sync + 'static> Drop for Registered<'_, T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn waiters_of_one_kind_share_every_poll() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let polling = Polling { initial_interval: Duration::from_millis(5), max_interval: Duration::from_millis(5), ..Polling::default() };
+        // Each poll answers with its number for every id asked, except "gone", never found.
+        let batch = Batch::new(polling, move |ids: Vec<String>| {
+            let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move { Ok(ids.into_iter().filter(|id| id != "gone").map(|id| (id, n)).collect::<HashMap<_, _>>()) })
+        });
+        let (a, b, gone) = tokio::join!(
+            batch.until("a", "a", |n| Ok(n.copied().filter(|&n| n >= 3))),
+            batch.until("b", "b", |n| Ok(n.copied().filter(|&n| n >= 5))),
+            batch.until("gone", "gone", |n| Ok(n.is_none().then_some(0))),
+        );
+        assert_eq!((a.unwrap(), b.unwrap(), gone.unwrap()), (3, 5, 0));
+        assert_eq!(calls.load(Ordering::SeqCst), 5, "three waiters, five polls, one call each");
+    }
+
+    #[tokio::test]
+    async fn a_failed_poll_fails_its_waiters() {
+        let polling = Polling { initial_interval: Duration::from_millis(1), ..Polling::default() };
+        let batch: Arc<Batch<()>> = Batch::new(polling, |_| Box::pin(async { Err(ApiError::new("UnauthorizedOperation", "no")) }));
+        let err = batch.until("x", "x", |_| Ok(Some(()))).await.unwrap_err();
+        assert_eq!(err.code, "UnauthorizedOperation");
+    }
+}
