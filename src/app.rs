@@ -53,9 +53,21 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
             println!("{} is valid: stack `{}` in {}, {} resources", g.stack.display(), stack.name, stack.region, n);
             Ok(0)
         }
-        Command::Graph => {
-            let stack = load_stack(g)?;
-            print!("{}", crate::graph::Graph::build(&stack.desired()).map_err(|e| anyhow::anyhow!("{e}"))?.dot());
+        Command::Graph(args) => {
+            print!("{}", crate::render::graph_command(args, || load_stack(g))?);
+            Ok(0)
+        }
+        Command::Show(args) => {
+            let plan = read_plan(&args.plan_file)?;
+            print!("{}", render_plan(&plan, args.format, printer)?);
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "eksnet", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
             Ok(0)
         }
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
@@ -131,7 +143,7 @@ fn polling(g: &Global) -> Polling {
 
 async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
     let options = CloudOptions { region: region.into(), endpoint_url: g.endpoint_url.clone(), max_attempts: g.max_attempts };
-    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g)))
+    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g), g.force_conflicts))
 }
 
 async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate::resources::Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
@@ -150,10 +162,10 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
-    match args.format {
-        Format::Text => print!("{}", render_text(&plan, &|c, t| printer.paint(c, t))),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&crate::plan::json(&plan))?),
+    if !args.destroy {
+        plan.capacity = capacity(&aws, &stack).await?;
     }
+    print!("{}", render_plan(&plan, args.format, printer)?);
     if let Some(out) = &args.out {
         let mut f = crate::state::private_file(out).with_context(|| format!("cannot write {}", out.display()))?;
         f.write_all(serde_json::to_string_pretty(&plan)?.as_bytes())?;
@@ -162,14 +174,31 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
 }
 
+fn render_plan(plan: &Plan, format: Format, printer: Printer) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Text => render_text(plan, &|c, t| printer.paint(c, t)),
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(&crate::plan::json(plan))?),
+        Format::Markdown => crate::render::markdown::render(plan, &Default::default()),
+    })
+}
+
+fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))
+}
+
+/// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
+async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+    let Some(cluster) = &stack.cluster else { return Ok(None) };
+    let mut types: Vec<String> = cluster.nodegroups.iter().flat_map(|n| n.instance_types.iter().cloned()).collect();
+    types.sort();
+    types.dedup();
+    let networks = aws.instance_networks(&types).await.map_err(|e| anyhow::anyhow!("reading instance types: {e}"))?;
+    Ok(crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n)))
+}
+
 async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
-    let saved: Option<Plan> = match plan_file {
-        Some(path) => Some(
-            serde_json::from_str(&std::fs::read_to_string(path).with_context(|| format!("cannot read plan {}", path.display()))?)
-                .with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))?,
-        ),
-        None => None,
-    };
+    let saved: Option<Plan> = plan_file.map(read_plan).transpose()?;
     // A saved plan carries its stack; otherwise the stack file is the source.
     let stack = match &saved {
         Some(_) if !g.stack.exists() => None,
@@ -197,7 +226,7 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
             );
         }
     }
-    let aws = connect(g, &name, &region).await?;
+    let mut aws = connect(g, &name, &region).await?;
     let reporter = printer.reporter();
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
     let desired = match (&saved, &stack) {
@@ -205,6 +234,7 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         (None, Some(s)) => s.desired(),
         (None, None) => vec![],
     };
+    aws.set_clusters(cluster_names(&desired, &state));
     let observed = observe(&aws, &name, Some(&state), &desired).await?;
     if sync(&mut state, &observed, &desired) {
         file.save(&mut state)?;
@@ -214,6 +244,9 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         None => {
             let mut p = make_plan(&aws, &Inputs { stack: &name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
+            if let (Some(s), false) = (&stack, destroy) {
+                p.capacity = capacity(&aws, s).await?;
+            }
             p
         }
     };
@@ -282,6 +315,17 @@ async fn kubeconfig_command(g: &Global, write: Option<&Path>, print: bool) -> an
     crate::kubeconfig::write(&path, &access, &eksnet)?;
     eprintln!("wrote context `{}` to {}", access.arn, path.display());
     Ok(0)
+}
+
+/// The stack's EKS cluster names, from what it wants and what the state remembers (a cluster
+/// removed from the stack, or already deleted by an interrupted destroy, still counts).
+fn cluster_names(desired: &[crate::resources::Desired], state: &State) -> Vec<String> {
+    let wanted = desired.iter().filter(|d| d.address.kind == "eks_cluster").map(|d| &d.attrs);
+    let recorded = state.resources.iter().filter(|(a, _)| a.kind == "eks_cluster").map(|(_, r)| &r.attrs);
+    let mut names: Vec<String> = wanted.chain(recorded).filter_map(|a| a.get("name")?.as_str().map(str::to_string)).collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn report(failures: &[Failure]) {

@@ -41,6 +41,9 @@ pub struct Global {
     /// Attempts per AWS call (throttling and 5xx are retried with backoff).
     #[arg(long, global = true, default_value_t = 8)]
     pub max_attempts: u32,
+    /// Let server-side apply take over Kubernetes fields another field manager changed.
+    #[arg(long, global = true)]
+    pub force_conflicts: bool,
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Say more about what happens.
@@ -63,8 +66,18 @@ pub enum Command {
     /// Inspect or repair the state.
     #[command(subcommand)]
     State(StateCommand),
-    /// Print the dependency graph (Graphviz DOT).
-    Graph,
+    /// Print the dependency graph (Graphviz DOT or mermaid).
+    Graph(GraphArgs),
+    /// Render a plan saved by `eksnet plan --out FILE` (e.g. as markdown for a pull request).
+    Show(ShowArgs),
+    /// Print a shell completion script: `eksnet completions bash > /etc/bash_completion.d/eksnet`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `eksnet man > eksnet.1`.
+    #[command(hide = true)]
+    Man,
     /// Print an EKS token as an ExecCredential (what a kubeconfig's exec plugin runs).
     Token {
         /// The EKS cluster name.
@@ -86,6 +99,31 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+    /// GitHub-flavoured markdown for a pull-request comment or CI summary (docs/plan-review.md).
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Draw a saved plan's changes (and their neighbours) instead of the stack's whole graph.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `eksnet plan --out FILE`.
+    pub plan_file: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod app;
 pub mod apply;
+pub mod capacity;
 pub mod cli;
 pub mod cloud;
 pub mod diagnostic;
@@ -15,6 +16,7 @@ pub mod lock;
 pub mod outputs;
 pub mod plan;
 pub mod provider;
+pub mod render;
 pub mod reporter;
 pub mod resources;
 pub mod stack;

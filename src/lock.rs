@@ -139,6 +139,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("x.state.json");
         let first = Lock::acquire(&state, "eksnet apply", Duration::ZERO).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(lock_path(&state)).unwrap().permissions().mode() & 0o777, 0o600, "the lock names the host and command");
+        }
         let err = Lock::acquire(&state, "eksnet destroy", Duration::ZERO).unwrap_err().to_string();
         assert!(err.contains("locked by `eksnet apply`"), "{err}");
         assert!(err.contains(&first.info.id), "{err}");

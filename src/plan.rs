@@ -63,6 +63,9 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// The desired resources (for executing a saved plan exactly).
     pub desired: Vec<Desired>,
+    /// IP capacity of the intra subnets against the nodegroups, when the stack has a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<crate::capacity::Capacity>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,6 +166,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         state_serial: inputs.state.map_or(0, |s| s.serial),
         changes,
         desired,
+        capacity: None,
     }
 }
 
@@ -243,6 +247,7 @@ pub fn json(plan: &Plan) -> Value {
         "state": {"lineage": plan.state_lineage, "serial": plan.state_serial},
         "summary": s,
         "changes": plan.changes.iter().filter(|c| c.action != Action::NoOp).collect::<Vec<_>>(),
+        "capacity": plan.capacity,
     })
 }
 
@@ -276,6 +281,9 @@ pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String 
                 out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
             }
         }
+    }
+    if let Some(c) = &plan.capacity {
+        out.push_str(&crate::capacity::render_text(c));
     }
     let s = plan.summary();
     if plan.has_changes() {

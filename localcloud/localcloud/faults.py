@@ -6,6 +6,11 @@ A rule: {"service": "ec2", "operation": "CreateSubnet", "error": "Throttling",
 - probability: fire with that chance; nth: fire on the nth matching call only
   (1-based, counted per rule); neither: fire on every matching call.
 - times: stop after firing that many times.
+
+A hold rule has "hold": SECONDS instead of "error": the call takes effect, then its answer is
+held back that long; "held" counts the calls that took effect. A test waits until held > 0
+and kills its client: the object exists in AWS but the client never learnt its id (the crash
+window every create has).
 """
 import random
 import threading
@@ -30,13 +35,17 @@ class FaultRules:
             self.add(r)
 
     def add(self, rule: dict) -> dict:
-        if "error" not in rule:
-            raise ValueError("a fault rule needs an 'error' code")
+        if "error" not in rule and "hold" not in rule:
+            raise ValueError("a fault rule needs an 'error' code or a 'hold' in seconds")
         r = dict(rule)
-        r.setdefault("status", DEFAULT_STATUS.get(r["error"], 400))
-        r.setdefault("message", f"localcloud injected fault: {r['error']}")
+        if "error" in r:
+            r.setdefault("status", DEFAULT_STATUS.get(r["error"], 400))
+            r.setdefault("message", f"localcloud injected fault: {r['error']}")
+        else:
+            r["hold"] = float(r["hold"])
         r["_seen"] = 0
         r["_fired"] = 0
+        r["_held"] = 0
         with self._lock:
             self._rules.append(r)
         return r
@@ -48,7 +57,12 @@ class FaultRules:
     def list(self) -> list[dict]:
         with self._lock:
             return [{**{k: v for k, v in r.items() if not k.startswith("_")},
-                     "seen": r["_seen"], "fired": r["_fired"]} for r in self._rules]
+                     "seen": r["_seen"], "fired": r["_fired"], "held": r["_held"]} for r in self._rules]
+
+    def took_effect(self, rule: dict) -> None:
+        """A held call has been carried out; its answer is about to be held back."""
+        with self._lock:
+            rule["_held"] += 1
 
     def match(self, service: str, operation: str) -> dict | None:
         """The rule that fires for this call, if any (counts the call)."""

@@ -110,13 +110,16 @@ class Front:
             elif not operation:
                 operation = f"{req.method} {req.path}"
             rule = self.faults.match(req.service, operation)
-            if rule:
+            if rule and "error" in rule:
                 resp = awserrors.render(req.service, rule["error"], rule["message"], int(rule["status"]))
             else:
                 delay = self.profile.latency(req.service, operation)
                 if delay:
                     time.sleep(delay)
                 resp = self.dispatch(req, operation)
+                if rule:  # a hold rule: done in "AWS", the answer comes late (or never)
+                    self.faults.took_effect(rule)
+                    time.sleep(rule["hold"])
         except AwsError as e:
             resp = awserrors.render(req.service, e.code, e.message, e.status)
         except Exception as e:  # a bug in localcloud: say so in the service's own format
@@ -126,7 +129,7 @@ class Front:
             resp = awserrors.render(req.service, code, f"localcloud: {type(e).__name__}: {e}", 500)
         extra = {"region": req.region}
         if rule:
-            extra["fault"] = rule["error"]
+            extra["fault"] = rule.get("error", "hold")
         self.log.log_request(req.service, operation, resp.status, (time.monotonic() - start) * 1000, extra)
         return resp
 

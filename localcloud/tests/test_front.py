@@ -1,5 +1,6 @@
 """Request log, control API, fault injection, pagination, parallel instances."""
 import subprocess
+import urllib.error
 
 import botocore.exceptions
 import pytest
@@ -59,6 +60,29 @@ def test_fault_nth_and_times_in_each_service_format(cloud):
     assert sum(1 for e in cloud.log() if e.get("fault")) >= 4
     cloud.script("fault", "--clear")
     iam.list_roles()
+
+
+def test_hold_rule_carries_the_call_out_and_answers_late(cloud):
+    import threading
+    import time
+    ec2 = cloud.client("ec2")
+    cloud.control("POST", "faults", {"service": "ec2", "operation": "CreateVpc", "hold": 1.5, "times": 1})
+    answered = []
+    t = threading.Thread(target=lambda: answered.append(ec2.create_vpc(CidrBlock="10.9.0.0/16")))
+    t.start()
+    deadline = time.monotonic() + 10
+    while cloud.control("GET", "faults")[0]["held"] == 0:
+        assert time.monotonic() < deadline, "the held call never took effect"
+        time.sleep(0.02)
+    # The VPC exists while its creator still waits for the answer.
+    assert [v for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.9.0.0/16"]
+    assert not answered
+    t.join()
+    assert answered[0]["Vpc"]["CidrBlock"] == "10.9.0.0/16"
+    assert [e.get("fault") for e in cloud.log() if e["operation"] == "CreateVpc"][-1] == "hold"
+    ec2.create_vpc(CidrBlock="10.8.0.0/16")  # times: 1, the next call is not held
+    with pytest.raises(urllib.error.HTTPError):
+        cloud.control("POST", "faults", {"service": "ec2"})
 
 
 def test_fault_probability(cloud):

@@ -80,11 +80,7 @@ async fn sync_policies(cx: &Cx, cluster: &str, principal: &str, current: &[Strin
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, principal) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "principal_arn")?);
-    let tags: std::collections::HashMap<String, String> = attrs
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default();
+    let tags = super::string_map(attrs, "tags");
     let created = cx
         .eks()
         .create_access_entry()

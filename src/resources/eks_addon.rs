@@ -86,11 +86,7 @@ async fn wait_active(cx: &Cx, cluster: &str, addon: &str) -> Result<Addon> {
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, addon) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "addon_name")?);
-    let tags: std::collections::HashMap<String, String> = attrs
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default();
+    let tags = super::string_map(attrs, "tags");
     let result = cx
         .eks()
         .create_addon()

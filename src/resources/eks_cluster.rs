@@ -147,23 +147,12 @@ async fn wait_active(cx: &Cx, name: &str) -> Result<Cluster> {
     .await
 }
 
-/// EKS may not yet see a role IAM just created ("role cannot be assumed"): retried, bounded.
-fn role_not_ready(e: &ApiError) -> bool {
-    e.code == "InvalidParameterException" && e.message.to_ascii_lowercase().contains("role")
-}
-
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let name = attr_str(attrs, "name")?;
-    let tags: std::collections::HashMap<String, String> = attrs
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default();
+    let tags = super::string_map(attrs, "tags");
     let mode = AuthenticationMode::from(attr_str(attrs, "authentication_mode")?);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let result = cx
-            .eks()
+    let result = wait::retrying_if(&cx.polling, wait::ROLE_PROPAGATION, wait::role_not_ready, || async {
+        cx.eks()
             .create_cluster()
             .name(name)
             .version(attr_str(attrs, "version")?)
@@ -175,22 +164,16 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
             .client_request_token(token)
             .send()
             .await
-            .map_err(api_error);
-        match result {
-            Ok(_) => break,
-            // Created by a run that died before recording it (same token): wait for it.
-            Err(e)
-                if e.code == "ResourceInUseException"
-                    && describe(cx, name).await?.is_some_and(|c| c.tags().and_then(|t| t.get(super::tags::STACK)) == Some(&cx.stack)) =>
-            {
-                break;
-            }
-            Err(e) if role_not_ready(&e) && std::time::Instant::now() < deadline => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
-            Err(e) if role_not_ready(&e) => {
-                return Err(ApiError { message: format!("{} (the role was still not usable by EKS after 2 minutes)", e.message), ..e });
-            }
-            Err(e) => return Err(e),
-        }
+            .map_err(api_error)
+    })
+    .await;
+    match result {
+        Ok(_) => {}
+        // Created by a run that died before recording it (same token): wait for it.
+        Err(e)
+            if e.code == "ResourceInUseException"
+                && describe(cx, name).await?.is_some_and(|c| c.tags().and_then(|t| t.get(super::tags::STACK)) == Some(&cx.stack)) => {}
+        Err(e) => return Err(wait::role_timeout(e)),
     }
     Ok(to_observed(&wait_active(cx, name).await?))
 }

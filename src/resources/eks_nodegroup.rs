@@ -100,11 +100,7 @@ fn scaling(attrs: &Attrs) -> NodegroupScalingConfig {
 }
 
 fn labels(attrs: &Attrs) -> HashMap<String, String> {
-    attrs
-        .get("labels")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default()
+    super::string_map(attrs, "labels")
 }
 
 fn taints(attrs: &Attrs) -> Vec<Taint> {
@@ -148,15 +144,9 @@ async fn wait_active(cx: &Cx, cluster: &str, name: &str) -> Result<Nodegroup> {
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, name) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "nodegroup_name")?);
-    let tags: HashMap<String, String> = attrs
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-        .unwrap_or_default();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let result = cx
-            .eks()
+    let tags = super::string_map(attrs, "tags");
+    let result = wait::retrying_if(&cx.polling, wait::ROLE_PROPAGATION, wait::role_not_ready, || async {
+        cx.eks()
             .create_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
@@ -174,16 +164,13 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
             .client_request_token(token)
             .send()
             .await
-            .map_err(api_error);
-        match result {
-            Ok(_) => break,
-            Err(e) if e.code == "ResourceInUseException" => break,
-            // IAM is eventually consistent: a new node role may not be assumable for a moment.
-            Err(e) if e.code == "InvalidParameterException" && e.message.to_ascii_lowercase().contains("role") && std::time::Instant::now() < deadline => {
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await
-            }
-            Err(e) => return Err(e),
-        }
+            .map_err(api_error)
+    })
+    .await;
+    match result {
+        Ok(_) => {}
+        Err(e) if e.code == "ResourceInUseException" => {}
+        Err(e) => return Err(wait::role_timeout(e)),
     }
     Ok(to_observed(&wait_active(cx, cluster, name).await?))
 }

@@ -135,8 +135,16 @@ async fn apply(cx: &Cx, attrs: &Attrs) -> Result<Observed> {
     let (ar, caps) = resource(cx, &client, &gvk(object)).await?;
     let api = api(&client, &ar, &caps, object["metadata"]["namespace"].as_str());
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
-    let params = PatchParams::apply("eksnet").force();
-    let applied = api.patch(name, &params, &Patch::Apply(object)).await.map_err(api_error)?;
+    // System objects EKS manages (aws-node) always need force: their fields belong to `eks`.
+    let abandon = attrs.get("abandon_on_delete").and_then(Value::as_bool) == Some(true);
+    let params = if cx.force_conflicts || abandon { PatchParams::apply("eksnet").force() } else { PatchParams::apply("eksnet") };
+    let applied = api.patch(name, &params, &Patch::Apply(object)).await.map_err(|e| {
+        let mut e = api_error(e);
+        if e.code == "Conflict" {
+            e.message.push_str("; another field manager changed these fields: pass --force-conflicts to take them over");
+        }
+        e
+    })?;
     let mut live = serde_json::to_value(&applied).map_err(|e| ApiError::new("KubernetesDecode", e.to_string()))?;
     if attrs.get("wait").and_then(Value::as_bool) == Some(true) && ar.kind == "Deployment" {
         live = wait::until(&cx.polling, &format!("Deployment {name} to become available"), || async {

@@ -10,6 +10,7 @@ mod elastic_ip;
 mod iam_role;
 mod internet_gateway;
 mod k8s_manifest;
+mod leftovers;
 mod nat_gateway;
 mod route_table;
 mod route_table_association;
@@ -87,6 +88,10 @@ pub struct Cx {
     pub kube: crate::k8s::Connections,
     pub stack: String,
     pub polling: Polling,
+    /// Take over Kubernetes fields another field manager owns (server-side apply `force`).
+    pub force_conflicts: bool,
+    /// The stack's EKS cluster names: what Kubernetes made for them is the stack's to clean up.
+    pub clusters: Vec<String>,
     /// Per kind, the objects being waited for, polled together (`wait::Batch`).
     batches: std::sync::Mutex<std::collections::HashMap<&'static str, std::sync::Arc<dyn std::any::Any + Send + Sync>>>,
     /// Reads a tagged kind made for a derived kind of the same refresh (`share` / `shared`).
@@ -135,7 +140,7 @@ pub struct Aws {
 }
 
 impl Aws {
-    pub fn new(config: SdkConfig, stack: &str, polling: Polling) -> Self {
+    pub fn new(config: SdkConfig, stack: &str, polling: Polling, force_conflicts: bool) -> Self {
         Aws {
             cx: Cx {
                 kube: crate::k8s::Connections::new(config.clone()),
@@ -145,10 +150,49 @@ impl Aws {
                 iam: OnceLock::new(),
                 stack: stack.into(),
                 polling,
+                force_conflicts,
+                clusters: vec![],
                 batches: Default::default(),
                 shared_reads: Default::default(),
             },
         }
+    }
+
+    /// Names the stack's clusters (from the stack and the state), so that destroy removes the
+    /// ENIs and security groups Kubernetes made for them, even once the cluster itself is gone.
+    pub fn set_clusters(&mut self, names: Vec<String>) {
+        self.cx.clusters = names;
+    }
+}
+
+impl Aws {
+    /// Network limits of instance types (one DescribeInstanceTypes call).
+    pub async fn instance_networks(&self, types: &[String]) -> Result<Vec<(String, crate::capacity::InstanceNetwork)>> {
+        if types.is_empty() {
+            return Ok(vec![]);
+        }
+        let found: Vec<_> = self
+            .cx
+            .ec2()
+            .describe_instance_types()
+            .set_instance_types(Some(types.iter().map(|t| aws_sdk_ec2::types::InstanceType::from(t.as_str())).collect()))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(crate::cloud::api_error)?;
+        Ok(found
+            .iter()
+            .filter_map(|t| {
+                let n = t.network_info()?;
+                let network = crate::capacity::InstanceNetwork {
+                    max_enis: n.maximum_network_interfaces()? as u32,
+                    ipv4_per_eni: n.ipv4_addresses_per_interface()? as u32,
+                };
+                Some((t.instance_type()?.as_str().to_string(), network))
+            })
+            .collect())
     }
 }
 
@@ -311,15 +355,18 @@ pub(crate) fn strings(attrs: &Attrs, key: &str) -> Vec<String> {
     attrs.get(key).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
+/// A map-of-strings attribute (tags, labels) as the SDKs take it.
+pub(crate) fn string_map(attrs: &Attrs, key: &str) -> std::collections::HashMap<String, String> {
+    attrs
+        .get(key)
+        .and_then(|v| v.as_object())
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
+        .unwrap_or_default()
+}
+
 /// Makes an EKS resource's tags those of `attrs`.
 pub(crate) async fn sync_eks_tags(cx: &Cx, arn: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
-    let map = |a: &Attrs| -> std::collections::HashMap<String, String> {
-        a.get("tags")
-            .and_then(|v| v.as_object())
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-            .unwrap_or_default()
-    };
-    let (old, new) = (map(current), map(attrs));
+    let (old, new) = (string_map(current, "tags"), string_map(attrs, "tags"));
     let set: std::collections::HashMap<String, String> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let unset: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
     if !set.is_empty() {

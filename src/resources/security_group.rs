@@ -58,6 +58,8 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
+            // Pod branch ENIs left behind carry this group and would hold it forever.
+            super::leftovers::clear_group_enis(cx, &current.id).await?;
             cx.ec2().delete_security_group().group_id(&current.id).send().await.map_err(api_error)
         })
         .await,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block", "availability_zone"], summary: "cidr_block", derived: false };
@@ -72,8 +72,17 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
-    gone_ok(
-        wait::retrying(&cx.polling, &["DependencyViolation"], || async { cx.ec2().delete_subnet().subnet_id(&current.id).send().await.map_err(api_error) })
-            .await,
-    )
+    let result = wait::retrying(&cx.polling, &["DependencyViolation"], || async {
+        // Pod and node ENIs the VPC CNI left behind would hold the subnet forever.
+        super::leftovers::clear_subnet(cx, &current.id).await?;
+        cx.ec2().delete_subnet().subnet_id(&current.id).send().await.map_err(api_error)
+    })
+    .await;
+    match result {
+        Err(e) if e.code == "DependencyViolation" => {
+            let blockers = super::leftovers::subnet_blockers(cx, &current.id).await;
+            Err(ApiError { message: format!("deleting subnet {}: {}{blockers}", current.id, e.message), ..e })
+        }
+        other => gone_ok(other),
+    }
 }

@@ -80,7 +80,11 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
-        super::wait::retrying(&cx.polling, &["DependencyViolation"], || async { cx.ec2().delete_vpc().vpc_id(&current.id).send().await.map_err(api_error) })
-            .await,
+        super::wait::retrying(&cx.polling, &["DependencyViolation"], || async {
+            // Load balancer and cluster security groups Kubernetes made would hold the VPC.
+            super::leftovers::clear_vpc_groups(cx, &current.id).await?;
+            cx.ec2().delete_vpc().vpc_id(&current.id).send().await.map_err(api_error)
+        })
+        .await,
     )
 }

@@ -42,6 +42,19 @@ impl LocalCloud {
         self.env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("localcloud did not export {key}"))
     }
 
+    /// Forgets every AWS and EKS object and every fault rule (the request log is kept), so one
+    /// instance can serve many runs of a test instead of paying a start each time.
+    pub fn reset(&self) {
+        self.control(&["reset"]);
+    }
+
+    /// Runs `scripts/localcloud <args> --dir <this instance>` and returns its stdout.
+    pub fn control(&self, args: &[&str]) -> String {
+        let out = Command::new(repo().join("scripts/localcloud")).args(args).arg("--dir").arg(self.dir.path()).output().expect("scripts/localcloud runs");
+        assert!(out.status.success(), "localcloud {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into()
+    }
+
     /// Every request localcloud has answered so far.
     pub fn requests(&self) -> Vec<Value> {
         std::fs::read_to_string(self.var("LOCALCLOUD_REQUEST_LOG"))
@@ -63,6 +76,17 @@ impl LocalCloud {
 
     pub async fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         aws_sdk_ec2::Client::new(&self.config(region).await)
+    }
+
+    /// Adds a localcloud fault rule (see localcloud/README.md).
+    pub fn fault(&self, rule: serde_json::Value) {
+        let out = Command::new(repo().join("scripts/localcloud"))
+            .args(["fault", "--dir"])
+            .arg(self.dir.path())
+            .arg(rule.to_string())
+            .output()
+            .expect("scripts/localcloud runs");
+        assert!(out.status.success(), "fault rule refused: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Positions in the request log of every call to `operation`.
@@ -108,12 +132,21 @@ impl Eksnet {
         self.run_with(args, &[])
     }
 
-    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_eksnet"));
+    /// The command `run` would run, for tests that need the process itself (e.g. to kill it).
+    pub fn command(&self, args: &[&str]) -> Command {
+        // EKSNET_BIN runs another build (a release binary, or a copy that a concurrent build
+        // in a shared target directory cannot replace mid-run).
+        let bin = std::env::var_os("EKSNET_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_eksnet").into());
+        let mut cmd = Command::new(bin);
         cmd.args(args).current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env_remove("EKSNET_REGION");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
+        let mut cmd = self.command(args);
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

@@ -30,6 +30,14 @@ async fn cluster_cni_and_nodegroup_in_order_then_destroyed_in_reverse() {
     let config = cloud.config(REGION).await;
     let (iam, eks, ec2) = (aws_sdk_iam::Client::new(&config), aws_sdk_eks::Client::new(&config), aws_sdk_ec2::Client::new(&config));
 
+    // IP capacity from the emulator's instance types: c5.large under custom networking.
+    let plan = eksnet.run(&["-f", &stack, "plan", "--format", "json"]).ok();
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let ng = &plan["capacity"]["nodegroups"][0];
+    assert_eq!((ng["instance_type"].as_str(), ng["max_pods_per_node"].as_u64(), ng["branch_enis_per_node"].as_u64()), (Some("c5.large"), Some(20), Some(9)));
+    assert_eq!(plan["capacity"]["intra_subnets"][0]["usable_addresses"], 251);
+    assert_eq!(plan["capacity"]["warnings"], json!([]));
+
     eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
 
     // Roles with exactly the policies EKS and security groups for pods need.
@@ -149,4 +157,54 @@ async fn cluster_cni_and_nodegroup_in_order_then_destroyed_in_reverse() {
     assert!(roles.roles().is_empty());
     let instances = ec2.describe_instances().send().await.unwrap();
     assert!(instances.reservations().iter().flat_map(|r| r.instances()).all(|i| i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn role_propagation_is_retried_and_updates_happen_in_place() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    // IAM's eventual consistency, as EKS reports it right after the role was created.
+    cloud.fault(json!({"service": "eks", "operation": "CreateCluster", "error": "InvalidParameterException", "status": 400,
+        "message": "Role with arn: arn:aws:iam::123456789012:role/x, could not be assumed because it does not exist or the trusted entity is not correct", "times": 2}));
+    let text = std::fs::read_to_string(reference_stack()).unwrap().replace("../templates", &crate::common::repo().join("templates").display().to_string());
+    let stack = eksnet.path("stack.yaml");
+    let admin = "arn:aws:iam::123456789012:role/platform";
+    std::fs::write(&stack, text.replace("authentication_mode: API_AND_CONFIG_MAP", &format!("authentication_mode: API_AND_CONFIG_MAP\n  admins: [{admin}]")))
+        .unwrap();
+    let stack = stack.display().to_string();
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    assert_eq!(cloud.positions("CreateCluster").len(), 3, "two refusals, then the create");
+
+    let config = cloud.config(REGION).await;
+    let eks = aws_sdk_eks::Client::new(&config);
+    let policies = eks.list_associated_access_policies().cluster_name(CLUSTER).principal_arn(admin).send().await.unwrap();
+    let arns: Vec<&str> = policies.associated_access_policies().iter().filter_map(|p| p.policy_arn()).collect();
+    assert_eq!(arns, ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"]);
+
+    // Version, logging and scaling change in place; the plan says which fields.
+    let updated = std::fs::read_to_string(&stack)
+        .unwrap()
+        .replace("version: \"1.33\"", "version: \"1.34\"\n  logging: [api, audit]")
+        .replace("desired: 1, max: 2", "desired: 2, max: 2");
+    std::fs::write(&stack, updated).unwrap();
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok();
+    assert!(plan.stdout.contains("~ eks_cluster.main") && plan.stdout.contains("version: \"1.33\" → \"1.34\""), "{}", plan.stdout);
+    assert!(plan.stdout.contains("logging: [] → [\"api\", \"audit\"]"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("~ eks_nodegroup.default") && plan.stdout.contains("scaling[\"desired\"]: 1 → 2"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("-/+"), "nothing is replaced:\n{}", plan.stdout);
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    let cluster = eks.describe_cluster().name(CLUSTER).send().await.unwrap().cluster().unwrap().clone();
+    assert_eq!(cluster.version(), Some("1.34"));
+    let ng = eks.describe_nodegroup().cluster_name(CLUSTER).nodegroup_name("default").send().await.unwrap().nodegroup().unwrap().clone();
+    assert_eq!(ng.scaling_config().unwrap().desired_size(), Some(2));
+    assert_eq!(cloud.positions("CreateCluster").len(), 3, "updated in place, not re-created");
+    eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
+
+    // Subnets cannot change on a running cluster: the plan says it must be replaced.
+    let moved = std::fs::read_to_string(&stack).unwrap().replace("[10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24]", "[10.0.1.0/24, 10.0.2.0/24, 10.0.7.0/24]");
+    std::fs::write(&stack, moved).unwrap();
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok();
+    assert!(plan.stdout.contains("-/+ eks_cluster.main") && plan.stdout.contains("must be replaced because subnet_ids changed"), "{}", plan.stdout);
+    std::fs::write(&stack, std::fs::read_to_string(&stack).unwrap().replace("10.0.7.0/24]", "10.0.3.0/24]")).unwrap();
+    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
 }

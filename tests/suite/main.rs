@@ -2,8 +2,13 @@
 //! lacks), asserting what exists in the emulator, what the plan says and what errors say.
 
 mod common;
+mod crash;
 mod eks;
+mod faults;
+mod leftovers;
 mod manifests;
 mod network;
+mod review;
 mod saved_plan;
+mod secrets;
 mod validation;

@@ -63,6 +63,12 @@ fn templates_apply_change_drift_and_go_first() {
     kubectl(&cloud, &kubeconfig, &["patch", "deploy", "-n", "test-namespace", "nginx", "--type", "merge", "-p", r#"{"spec":{"replicas":7}}"#]);
     let drift = eksnet.run(&["-f", &changed_stack, "plan"]).ok();
     assert!(drift.stdout.contains("object[\"spec\"][\"replicas\"]: 7 → 3"), "{}", drift.stdout);
+    // Without --force-conflicts, apply refuses to take the field back from the other manager.
+    let conflict = eksnet.run(&["-f", &changed_stack, "apply", "--auto-approve"]);
+    assert_eq!(conflict.code, 1, "{}", conflict.stderr);
+    assert!(conflict.stderr.contains("Conflict") && conflict.stderr.contains("--force-conflicts"), "{}", conflict.stderr);
+    eksnet.run(&["-f", &changed_stack, "apply", "--auto-approve", "--force-conflicts"]).ok();
+    assert_eq!(kubectl(&cloud, &kubeconfig, &["get", "deploy", "-n", "test-namespace", "nginx", "-o", "jsonpath={.spec.replicas}"]), "3");
     kubectl(&cloud, &kubeconfig, &["delete", "deploy", "-n", "test-namespace", "nginx"]);
     let gone = eksnet.run(&["-f", &changed_stack, "plan"]).ok();
     assert!(gone.stdout.contains("+ k8s_manifest.deployment[\"test-namespace/nginx\"]  apps/v1 Deployment  (was deleted outside eksnet)"), "{}", gone.stdout);

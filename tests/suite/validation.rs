@@ -14,7 +14,7 @@ fn bad_stacks_are_rejected_with_location_and_no_api_call() {
     let dir = crate::common::repo().join("tests/bad-stacks");
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_file()).collect();
     files.sort();
-    assert!(files.len() >= 20, "the corpus has {} stacks", files.len());
+    assert!(files.len() >= 30, "the corpus has {} stacks", files.len());
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         let (at, message) = (expectation(&text, "expect-at"), expectation(&text, "expect"));

@@ -1,0 +1,176 @@
+//! IP capacity under custom networking: how many pods fit on a node, how many addresses the
+//! intra subnets hold, and whether the nodegroups at their maximum would run out.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stack::{Stack, TierKind};
+
+/// Addresses AWS reserves in every subnet (network, router, DNS, future, broadcast).
+const RESERVED_PER_SUBNET: u64 = 5;
+
+/// Branch ENIs (security groups for pods) per instance type, from the VPC resource controller's
+/// limits table (aws/amazon-vpc-resource-controller-k8s, pkg/aws/vpc/limits.go). Types not
+/// listed are shown as unknown; burstable (t*) types support none.
+const BRANCH_ENIS: &[(&str, u32)] = &[
+    ("c5.large", 9),
+    ("c5.xlarge", 18),
+    ("c5.2xlarge", 38),
+    ("c5.4xlarge", 54),
+    ("c5.9xlarge", 54),
+    ("m5.large", 9),
+    ("m5.xlarge", 18),
+    ("m5.2xlarge", 38),
+    ("m5.4xlarge", 54),
+    ("r5.large", 9),
+    ("r5.xlarge", 18),
+    ("r5.2xlarge", 38),
+    ("c6i.large", 9),
+    ("m6i.large", 9),
+    ("m6i.xlarge", 18),
+];
+
+/// The network limits of an instance type, as DescribeInstanceTypes reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceNetwork {
+    pub max_enis: u32,
+    pub ipv4_per_eni: u32,
+}
+
+/// Pods per node with custom networking: the primary ENI serves no pods (its subnet is the
+/// node's), each other ENI gives all but its primary address to pods, plus 2 host-network pods.
+/// c5.large: (3 − 1) × (10 − 1) + 2 = 20 (29 without custom networking).
+pub fn max_pods_custom_networking(n: InstanceNetwork) -> u32 {
+    n.max_enis.saturating_sub(1) * n.ipv4_per_eni.saturating_sub(1) + 2
+}
+
+pub fn branch_enis(instance_type: &str) -> Option<u32> {
+    if instance_type.starts_with('t') {
+        return Some(0);
+    }
+    BRANCH_ENIS.iter().find(|(t, _)| *t == instance_type).map(|(_, n)| *n)
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubnetCapacity {
+    pub availability_zone: String,
+    pub cidr: String,
+    pub usable_addresses: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodegroupCapacity {
+    pub nodegroup: String,
+    pub instance_type: String,
+    pub max_pods_per_node: Option<u32>,
+    pub branch_enis_per_node: Option<u32>,
+    pub max_nodes: u32,
+    /// Pod addresses the nodegroup needs at its maximum size.
+    pub pod_addresses_at_max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub intra_subnets: Vec<SubnetCapacity>,
+    pub nodegroups: Vec<NodegroupCapacity>,
+    pub warnings: Vec<String>,
+}
+
+/// The capacity of a stack, given the network limits of its instance types (`lookup`).
+pub fn capacity(stack: &Stack, lookup: &dyn Fn(&str) -> Option<InstanceNetwork>) -> Option<Capacity> {
+    let cluster = stack.cluster.as_ref()?;
+    let intra = stack.tier(TierKind::Intra)?;
+    let mut out = Capacity::default();
+    for (az, net) in &intra.subnets {
+        let size = 1u64 << (32 - net.prefix_len());
+        out.intra_subnets.push(SubnetCapacity {
+            availability_zone: az.clone(),
+            cidr: net.to_string(),
+            usable_addresses: size.saturating_sub(RESERVED_PER_SUBNET),
+        });
+    }
+    let total: u64 = out.intra_subnets.iter().map(|s| s.usable_addresses).sum();
+    let smallest = out.intra_subnets.iter().map(|s| s.usable_addresses).min().unwrap_or(0);
+    let mut needed = 0u64;
+    for ng in &cluster.nodegroups {
+        // With several types the smallest bounds what a node is sure to hold.
+        let (instance_type, network) = ng
+            .instance_types
+            .iter()
+            .map(|t| (t.clone(), lookup(t)))
+            .min_by_key(|(_, n)| n.map(max_pods_custom_networking).unwrap_or(u32::MAX))
+            .unwrap_or_default();
+        let max_pods = network.map(max_pods_custom_networking);
+        let at_max = max_pods.map(|p| u64::from(p) * u64::from(ng.max));
+        needed += at_max.unwrap_or(0);
+        if let Some(p) = max_pods.filter(|p| u64::from(*p) > smallest) {
+            out.warnings.push(format!(
+                "nodegroup `{}`: one {instance_type} node may take {p} pod addresses, more than the smallest intra subnet holds ({smallest})",
+                ng.name
+            ));
+        }
+        if network.is_none() {
+            out.warnings.push(format!("nodegroup `{}`: instance type {instance_type} is unknown to DescribeInstanceTypes", ng.name));
+        }
+        out.nodegroups.push(NodegroupCapacity {
+            nodegroup: ng.name.clone(),
+            branch_enis_per_node: branch_enis(&instance_type),
+            instance_type,
+            max_pods_per_node: max_pods,
+            max_nodes: ng.max,
+            pod_addresses_at_max: at_max,
+        });
+    }
+    if needed > total {
+        out.warnings.push(format!("at their maximum size the nodegroups may need {needed} pod addresses, but the intra subnets hold {total}"));
+    }
+    Some(out)
+}
+
+pub fn render_text(c: &Capacity) -> String {
+    let mut out = String::from("\nIP capacity (custom networking: pods take addresses from the intra subnets):\n");
+    for s in &c.intra_subnets {
+        out.push_str(&format!("  {:<20} {:<16} {:>6} usable addresses\n", s.availability_zone, s.cidr, s.usable_addresses));
+    }
+    for n in &c.nodegroups {
+        let or_unknown = |v: Option<u32>| v.map_or("unknown".to_string(), |v| v.to_string());
+        out.push_str(&format!(
+            "  nodegroup {:<10} {:<12} max {} pods/node, {} branch ENIs/node (security groups for pods), up to {} nodes\n",
+            n.nodegroup,
+            n.instance_type,
+            or_unknown(n.max_pods_per_node),
+            or_unknown(n.branch_enis_per_node),
+            n.max_nodes
+        ));
+    }
+    for w in &c.warnings {
+        out.push_str(&format!("  warning: {w}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn custom_networking_loses_the_primary_eni() {
+        assert_eq!(max_pods_custom_networking(InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 }), 20);
+        assert_eq!(max_pods_custom_networking(InstanceNetwork { max_enis: 4, ipv4_per_eni: 15 }), 44);
+        assert_eq!(branch_enis("c5.large"), Some(9));
+        assert_eq!(branch_enis("t3.large"), Some(0));
+        assert_eq!(branch_enis("x9.huge"), None);
+    }
+
+    #[test]
+    fn warns_when_nodegroups_outgrow_the_intra_subnets() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/custom-networking.yaml")).unwrap();
+        let text = text.replace("prefix: 24", "prefix: 28").replace("max: 2}", "max: 9}");
+        let stack = crate::stack::parse(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/x.yaml"), &text, &Default::default()).unwrap();
+        let c = capacity(&stack, &|t| (t == "c5.large").then_some(InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 })).unwrap();
+        assert_eq!(c.intra_subnets[0].usable_addresses, 11);
+        assert_eq!(c.nodegroups[0].max_pods_per_node, Some(20));
+        assert_eq!(c.nodegroups[0].pod_addresses_at_max, Some(180));
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(c.warnings[1].contains("need 180 pod addresses, but the intra subnets hold 33"), "{:?}", c.warnings);
+    }
+}

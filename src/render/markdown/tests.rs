@@ -1,0 +1,96 @@
+use super::*;
+use crate::render::fixtures::reference;
+
+fn markdown(plan: &Plan) -> String {
+    render(plan, &Options::default())
+}
+
+#[test]
+fn first_plan_of_the_reference_stack() {
+    let r = reference();
+    let plan = r.first_plan();
+    let md = markdown(&plan);
+    assert!(md.len() < GITHUB_COMMENT_LIMIT);
+    assert!(md.contains(&format!("**Plan: {} to add, 0 to change, 0 to destroy.**", r.desired.len())), "{md}");
+    assert!(md.contains("```mermaid\nflowchart LR\n"));
+    assert!(!md.contains("[!NOTE]"), "nothing is left out of a plan this small");
+    insta::assert_snapshot!("first_plan", md);
+}
+
+#[test]
+fn change_plan_names_replacements_drift_and_deletes() {
+    let plan = reference().change_plan();
+    let md = markdown(&plan);
+    assert!(md.contains("- cidr_block = \"10.0.7.0/24\"\n+ cidr_block = \"10.0.4.0/24\"   # forces replacement"), "{md}");
+    assert!(md.contains("`subnet.intra[\"ap-southeast-2c\"]` was deleted outside eksnet"), "{md}");
+    assert!(md.contains("`security_group.legacy` exists but is no longer in the stack"), "{md}");
+    insta::assert_snapshot!("change_plan", md);
+}
+
+#[test]
+fn destroy_plan() {
+    let r = reference();
+    let plan = r.destroy_plan();
+    let md = markdown(&plan);
+    let headline = format!(
+        "### eksnet destroy plan for `cni-custom-networking-demo` in ap-southeast-2\n\n**Plan: 0 to add, 0 to change, {} to destroy.**",
+        r.desired.len()
+    );
+    assert!(md.starts_with(&headline), "{md}");
+    assert!(!md.contains("IP capacity") && !md.contains("Subnet capacity"), "a destroy plan builds no subnets");
+    insta::assert_snapshot!("destroy_plan", md);
+}
+
+#[test]
+fn no_changes() {
+    let r = reference();
+    let observed = r.everything_exists();
+    let plan = r.plan(Some(&r.state(&observed)), &observed, false);
+    let md = markdown(&plan);
+    assert!(md.contains("**No changes.** The infrastructure matches the stack."), "{md}");
+    assert!(!md.contains("#### Changes") && !md.contains("mermaid"), "{md}");
+}
+
+#[test]
+fn a_tight_budget_drops_details_then_the_diagram_and_says_so() {
+    let r = reference();
+    let plan = r.first_plan();
+    let full = markdown(&plan);
+    let budget = full.len() / 2;
+    let md = render(&plan, &Options { budget, warnings: vec![] });
+    assert!(md.len() <= budget, "{} > {budget}", md.len());
+    assert!(md.contains("leaves out the attributes of"), "{md}");
+    // Every change is still listed, one line each.
+    assert_eq!(md.matches("<code>+</code> create").count(), r.desired.len());
+}
+
+#[test]
+fn a_huge_plan_stays_under_the_comment_limit() {
+    let mut plan = reference().first_plan();
+    let template = plan.changes.clone();
+    let desired = plan.desired.clone();
+    for copy in 0..60 {
+        for c in &template {
+            let mut c = c.clone();
+            c.address.key = Some(format!("copy-{copy}"));
+            plan.changes.push(c);
+        }
+        for d in &desired {
+            let mut d = d.clone();
+            d.address.key = Some(format!("copy-{copy}"));
+            plan.desired.push(d);
+        }
+    }
+    assert!(plan.changes.len() > 2000);
+    let md = markdown(&plan);
+    assert!(md.len() <= DEFAULT_BUDGET, "{}", md.len());
+    assert!(md.contains("> [!NOTE]\n> This plan is larger than one GitHub comment allows"), "{md}");
+    assert!(md.contains("more changes."));
+}
+
+#[test]
+fn extra_warnings_are_shown() {
+    let plan = reference().first_plan();
+    let md = render(&plan, &Options { budget: DEFAULT_BUDGET, warnings: vec!["the state is 3 serials behind".into()] });
+    assert!(md.contains("> [!WARNING]\n> - the state is 3 serials behind\n"), "{md}");
+}
