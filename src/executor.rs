@@ -2,6 +2,8 @@
 //! dependencies are done; when one fails, its dependents are skipped (not reported as errors,
 //! so the user sees root causes), and independent branches carry on. Knows nothing of clouds.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::future::Future;
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -31,13 +33,16 @@ where
         }
     }
     let mut outcomes: Vec<Option<Outcome<E>>> = (0..n).map(|_| None).collect();
-    let mut ready: Vec<usize> = (0..n).filter(|&i| waiting[i] == 0).rev().collect();
+    // When more nodes are ready than may run, the ones with the longest chain of dependents
+    // go first: they are the likeliest to be on the critical path.
+    let height = heights(&dependents);
+    let mut ready: BinaryHeap<(usize, Reverse<usize>)> = (0..n).filter(|&i| waiting[i] == 0).map(|i| (height[i], Reverse(i))).collect();
     let mut running = FuturesUnordered::new();
     let limit = parallelism.max(1);
 
     loop {
         while running.len() < limit {
-            let Some(i) = ready.pop() else { break };
+            let Some((_, Reverse(i))) = ready.pop() else { break };
             let fut = run(i);
             running.push(async move { (i, fut.await) });
         }
@@ -47,10 +52,10 @@ where
         match result {
             Ok(()) => {
                 outcomes[i] = Some(Outcome::Done);
-                for &j in dependents[i].iter().rev() {
+                for &j in &dependents[i] {
                     waiting[j] -= 1;
                     if waiting[j] == 0 && outcomes[j].is_none() {
-                        ready.push(j);
+                        ready.push((height[j], Reverse(j)));
                     }
                 }
             }
@@ -62,6 +67,34 @@ where
     }
     // Nodes never reached (only possible with a cycle, which the graph rules out) are skipped.
     outcomes.into_iter().map(|o| o.unwrap_or(Outcome::Skipped)).collect()
+}
+
+/// The number of nodes on the longest chain of dependents starting at each node (1 for a
+/// node nothing depends on). Nodes on a cycle (which the graph rules out) count as 1.
+fn heights(dependents: &[Vec<usize>]) -> Vec<usize> {
+    let n = dependents.len();
+    let mut height = vec![0; n];
+    // Iterative post-order: a node's height is known once its dependents' are.
+    for root in 0..n {
+        let mut stack = vec![(root, 0)];
+        while let Some((i, next)) = stack.pop() {
+            if next == 0 {
+                if height[i] != 0 {
+                    continue;
+                }
+                height[i] = 1; // in progress; also ends a cycle
+            }
+            if let Some(&j) = dependents[i].get(next) {
+                stack.push((i, next + 1));
+                if height[j] == 0 {
+                    stack.push((j, 0));
+                }
+            } else {
+                height[i] = 1 + dependents[i].iter().map(|&j| height[j]).max().unwrap_or(0);
+            }
+        }
+    }
+    height
 }
 
 fn skip_dependents<E>(from: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<Outcome<E>>]) {
@@ -116,6 +149,28 @@ mod tests {
         let mut ran = ran.into_inner().unwrap();
         ran.sort();
         assert_eq!(ran, vec![0, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn the_longest_chain_starts_first_when_slots_are_scarce() {
+        // 0, 1, 2 are ready; 2 heads a chain 2 → 3 → 4. With one slot, 2 goes first.
+        let deps = vec![vec![], vec![], vec![], vec![2], vec![3]];
+        let log = Mutex::new(vec![]);
+        walk::<(), _, _>(&deps, 1, |i| {
+            let log = &log;
+            async move {
+                log.lock().unwrap().push(i);
+                Ok(())
+            }
+        })
+        .await;
+        assert_eq!(*log.lock().unwrap(), vec![2, 3, 0, 1, 4]);
+    }
+
+    #[test]
+    fn heights_count_the_longest_chain_of_dependents() {
+        // 0 → 1 → 3, 0 → 2
+        assert_eq!(heights(&[vec![1, 2], vec![3], vec![], vec![]]), vec![3, 2, 1, 1]);
     }
 
     #[tokio::test]

@@ -79,8 +79,10 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observ
             Err(e) if e.code == "ResourceNotFoundException" => continue,
             other => other?,
         };
-        for name in names {
-            let Some(n) = describe(cx, cluster, &name).await? else { continue };
+        // EKS has no batch describe: the objects are described side by side.
+        let described = futures::future::join_all(names.iter().map(|name| describe(cx, cluster, name))).await;
+        for n in described {
+            let Some(n) = n? else { continue };
             if n.status() == Some(&NodegroupStatus::Deleting) {
                 continue;
             }

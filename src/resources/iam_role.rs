@@ -59,24 +59,27 @@ async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>> {
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let prefix = format!("/eksnet/{}/", cx.stack);
     let roles: Vec<_> = cx.iam().list_roles().path_prefix(&prefix).into_paginator().items().send().try_collect().await.map_err(api_error)?;
-    let mut out = BTreeMap::new();
-    for role in roles {
+    // IAM has no batch read of attached policies and tags (ListRoles returns neither): the
+    // roles' reads run side by side.
+    let reads = roles.iter().filter_map(|role| {
         let name = role.role_name();
-        let Some(short) = name.strip_prefix(&format!("{}-", cx.stack)) else { continue };
-        let attrs = json!({
-            "name": name,
-            "path": role.path(),
-            "trusted_service": role.assume_role_policy_document().and_then(trusted_service),
-            "policy_arns": attached(cx, name).await?,
-        });
-        let mut found = observed(name, attrs, &[("arn", role.arn())]);
-        // ListRoles does not return tags.
-        let tags = cx.iam().list_role_tags().role_name(name).send().await.map_err(api_error)?;
-        let tags: serde_json::Map<String, Value> = tags.tags().iter().map(|t| (t.key().to_string(), json!(t.value()))).collect();
-        found.attrs.insert("tags".into(), Value::Object(tags));
-        out.insert(Address::new("iam_role", short), found);
-    }
-    Ok(out)
+        let short = name.strip_prefix(&format!("{}-", cx.stack))?.to_string();
+        Some(async move {
+            let (policies, tags) = tokio::join!(attached(cx, name), cx.iam().list_role_tags().role_name(name).send());
+            let attrs = json!({
+                "name": name,
+                "path": role.path(),
+                "trusted_service": role.assume_role_policy_document().and_then(trusted_service),
+                "policy_arns": policies?,
+            });
+            let mut found = observed(name, attrs, &[("arn", role.arn())]);
+            let tags = tags.map_err(api_error)?;
+            let tags: serde_json::Map<String, Value> = tags.tags().iter().map(|t| (t.key().to_string(), json!(t.value()))).collect();
+            found.attrs.insert("tags".into(), Value::Object(tags));
+            Ok::<_, ApiError>((Address::new("iam_role", &short), found))
+        })
+    });
+    futures::future::join_all(reads).await.into_iter().collect()
 }
 
 fn policies(attrs: &Attrs) -> Vec<String> {

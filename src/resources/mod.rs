@@ -92,6 +92,10 @@ pub struct Cx {
     pub force_conflicts: bool,
     /// The stack's EKS cluster names: what Kubernetes made for them is the stack's to clean up.
     pub clusters: Vec<String>,
+    /// Per kind, the objects being waited for, polled together (`wait::Batch`).
+    batches: std::sync::Mutex<std::collections::HashMap<&'static str, std::sync::Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Reads a tagged kind made for a derived kind of the same refresh (`share` / `shared`).
+    shared_reads: std::sync::Mutex<std::collections::HashMap<&'static str, Box<dyn std::any::Any + Send>>>,
 }
 
 impl Cx {
@@ -105,6 +109,28 @@ impl Cx {
 
     pub fn iam(&self) -> &aws_sdk_iam::Client {
         self.iam.get_or_init(|| aws_sdk_iam::Client::new(&self.config))
+    }
+
+    /// Keeps what a tagged kind's read saw (e.g. DescribeVpcs) for the derived kind that reads
+    /// the same objects later in the same refresh (vpc_cidr), so the call is made once.
+    pub(crate) fn share<T: Send + 'static>(&self, call: &'static str, value: T) {
+        self.shared_reads.lock().expect("shared reads lock").insert(call, Box::new(value));
+    }
+
+    /// What `share` kept, taken (used once: a later refresh reads afresh).
+    pub(crate) fn shared<T: Send + 'static>(&self, call: &'static str) -> Option<T> {
+        self.shared_reads.lock().expect("shared reads lock").remove(call).and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+    }
+
+    /// The shared waiter of `kind`, made by `make` on first use.
+    pub(crate) fn batch<T: Send + Sync + 'static>(
+        &self,
+        kind: &'static str,
+        make: impl FnOnce() -> std::sync::Arc<wait::Batch<T>>,
+    ) -> std::sync::Arc<wait::Batch<T>> {
+        let mut batches = self.batches.lock().expect("batches lock");
+        let any = batches.entry(kind).or_insert_with(|| make() as std::sync::Arc<dyn std::any::Any + Send + Sync>).clone();
+        any.downcast::<wait::Batch<T>>().expect("one item type per kind")
     }
 }
 
@@ -126,6 +152,8 @@ impl Aws {
                 polling,
                 force_conflicts,
                 clusters: vec![],
+                batches: Default::default(),
+                shared_reads: Default::default(),
             },
         }
     }

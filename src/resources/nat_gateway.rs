@@ -2,9 +2,10 @@
 //! for the intra tier in the non-routable range). Both are asynchronous in AWS: creation
 //! waits for `available`, deletion for `deleted`, so the EIP and subnet can go after.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
-use aws_sdk_ec2::types::{ConnectivityType, NatGateway, NatGatewayState, ResourceType};
+use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGateway, NatGatewayState, ResourceType};
 use serde_json::json;
 
 use super::{Cx, attr_str, observed, tags, wait};
@@ -41,12 +42,19 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
     Ok(out)
 }
 
-async fn describe_one(cx: &Cx, id: &str) -> Result<Option<NatGateway>> {
-    match cx.ec2().describe_nat_gateways().nat_gateway_ids(id).send().await.map_err(api_error) {
-        Ok(out) => Ok(out.nat_gateways().first().cloned()),
-        Err(e) if e.code.ends_with("NotFound") => Ok(None),
-        Err(e) => Err(e),
-    }
+/// Every NAT gateway being waited for is polled by one DescribeNatGateways (filtered by id,
+/// so one that is gone is absent rather than an error for all).
+fn waiter(cx: &Cx) -> Arc<wait::Batch<NatGateway>> {
+    cx.batch("nat_gateway", || {
+        let ec2 = cx.ec2().clone();
+        wait::Batch::new(cx.polling, move |ids| {
+            let call = ec2.describe_nat_gateways().filter(Filter::builder().name("nat-gateway-id").set_values(Some(ids)).build());
+            Box::pin(async move {
+                let found: Vec<NatGateway> = call.into_paginator().items().send().try_collect().await.map_err(api_error)?;
+                Ok(found.into_iter().filter_map(|n| Some((n.nat_gateway_id()?.to_string(), n))).collect::<HashMap<_, _>>())
+            })
+        })
+    })
 }
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
@@ -64,20 +72,21 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     };
     let created = call.send().await.map_err(api_error)?;
     let id = created.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
-    let nat = wait::until(&cx.polling, &format!("NAT gateway {id} to become available"), || async {
-        let Some(n) = describe_one(cx, &id).await? else {
-            return Ok(None);
-        };
-        match n.state() {
-            Some(NatGatewayState::Available) => Ok(Some(n)),
-            Some(NatGatewayState::Failed) => Err(ApiError::new(
-                n.failure_code().unwrap_or("NatGatewayFailed"),
-                format!("NAT gateway {id} failed: {}", n.failure_message().unwrap_or("no reason given")),
-            )),
-            _ => Ok(None),
-        }
-    })
-    .await?;
+    let nat = waiter(cx)
+        .until(&format!("NAT gateway {id} to become available"), &id, |n| {
+            let Some(n) = n else {
+                return Ok(None); // not visible yet
+            };
+            match n.state() {
+                Some(NatGatewayState::Available) => Ok(Some(n.clone())),
+                Some(NatGatewayState::Failed) => Err(ApiError::new(
+                    n.failure_code().unwrap_or("NatGatewayFailed"),
+                    format!("NAT gateway {id} failed: {}", n.failure_message().unwrap_or("no reason given")),
+                )),
+                _ => Ok(None),
+            }
+        })
+        .await?;
     Ok(observed(&id, attrs_of(&nat), &[]))
 }
 
@@ -92,12 +101,13 @@ pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
         other => other.map(|_| ())?,
     }
     // The EIP cannot be released and the subnet not deleted until the gateway is `deleted`.
-    wait::until(&cx.polling, &format!("NAT gateway {} to be deleted", current.id), || async {
-        Ok(match describe_one(cx, &current.id).await? {
-            None => Some(()),
-            Some(n) if n.state() == Some(&NatGatewayState::Deleted) => Some(()),
-            Some(_) => None,
+    waiter(cx)
+        .until(&format!("NAT gateway {} to be deleted", current.id), &current.id, |n| {
+            Ok(match n {
+                None => Some(()),
+                Some(n) if n.state() == Some(&NatGatewayState::Deleted) => Some(()),
+                Some(_) => None,
+            })
         })
-    })
-    .await
+        .await
 }

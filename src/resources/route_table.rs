@@ -29,6 +29,7 @@ fn route_json(r: &Route) -> Option<Value> {
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let tables =
         cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+    cx.share("DescribeRouteTables", tables.clone());
     let mut out = BTreeMap::new();
     for t in tables {
         let (Some(address), Some(id)) = (tags::address_of(t.tags()), t.route_table_id()) else {

@@ -14,8 +14,12 @@ use crate::value::Attrs;
 pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id"], summary: "route_table_id", derived: true };
 
 pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let tables =
-        cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+    let tables: Vec<aws_sdk_ec2::types::RouteTable> = match cx.shared("DescribeRouteTables") {
+        Some(tables) => tables,
+        None => {
+            cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?
+        }
+    };
     let mut out = BTreeMap::new();
     for t in &tables {
         for a in t.associations() {

@@ -20,7 +20,9 @@ pub async fn describe(cx: &Cx) -> Result<Vec<SecurityGroup>> {
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let mut out = BTreeMap::new();
-    for g in describe(cx).await? {
+    let groups = describe(cx).await?;
+    cx.share("DescribeSecurityGroups", groups.clone());
+    for g in groups {
         let (Some(address), Some(id)) = (tags::address_of(g.tags()), g.group_id()) else {
             continue;
         };

@@ -64,7 +64,11 @@ fn permission(rule: &Value) -> IpPermission {
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let mut out = BTreeMap::new();
-    for g in super::security_group::describe(cx).await? {
+    let groups = match cx.shared::<Vec<aws_sdk_ec2::types::SecurityGroup>>("DescribeSecurityGroups") {
+        Some(groups) => groups,
+        None => super::security_group::describe(cx).await?,
+    };
+    for g in groups {
         let (Some(address), Some(id)) = (super::tags::address_of(g.tags()), g.group_id()) else {
             continue;
         };

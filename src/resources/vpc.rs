@@ -19,15 +19,18 @@ pub async fn describe(cx: &Cx) -> Result<Vec<Vpc>> {
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let mut out = BTreeMap::new();
-    for vpc in describe(cx).await? {
+    let vpcs = describe(cx).await?;
+    cx.share("DescribeVpcs", vpcs.clone());
+    for vpc in vpcs {
         let (Some(address), Some(id)) = (tags::address_of(vpc.tags()), vpc.vpc_id()) else {
             continue;
         };
         let ec2 = cx.ec2();
-        let hostnames =
-            ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).send().await.map_err(api_error)?;
-        let support =
-            ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport).send().await.map_err(api_error)?;
+        let (hostnames, support) = tokio::join!(
+            ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).send(),
+            ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport).send(),
+        );
+        let (hostnames, support) = (hostnames.map_err(api_error)?, support.map_err(api_error)?);
         let flag = |v: Option<&AttributeBooleanValue>| v.and_then(|v| v.value()).unwrap_or(false);
         let attrs = json!({
             "cidr_block": vpc.cidr_block(),

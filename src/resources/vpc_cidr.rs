@@ -17,7 +17,11 @@ const LIVE: &[&str] = &["associating", "associated"];
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
     let mut out = BTreeMap::new();
-    for vpc in super::vpc::describe(cx).await? {
+    let vpcs = match cx.shared::<Vec<aws_sdk_ec2::types::Vpc>>("DescribeVpcs") {
+        Some(vpcs) => vpcs,
+        None => super::vpc::describe(cx).await?,
+    };
+    for vpc in vpcs {
         let Some(vpc_id) = vpc.vpc_id() else { continue };
         for assoc in vpc.cidr_block_association_set() {
             let (Some(id), Some(cidr)) = (assoc.association_id(), assoc.cidr_block()) else {

@@ -1,8 +1,13 @@
 //! Waiting for AWS: poll with a backoff that starts short and is capped, and turn a timeout
 //! into an error that names what was waited for.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tokio::sync::{Notify, watch};
 
 use super::Polling;
 use crate::provider::{ApiError, Result};
@@ -72,5 +77,166 @@ pub fn role_timeout(e: ApiError) -> ApiError {
         ApiError { message: format!("{} (still refused after retrying for {}s while IAM propagated the role)", e.message, ROLE_PROPAGATION.as_secs()), ..e }
     } else {
         e
+    }
+}
+
+/// What one poll of a batch saw: the ids it asked about, and the objects found among them
+/// (absent = not found), or the call's error.
+struct Snapshot<T> {
+    asked: HashSet<String>,
+    found: std::result::Result<HashMap<String, T>, ApiError>,
+}
+
+type Fetch<T> = Box<dyn Fn(Vec<String>) -> BoxFuture<'static, Result<HashMap<String, T>>> + Send + Sync>;
+
+/// Objects of one kind that are being waited for, polled together: each poll is one call
+/// (e.g. one DescribeNatGateways for every pending NAT gateway), whose answer every waiter
+/// reads for its own object. A poll loop runs while anything is pending; a new waiter wakes
+/// it so its first poll comes after `initial_interval`, as with `until`.
+pub struct Batch<T> {
+    fetch: Fetch<T>,
+    polling: Polling,
+    pending: Mutex<Pending>,
+    wake: Notify,
+    snapshots: watch::Sender<Option<Arc<Snapshot<T>>>>,
+}
+
+#[derive(Default)]
+struct Pending {
+    /// Waiters per id (two waits on one object share it).
+    ids: HashMap<String, usize>,
+    polling: bool,
+}
+
+impl<T: Send + Sync + 'static> Batch<T> {
+    /// `fetch` reads the given ids in one call (paginated if need be) and returns those found.
+    pub fn new<F>(polling: Polling, fetch: F) -> Arc<Self>
+    where
+        F: Fn(Vec<String>) -> BoxFuture<'static, Result<HashMap<String, T>>> + Send + Sync + 'static,
+    {
+        Arc::new(Batch { fetch: Box::new(fetch), polling, pending: Mutex::default(), wake: Notify::new(), snapshots: watch::Sender::new(None) })
+    }
+
+    /// Waits until `check` of the object `id` (None: not found) returns `Some`; `what` names
+    /// the awaited state for the timeout message.
+    pub async fn until<R>(self: &Arc<Self>, what: &str, id: &str, mut check: impl FnMut(Option<&T>) -> Result<Option<R>>) -> Result<R> {
+        let start = Instant::now();
+        let mut seen = self.snapshots.subscribe();
+        seen.mark_unchanged();
+        let _registered = Registered::new(self, id);
+        let polls = async {
+            loop {
+                if seen.changed().await.is_err() {
+                    unreachable!("the batch outlives its waiters");
+                }
+                let Some(snapshot) = seen.borrow_and_update().clone() else { continue };
+                if !snapshot.asked.contains(id) {
+                    continue; // a poll sent before this waiter joined
+                }
+                match &snapshot.found {
+                    Err(e) => return Err(e.clone()),
+                    Ok(found) => {
+                        if let Some(value) = check(found.get(id))? {
+                            return Ok(value);
+                        }
+                    }
+                }
+            }
+        };
+        match tokio::time::timeout(self.polling.timeout, polls).await {
+            Ok(result) => result,
+            Err(_) => Err(ApiError::new("WaitTimeout", format!("gave up waiting for {what} after {:.0?}", start.elapsed()))),
+        }
+    }
+
+    async fn poll_loop(self: Arc<Self>) {
+        let mut interval = self.polling.initial_interval;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => interval = (interval * 3 / 2).min(self.polling.max_interval),
+                // Someone new joined: poll soon for them (the others gain a poll, not a call).
+                _ = self.wake.notified() => {
+                    interval = self.polling.initial_interval;
+                    continue;
+                }
+            }
+            let ids: Vec<String> = {
+                let mut pending = self.pending.lock().expect("batch lock");
+                if pending.ids.is_empty() {
+                    pending.polling = false;
+                    return;
+                }
+                pending.ids.keys().cloned().collect()
+            };
+            let asked = ids.iter().cloned().collect();
+            let found = (self.fetch)(ids).await;
+            self.snapshots.send_replace(Some(Arc::new(Snapshot { asked, found })));
+        }
+    }
+}
+
+/// A waiter's registration, undone when the wait ends (or is dropped).
+struct Registered<'a, T: Send + Sync + 'static> {
+    batch: &'a Arc<Batch<T>>,
+    id: String,
+}
+
+impl<'a, T: Send + Sync + 'static> Registered<'a, T> {
+    fn new(batch: &'a Arc<Batch<T>>, id: &str) -> Self {
+        let mut pending = batch.pending.lock().expect("batch lock");
+        *pending.ids.entry(id.to_string()).or_default() += 1;
+        if pending.polling {
+            batch.wake.notify_one();
+        } else {
+            pending.polling = true;
+            tokio::spawn(Arc::clone(batch).poll_loop());
+        }
+        Registered { batch, id: id.to_string() }
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for Registered<'_, T> {
+    fn drop(&mut self) {
+        let mut pending = self.batch.pending.lock().expect("batch lock");
+        if let Some(n) = pending.ids.get_mut(&self.id) {
+            *n -= 1;
+            if *n == 0 {
+                pending.ids.remove(&self.id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn waiters_of_one_kind_share_every_poll() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let polling = Polling { initial_interval: Duration::from_millis(5), max_interval: Duration::from_millis(5), ..Polling::default() };
+        // Each poll answers with its number for every id asked, except "gone", never found.
+        let batch = Batch::new(polling, move |ids: Vec<String>| {
+            let n = counted.fetch_add(1, Ordering::SeqCst) + 1;
+            Box::pin(async move { Ok(ids.into_iter().filter(|id| id != "gone").map(|id| (id, n)).collect::<HashMap<_, _>>()) })
+        });
+        let (a, b, gone) = tokio::join!(
+            batch.until("a", "a", |n| Ok(n.copied().filter(|&n| n >= 3))),
+            batch.until("b", "b", |n| Ok(n.copied().filter(|&n| n >= 5))),
+            batch.until("gone", "gone", |n| Ok(n.is_none().then_some(0))),
+        );
+        assert_eq!((a.unwrap(), b.unwrap(), gone.unwrap()), (3, 5, 0));
+        assert_eq!(calls.load(Ordering::SeqCst), 5, "three waiters, five polls, one call each");
+    }
+
+    #[tokio::test]
+    async fn a_failed_poll_fails_its_waiters() {
+        let polling = Polling { initial_interval: Duration::from_millis(1), ..Polling::default() };
+        let batch: Arc<Batch<()>> = Batch::new(polling, |_| Box::pin(async { Err(ApiError::new("UnauthorizedOperation", "no")) }));
+        let err = batch.until("x", "x", |_| Ok(Some(()))).await.unwrap_err();
+        assert_eq!(err.code, "UnauthorizedOperation");
     }
 }
