@@ -85,6 +85,20 @@ pub async fn clear_group_enis(cx: &Cx, group: &str) -> Result<()> {
     stuck(&format!("security group {group}"), &left)
 }
 
+/// How long an unknown detached ENI is waited for before it counts as foreign: AWS-managed
+/// interfaces (a NAT gateway's just after it reached `deleted`, a load balancer's) linger for a
+/// moment before their service removes them.
+pub const FOREIGN_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Within the grace period a foreign ENI is a passing dependency (retried like
+/// DependencyViolation); after it, the error that names it.
+pub fn within_grace(result: Result<()>, since: std::time::Instant) -> Result<()> {
+    match result {
+        Err(e) if e.code == "ForeignDependency" && since.elapsed() < FOREIGN_GRACE => Err(ApiError { code: "DependencyViolation".into(), ..e }),
+        other => other,
+    }
+}
+
 fn stuck(what: &str, left: &[NetworkInterface]) -> Result<()> {
     let foreign: Vec<String> = left.iter().filter(|e| e.status() == Some(&NetworkInterfaceStatus::Available)).map(describe_eni).collect();
     if foreign.is_empty() {

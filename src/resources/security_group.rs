@@ -56,10 +56,11 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    let since = std::time::Instant::now();
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
             // Pod branch ENIs left behind carry this group and would hold it forever.
-            super::leftovers::clear_group_enis(cx, &current.id).await?;
+            super::leftovers::within_grace(super::leftovers::clear_group_enis(cx, &current.id).await, since)?;
             cx.ec2().delete_security_group().group_id(&current.id).send().await.map_err(api_error)
         })
         .await,

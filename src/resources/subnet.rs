@@ -72,9 +72,10 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+    let since = std::time::Instant::now();
     let result = wait::retrying(&cx.polling, &["DependencyViolation"], || async {
         // Pod and node ENIs the VPC CNI left behind would hold the subnet forever.
-        super::leftovers::clear_subnet(cx, &current.id).await?;
+        super::leftovers::within_grace(super::leftovers::clear_subnet(cx, &current.id).await, since)?;
         cx.ec2().delete_subnet().subnet_id(&current.id).send().await.map_err(api_error)
     })
     .await;
