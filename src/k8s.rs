@@ -52,8 +52,7 @@ impl Connections {
 
     pub async fn client(&self, cluster: &ClusterRef) -> Result<kube::Client, ApiError> {
         let mut cache = self.cache.lock().await;
-        if let Some((client, made)) = cache.get(cluster).filter(|(_, made)| made.elapsed() < CLIENT_LIFETIME) {
-            let _ = made;
+        if let Some((client, _)) = cache.get(cluster).filter(|(_, made)| made.elapsed() < CLIENT_LIFETIME) {
             return Ok(client.clone());
         }
         use aws_credential_types::provider::ProvideCredentials as _;
