@@ -3,17 +3,17 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 
 use crate::address::Address;
 use crate::apply::{Failure, Run, refresh, sync};
-use crate::cli::{Cli, Command, Format, Global, PlanArgs, StateCommand};
+use crate::backend::{BackendConfig, Store, check_push};
+use crate::cli::{Cli, Command, Format, Global, OutputArgs, PlanArgs, StateCommand};
 use crate::cloud::{CloudOptions, load as load_cloud};
 use crate::diagnostic::Invalid;
-use crate::lock::{Lock, unlock};
 use crate::plan::{Inputs, Plan, plan as make_plan, render_text};
 use crate::provider::Observed;
 use crate::resources::{Aws, Polling};
@@ -73,46 +73,10 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
         Command::Apply(args) => runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), args.confirm.auto_approve, false, printer)),
         Command::Destroy(args) => runtime()?.block_on(apply_command(g, None, args.auto_approve, true, printer)),
-        Command::Output(args) => {
-            let file = state_file(g, None)?;
-            let state = file.load()?.with_context(|| format!("no state at {}: nothing was applied yet", file.path.display()))?;
-            let outputs = crate::outputs::outputs(&state, &g.stack.display().to_string());
-            match &args.name {
-                Some(name) => {
-                    let value = outputs
-                        .get(name)
-                        .with_context(|| format!("no output `{name}`; there are: {}", outputs.keys().cloned().collect::<Vec<_>>().join(", ")))?;
-                    println!("{}", if args.json { value.to_string() } else { value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string()) });
-                }
-                None if args.json => println!("{}", serde_json::to_string_pretty(&outputs)?),
-                None => outputs.iter().for_each(|(k, v)| println!("{k} = {v}")),
-            }
-            Ok(0)
-        }
+        Command::Output(args) => runtime()?.block_on(output_command(g, args)),
         Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
         Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),
-        Command::State(command) => {
-            let file = state_file(g, None)?;
-            match command {
-                StateCommand::Unlock { id } => {
-                    let holder = unlock(&file.path, id)?;
-                    eprintln!("removed the lock of `{}` (pid {} on {})", holder.command, holder.pid, holder.host);
-                }
-                StateCommand::List => {
-                    let state = file.load()?.unwrap_or_else(|| State::new(""));
-                    for (address, record) in &state.resources {
-                        println!("{address}\t{}", record.id.as_deref().unwrap_or("(creating)"));
-                    }
-                }
-                StateCommand::Show { address } => {
-                    let state = file.load()?.with_context(|| format!("no state at {}", file.path.display()))?;
-                    let parsed = Address::parse(address).with_context(|| format!("`{address}` is not an address (e.g. subnet.intra[\"us-west-2a\"])"))?;
-                    let record = state.resources.get(&parsed).with_context(|| format!("`{address}` is not in the state; `eksnet state list` shows what is"))?;
-                    println!("{}", serde_json::to_string_pretty(record)?);
-                }
-            }
-            Ok(0)
-        }
+        Command::State(command) => runtime()?.block_on(state_command(g, command)),
     }
 }
 
@@ -124,15 +88,88 @@ fn load_stack(g: &Global) -> anyhow::Result<Stack> {
     Ok(crate::stack::load(&g.stack, &Overrides { region: g.region.clone() })?)
 }
 
-fn state_file(g: &Global, stack: Option<&Stack>) -> anyhow::Result<StateFile> {
+fn cloud_options(g: &Global, region: &str) -> CloudOptions {
+    CloudOptions { region: region.into(), endpoint_url: g.endpoint_url.clone(), max_attempts: g.max_attempts }
+}
+
+/// The stack's state store (a local file, or its `state:` backend).
+async fn stack_store(g: &Global, stack: &Stack) -> anyhow::Result<Store> {
+    Store::open(&stack.backend, g.state.as_deref(), &stack.name, &cloud_options(g, &stack.region)).await
+}
+
+/// The store for commands that only read or repair the state: `--state FILE` without loading
+/// the stack, else the stack's. Also returns the stack's name when it was loaded.
+async fn store_for(g: &Global) -> anyhow::Result<(Store, Option<String>)> {
     if let Some(path) = &g.state {
-        return Ok(StateFile::new(path));
+        return Ok((Store::Local(StateFile::new(path)), None));
     }
-    let name = match stack {
-        Some(s) => s.name.clone(),
-        None => load_stack(g)?.name,
-    };
-    Ok(StateFile::new(PathBuf::from(".eksnet").join(format!("{name}.state.json"))))
+    let stack = load_stack(g)?;
+    Ok((stack_store(g, &stack).await?, Some(stack.name)))
+}
+
+async fn load_existing(store: &Store, why: &str) -> anyhow::Result<State> {
+    store.load().await?.with_context(|| format!("no state at {}: {why}", store.location()))
+}
+
+async fn output_command(g: &Global, args: &OutputArgs) -> anyhow::Result<i32> {
+    let (store, _) = store_for(g).await?;
+    let state = load_existing(&store, "nothing was applied yet").await?;
+    let outputs = crate::outputs::outputs(&state, &g.stack.display().to_string());
+    match &args.name {
+        Some(name) => {
+            let value =
+                outputs.get(name).with_context(|| format!("no output `{name}`; there are: {}", outputs.keys().cloned().collect::<Vec<_>>().join(", ")))?;
+            println!("{}", if args.json { value.to_string() } else { value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string()) });
+        }
+        None if args.json => println!("{}", serde_json::to_string_pretty(&outputs)?),
+        None => outputs.iter().for_each(|(k, v)| println!("{k} = {v}")),
+    }
+    Ok(0)
+}
+
+async fn state_command(g: &Global, command: &StateCommand) -> anyhow::Result<i32> {
+    let (store, stack_name) = store_for(g).await?;
+    match command {
+        StateCommand::Unlock { id } => {
+            let holder = store.unlock(id).await?;
+            eprintln!("removed the lock of `{}` (pid {} on {})", holder.command, holder.pid, holder.host);
+        }
+        StateCommand::List => {
+            let state = store.load().await?.unwrap_or_else(|| State::new(""));
+            for (address, record) in &state.resources {
+                println!("{address}\t{}", record.id.as_deref().unwrap_or("(creating)"));
+            }
+        }
+        StateCommand::Show { address } => {
+            let state = load_existing(&store, "nothing was applied yet").await?;
+            let parsed = Address::parse(address).with_context(|| format!("`{address}` is not an address (e.g. subnet.intra[\"us-west-2a\"])"))?;
+            let record = state.resources.get(&parsed).with_context(|| format!("`{address}` is not in the state; `eksnet state list` shows what is"))?;
+            println!("{}", serde_json::to_string_pretty(record)?);
+        }
+        StateCommand::Pull => {
+            let state = load_existing(&store, "nothing was applied yet").await?;
+            println!("{}", serde_json::to_string_pretty(&state)?);
+        }
+        StateCommand::Push { file, force } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut pushed = crate::state::parse(&text, &file.display().to_string(), "its own backup")?;
+            if let Some(name) = stack_name.filter(|n| *n != pushed.stack) {
+                bail!("{} is a state of stack `{}`, not of `{name}`; push it with that stack's file (-f)", file.display(), pushed.stack);
+            }
+            let held = store.lock("eksnet state push", g.lock_timeout).await?;
+            let result = async {
+                let current = store.load().await?;
+                check_push(&pushed, current.as_ref(), *force)?;
+                pushed.serial = pushed.serial.max(current.as_ref().map_or(0, |c| c.serial));
+                store.save(&mut pushed).await
+            }
+            .await;
+            held.release().await;
+            result?;
+            eprintln!("pushed {} ({} resources) to {}, now at serial {}", file.display(), pushed.resources.len(), store.location(), pushed.serial);
+        }
+    }
+    Ok(0)
 }
 
 fn polling(g: &Global) -> Polling {
@@ -142,8 +179,7 @@ fn polling(g: &Global) -> Polling {
 }
 
 async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
-    let options = CloudOptions { region: region.into(), endpoint_url: g.endpoint_url.clone(), max_attempts: g.max_attempts };
-    Ok(Aws::new(load_cloud(&options).await?, stack_name, polling(g), g.force_conflicts))
+    Ok(Aws::new(load_cloud(&cloud_options(g, region)).await?, stack_name, polling(g), g.force_conflicts))
 }
 
 async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate::resources::Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
@@ -155,13 +191,14 @@ async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate
 
 async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::Result<i32> {
     let stack = load_stack(g)?;
-    let file = state_file(g, Some(&stack))?;
-    let state = file.load()?;
+    let store = stack_store(g, &stack).await?;
+    let state = store.load().await?;
     let aws = connect(g, &stack.name, &stack.region).await?;
     let desired = stack.desired();
     let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
+    plan.backend = stack.backend.clone();
     if !args.destroy {
         plan.capacity = capacity(&aws, &stack).await?;
     }
@@ -204,18 +241,32 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         Some(_) if !g.stack.exists() => None,
         _ => Some(load_stack(g)?),
     };
-    let (name, region) = match (&saved, &stack) {
-        (Some(p), _) => (p.stack.clone(), p.region.clone()),
-        (None, Some(s)) => (s.name.clone(), s.region.clone()),
+    let (name, region, backend) = match (&saved, &stack) {
+        (Some(p), _) => (p.stack.clone(), p.region.clone(), p.backend.clone()),
+        (None, Some(s)) => (s.name.clone(), s.region.clone(), s.backend.clone()),
         (None, None) => unreachable!("loaded above"),
     };
-    let file = match (&g.state, &stack) {
-        (Some(p), _) => StateFile::new(p),
-        (None, _) => StateFile::new(PathBuf::from(".eksnet").join(format!("{name}.state.json"))),
-    };
+    let store = Store::open(&backend, g.state.as_deref(), &name, &cloud_options(g, &region)).await?;
     let command = if destroy { "eksnet destroy" } else { "eksnet apply" };
-    let _lock = Lock::acquire(&file.path, command, g.lock_timeout)?;
-    let mut state = file.load()?.unwrap_or_else(|| State::new(&name));
+    let held = store.lock(command, g.lock_timeout).await?;
+    let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
+    let result = apply_locked(g, &target, saved, plan_file.is_some() || auto_approve, destroy, printer).await;
+    held.release().await;
+    result
+}
+
+/// What an apply works on.
+struct Target<'a> {
+    name: String,
+    region: String,
+    backend: BackendConfig,
+    stack: Option<&'a Stack>,
+    store: &'a Store,
+}
+
+async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, approved: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
+    let Target { name, region, stack, store, .. } = target;
+    let mut state = store.load().await?.unwrap_or_else(|| State::new(name));
     if let Some(p) = &saved {
         let moved = p.state_lineage.as_ref().is_some_and(|l| *l != state.lineage) || p.state_serial != state.serial;
         if moved {
@@ -226,25 +277,26 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
             );
         }
     }
-    let mut aws = connect(g, &name, &region).await?;
+    let mut aws = connect(g, name, region).await?;
     let reporter = printer.reporter();
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
-    let desired = match (&saved, &stack) {
+    let desired = match (&saved, stack) {
         (Some(p), _) => p.desired.clone(),
         (None, Some(s)) => s.desired(),
         (None, None) => vec![],
     };
     aws.set_clusters(cluster_names(&desired, &state));
-    let observed = observe(&aws, &name, Some(&state), &desired).await?;
+    let observed = observe(&aws, name, Some(&state), &desired).await?;
     if sync(&mut state, &observed, &desired) {
-        file.save(&mut state)?;
+        store.save(&mut state).await?;
     }
     let plan = match saved {
         Some(p) => p,
         None => {
-            let mut p = make_plan(&aws, &Inputs { stack: &name, desired: &desired, state: Some(&state), observed: &observed, destroy });
+            let mut p = make_plan(&aws, &Inputs { stack: name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
-            if let (Some(s), false) = (&stack, destroy) {
+            p.backend = target.backend.clone();
+            if let (Some(s), false) = (stack, destroy) {
                 p.capacity = capacity(&aws, s).await?;
             }
             p
@@ -254,11 +306,11 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
     if !plan.has_changes() {
         return Ok(0);
     }
-    if plan_file.is_none() && !auto_approve && !confirm(if destroy { "destroy" } else { "apply" })? {
+    if !approved && !confirm(if destroy { "destroy" } else { "apply" })? {
         eprintln!("Cancelled; nothing was changed.");
         return Ok(1);
     }
-    let run = Run { provider: &aws, reporter: reporter.as_ref(), file: &file, parallelism: usize::from(g.parallelism) };
+    let run = Run { provider: &aws, reporter: reporter.as_ref(), store, parallelism: usize::from(g.parallelism) };
     let started = std::time::Instant::now();
     let (_state, failures) = run.execute(&plan, state, &observed).await;
     let s = plan.summary();
@@ -291,8 +343,8 @@ async fn token_command(g: &Global, cluster: &str) -> anyhow::Result<i32> {
 async fn kubeconfig_command(g: &Global, write: Option<&Path>, print: bool) -> anyhow::Result<i32> {
     let stack = load_stack(g)?;
     let cluster = stack.cluster.as_ref().context("the stack has no `cluster`")?;
-    let file = state_file(g, Some(&stack))?;
-    let state = file.load()?.with_context(|| format!("no state at {}: apply the stack first", file.path.display()))?;
+    let store = stack_store(g, &stack).await?;
+    let state = load_existing(&store, "apply the stack first").await?;
     let record =
         state.resources.get(&Address::new("eks_cluster", "main")).filter(|r| r.id.is_some()).context("the cluster does not exist yet: run `eksnet apply`")?;
     let output = |k: &str| record.outputs.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();

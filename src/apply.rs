@@ -2,18 +2,19 @@
 //! between the generic executor and the commands.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use futures::future::join_all;
+use tokio::sync::Mutex;
 
 use crate::address::Address;
+use crate::backend::Store;
 use crate::executor::{Outcome, walk};
 use crate::plan::{Action, Plan};
 use crate::provider::{ApiError, Observed, Provider, Scope};
 use crate::reporter::{Reporter, Verb};
 use crate::resources::Desired;
-use crate::state::{Record, State, StateFile};
+use crate::state::{Record, State};
 use crate::value::{Attrs, resolve_attrs};
 
 /// Reads every kind once (tagged kinds together, then the kinds found through them).
@@ -142,7 +143,7 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
 pub struct Run<'a, P: Provider> {
     pub provider: &'a P,
     pub reporter: &'a dyn Reporter,
-    pub file: &'a StateFile,
+    pub store: &'a Store,
     pub parallelism: usize,
 }
 
@@ -174,13 +175,14 @@ impl<P: Provider> Run<'_, P> {
                 _ => None,
             })
             .collect();
-        (state.into_inner().expect("state lock"), failures)
+        (state.into_inner(), failures)
     }
 
-    fn save(&self, state: &Mutex<State>, change: impl FnOnce(&mut State)) -> Result<(), ApiError> {
-        let mut state = state.lock().expect("state lock");
+    /// Changes the state and writes it; writes are serialized by the state's mutex.
+    async fn save(&self, state: &Mutex<State>, change: impl FnOnce(&mut State)) -> Result<(), ApiError> {
+        let mut state = state.lock().await;
         change(&mut state);
-        self.file.save(&mut state).map_err(|e| ApiError::new("StateWriteFailed", format!("{e:#}")))
+        self.store.save(&mut state).await.map_err(|e| ApiError::new("StateWriteFailed", format!("{e:#}")))
     }
 
     /// Runs one step; returns the object's id for the progress line.
@@ -188,19 +190,20 @@ impl<P: Provider> Run<'_, P> {
         let address = &step.address;
         match step.verb {
             Verb::Delete => {
-                let current = state.lock().expect("state lock").resources.get(address).and_then(Record::observed).or_else(|| observed.get(address).cloned());
+                let current = state.lock().await.resources.get(address).and_then(Record::observed).or_else(|| observed.get(address).cloned());
                 if let Some(current) = current {
                     self.provider.delete(address, &current).await?;
                 }
                 self.save(state, |s| {
                     s.resources.remove(address);
-                })?;
+                })
+                .await?;
                 Ok(String::new())
             }
             Verb::Create | Verb::Update => {
                 let desired = desired.ok_or_else(|| ApiError::new("NotInPlan", format!("{address} is not in the plan's desired resources")))?;
                 let (mut attrs, current, token) = {
-                    let s = state.lock().expect("state lock");
+                    let s = state.lock().await;
                     let lookup = |a: &Address, output: &str| s.resources.get(a).and_then(|r| r.outputs.get(output)).cloned();
                     let record = s.resources.get(address);
                     (resolve_attrs(&desired.attrs, &lookup), record.and_then(Record::observed), record.map(|r| r.token.clone()))
@@ -217,7 +220,8 @@ impl<P: Provider> Run<'_, P> {
                                 address.clone(),
                                 Record { id: None, token: token.clone(), attrs: Default::default(), outputs: Default::default(), deps: desired.deps.clone() },
                             );
-                        })?;
+                        })
+                        .await?;
                         self.provider.create(address, &attrs, &token).await?
                     }
                 };
@@ -228,7 +232,8 @@ impl<P: Provider> Run<'_, P> {
                         address.clone(),
                         Record { id: Some(created.id), token, attrs: created.attrs, outputs: created.outputs, deps: desired.deps.clone() },
                     );
-                })?;
+                })
+                .await?;
                 Ok(id)
             }
         }

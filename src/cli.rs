@@ -172,6 +172,16 @@ pub enum StateCommand {
     Show { address: String },
     /// Remove a lock left by a run that died.
     Unlock { id: String },
+    /// Print the stored state (JSON) to stdout, e.g. to inspect or edit it.
+    Pull,
+    /// Replace the stored state with FILE, under the lock: refused when FILE is of another
+    /// history (lineage) or older (serial) than what is stored, unless --force. Also moves a
+    /// local state into a remote backend.
+    Push {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `300ms`, `30s`, `10m`, `1h` or a number of seconds.

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod app;
 pub mod apply;
+pub mod backend;
 pub mod capacity;
 pub mod cli;
 pub mod cloud;

@@ -20,12 +20,23 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
-    fn describe(&self) -> String {
+    /// This process's claim, for `command`.
+    pub fn new(command: &str) -> Self {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            pid: std::process::id(),
+            host: hostname(),
+            command: command.into(),
+            since: crate::reporter::timestamp(),
+        }
+    }
+
+    pub(crate) fn describe(&self) -> String {
         format!("`{}` (pid {} on {}, since {}, lock id {})", self.command, self.pid, self.host, self.since, self.id)
     }
 
     /// True when the holder ran on this host and its process no longer exists.
-    fn holder_is_gone(&self) -> bool {
+    pub(crate) fn holder_is_gone(&self) -> bool {
         self.host == hostname() && cfg!(target_os = "linux") && !Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 }
@@ -47,13 +58,7 @@ impl Lock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir)?;
         }
-        let info = LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            pid: std::process::id(),
-            host: hostname(),
-            command: command.into(),
-            since: crate::reporter::timestamp(),
-        };
+        let info = LockInfo::new(command);
         let deadline = Instant::now() + timeout;
         loop {
             let mut options = fs::OpenOptions::new();
@@ -74,20 +79,7 @@ impl Lock {
                         std::thread::sleep(Duration::from_millis(250));
                         continue;
                     }
-                    let holder = read(&path);
-                    match holder {
-                        Some(h) if h.holder_is_gone() => bail!(
-                            "the state is locked by {}, but that process is gone (it crashed or was killed)\n  = help: if no other eksnet runs on this state, run `eksnet state unlock {}`",
-                            h.describe(),
-                            h.id
-                        ),
-                        Some(h) => bail!(
-                            "the state is locked by {}\n  = help: wait for it to finish, pass --lock-timeout 10m to wait here, or if it is dead run `eksnet state unlock {}`",
-                            h.describe(),
-                            h.id
-                        ),
-                        None => bail!("the state is locked ({} exists but cannot be read)", path.display()),
-                    }
+                    return Err(held_error(read(&path), &path.display().to_string()));
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -100,6 +92,23 @@ impl Drop for Lock {
         if read(&self.path).is_some_and(|h| h.id == self.info.id) {
             let _ = fs::remove_file(&self.path);
         }
+    }
+}
+
+/// Why a lock cannot be taken, naming its holder and the way out.
+pub(crate) fn held_error(holder: Option<LockInfo>, location: &str) -> anyhow::Error {
+    match holder {
+        Some(h) if h.holder_is_gone() => anyhow::anyhow!(
+            "the state is locked by {}, but that process is gone (it crashed or was killed)\n  = help: if no other eksnet runs on this state, run `eksnet state unlock {}`",
+            h.describe(),
+            h.id
+        ),
+        Some(h) => anyhow::anyhow!(
+            "the state is locked by {}\n  = help: wait for it to finish, pass --lock-timeout 10m to wait here, or if it is dead run `eksnet state unlock {}`",
+            h.describe(),
+            h.id
+        ),
+        None => anyhow::anyhow!("the state is locked ({location} exists but cannot be read)"),
     }
 }
 

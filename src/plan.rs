@@ -66,6 +66,9 @@ pub struct Plan {
     /// IP capacity of the intra subnets against the nodegroups, when the stack has a cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<crate::capacity::Capacity>,
+    /// Where the state this plan was made against lives; `apply PLANFILE` writes there.
+    #[serde(default)]
+    pub backend: crate::backend::BackendConfig,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +170,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         changes,
         desired,
         capacity: None,
+        backend: Default::default(),
     }
 }
 

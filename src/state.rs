@@ -75,15 +75,7 @@ impl StateFile {
                 return Err(e).with_context(|| format!("cannot read state {}", self.path.display()));
             }
         };
-        let state: State = serde_json::from_str(&text)
-            .with_context(|| format!("state {} is not valid (the previous version is in {})", self.path.display(), self.backup_path().display()))?;
-        if state.format_version > FORMAT_VERSION {
-            bail!(
-                "state {} has format version {}, newer than this eksnet understands ({FORMAT_VERSION}); upgrade eksnet",
-                self.path.display(),
-                state.format_version
-            );
-        }
+        let state = parse(&text, &self.path.display().to_string(), &self.backup_path().display().to_string())?;
         Ok(Some(state))
     }
 
@@ -115,6 +107,15 @@ impl StateFile {
         }
         Ok(())
     }
+}
+
+/// Reads a state document; `previous` says where the last good version is kept.
+pub fn parse(text: &str, location: &str, previous: &str) -> anyhow::Result<State> {
+    let state: State = serde_json::from_str(text).with_context(|| format!("state {location} is not valid (the previous version is in {previous})"))?;
+    if state.format_version > FORMAT_VERSION {
+        bail!("state {location} has format version {}, newer than this eksnet understands ({FORMAT_VERSION}); upgrade eksnet", state.format_version);
+    }
+    Ok(state)
 }
 
 pub(crate) fn suffixed(path: &Path, suffix: &str) -> PathBuf {

@@ -63,6 +63,10 @@ def s3_operation(method: str, path: str, query: dict) -> str:
     if not parts:
         return "ListBuckets"
     if len(parts) == 1:
+        for sub in ("versioning", "versions", "tagging", "policy", "location"):
+            if sub in query:
+                name = {"versions": "ObjectVersions", "location": "BucketLocation"}.get(sub, "Bucket" + sub.capitalize())
+                return {"GET": "Get" if sub != "versions" else "List", "PUT": "Put", "DELETE": "Delete"}.get(method, method) + name
         return {"GET": "ListObjectsV2" if "list-type" in query else "ListObjects", "PUT": "CreateBucket",
                 "HEAD": "HeadBucket", "DELETE": "DeleteBucket"}.get(method, method + "Bucket")
     return {"GET": "GetObject", "PUT": "PutObject", "HEAD": "HeadObject",
@@ -138,7 +142,11 @@ class Front:
             return self.eks.handle(req, operation)
         if req.service == "ec2":
             return self.ec2.handle(req, operation, self.forward, self.page_size)
-        return self.forward(req)
+        resp = self.forward(req)
+        if operation == "GetBucketVersioning":
+            # moto names the root GetBucketVersioningResponse; S3 (and the SDKs) use this one.
+            resp.body = resp.body.replace(b"GetBucketVersioningResponse", b"VersioningConfiguration")
+        return resp
 
     # --- HTTP server ------------------------------------------------------------
     def serve(self, port: int = 0) -> int:

@@ -163,3 +163,17 @@ def test_s3_conditional_writes_forwarded_untouched(cloud):
     s3.put_object(Bucket="state", Key="eksnet.tfstate", Body=b"[]", IfMatch=etag)
     assert s3.get_object(Bucket="state", Key="eksnet.tfstate")["Body"].read() == b"[]"
     assert [e["operation"] for e in cloud.log()[-2:]] == ["PutObject", "GetObject"]
+
+
+def test_s3_bucket_versioning_answers_in_the_s3_shape(cloud):
+    # moto names the root element GetBucketVersioningResponse; S3 and the Rust SDK expect
+    # VersioningConfiguration (the SDK rejects anything else).
+    s3 = cloud.client("s3")
+    s3.meta.config.s3 = {"addressing_style": "path"}
+    s3.create_bucket(Bucket="versioned", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+    raw = []
+    s3.meta.events.register("after-call.s3.GetBucketVersioning", lambda http_response, **_: raw.append(http_response.content))
+    assert s3.get_bucket_versioning(Bucket="versioned")["Status"] == "Enabled"
+    assert b"<VersioningConfiguration" in raw[0] and b"GetBucketVersioningResponse" not in raw[0], raw
+    assert [e["operation"] for e in cloud.log()[-2:]] == ["PutBucketVersioning", "GetBucketVersioning"]

@@ -251,6 +251,7 @@ mod tests {
             changes,
             desired,
             capacity: None,
+            backend: Default::default(),
         }
     }
 

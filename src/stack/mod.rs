@@ -36,6 +36,8 @@ pub struct Stack {
     pub cluster: Option<Cluster>,
     /// Kubernetes objects from the stack's `manifests:` entries.
     pub manifests: Vec<Manifest>,
+    /// Where the state lives.
+    pub backend: crate::backend::BackendConfig,
 }
 
 /// Kubernetes versions EKS offers (standard and extended support); `validate` rejects others.

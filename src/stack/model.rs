@@ -36,6 +36,27 @@ pub struct StackFile {
     pub nodegroups: BTreeMap<String, S<NodegroupSpec>>,
     #[serde(default)]
     pub manifests: Vec<S<ManifestSpec>>,
+    /// Where the state lives (default: a local file).
+    #[serde(default)]
+    pub state: Option<S<StateSpec>>,
+}
+
+/// `state: {backend: s3, bucket, key, region}`, or `backend: local`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSpec {
+    pub backend: S<String>,
+    #[serde(default)]
+    pub bucket: Option<S<String>>,
+    #[serde(default)]
+    pub key: Option<S<String>>,
+    /// The bucket's region (default: the stack's).
+    #[serde(default)]
+    pub region: Option<S<String>>,
+    /// Address the bucket as `endpoint/bucket` rather than `bucket.endpoint` (S3-compatible
+    /// stores and endpoints without wildcard DNS need it).
+    #[serde(default)]
+    pub use_path_style: bool,
 }
 
 /// Kubernetes manifests applied to the cluster: a file (one or more YAML documents, with

@@ -1,0 +1,243 @@
+//! The state as an S3 object, for teams and CI. Every write is conditional: `If-Match` on the
+//! ETag this run last read or wrote (`If-None-Match: *` for the first), so a lost update is
+//! impossible; the lock is a second object created with `If-None-Match: *`. The previous state
+//! is kept by the bucket's versioning, or, when versioning is off, as `<key>.backup`.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use aws_config::SdkConfig;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::BucketVersioningStatus;
+
+use crate::cloud::api_error;
+use crate::lock::{LockInfo, held_error};
+use crate::state::State;
+
+pub struct Remote {
+    client: Client,
+    bucket: String,
+    key: String,
+    seen: Mutex<Seen>,
+}
+
+/// The state object as this run last read or wrote it.
+#[derive(Default, Clone)]
+struct Seen {
+    etag: Option<String>,
+    body: Option<Vec<u8>>,
+    /// Whether the bucket keeps versions (asked once, at the first write).
+    versioned: Option<bool>,
+}
+
+pub struct RemoteLock {
+    client: Client,
+    bucket: String,
+    key: String,
+    etag: Option<String>,
+    pub info: LockInfo,
+}
+
+/// HTTP status of a failed call, when the service answered.
+fn status<E, R: HttpStatus>(e: &SdkError<E, R>) -> Option<u16> {
+    e.raw_response().map(HttpStatus::code)
+}
+
+trait HttpStatus {
+    fn code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// A conditional write lost: 412 Precondition Failed, or 409 when two writes race.
+fn lost_condition<E, R: HttpStatus>(e: &SdkError<E, R>) -> bool {
+    matches!(status(e), Some(412 | 409))
+}
+
+/// The fix for the usual S3 failures, after the API's own code and message.
+fn hint(error: &crate::provider::ApiError, bucket: &str) -> String {
+    let help = match error.code.as_str() {
+        "NoSuchBucket" => format!("\n  = help: create the bucket `{bucket}` (and enable versioning on it), or fix `state.bucket` in the stack"),
+        "AccessDenied" | "Forbidden" => {
+            "\n  = help: the credentials need s3:GetObject, s3:PutObject and s3:DeleteObject on the state key and `<key>.lock`".to_string()
+        }
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" => "\n  = help: set `state.region` to the bucket's region".to_string(),
+        _ => String::new(),
+    };
+    format!("{error}{help}")
+}
+
+impl Remote {
+    pub fn new(config: &SdkConfig, bucket: &str, key: &str, path_style: bool) -> Remote {
+        let conf = aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build();
+        Remote { client: Client::from_conf(conf), bucket: bucket.into(), key: key.into(), seen: Mutex::default() }
+    }
+
+    pub fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    fn lock_key(&self) -> String {
+        format!("{}.lock", self.key)
+    }
+
+    fn seen(&self) -> Seen {
+        self.seen.lock().expect("seen").clone()
+    }
+
+    pub async fn load(&self) -> anyhow::Result<Option<State>> {
+        match self.client.get_object().bucket(&self.bucket).key(&self.key).send().await {
+            Ok(out) => {
+                let etag = out.e_tag.clone();
+                let body = out.body.collect().await.with_context(|| format!("cannot read the state {}", self.location()))?.to_vec();
+                let text = String::from_utf8_lossy(&body);
+                let state = crate::state::parse(&text, &self.location(), "the bucket's object versions")?;
+                let mut seen = self.seen.lock().expect("seen");
+                seen.etag = etag;
+                seen.body = Some(body);
+                Ok(Some(state))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                let mut seen = self.seen.lock().expect("seen");
+                seen.etag = None;
+                seen.body = None;
+                Ok(None)
+            }
+            Err(e) => bail!("cannot read the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
+        }
+    }
+
+    pub async fn save(&self, state: &mut State) -> anyhow::Result<()> {
+        let seen = self.seen();
+        let versioned = match seen.versioned {
+            Some(v) => v,
+            None => {
+                let v = self.is_versioned().await;
+                self.seen.lock().expect("seen").versioned = Some(v);
+                v
+            }
+        };
+        if let (false, Some(previous)) = (versioned, &seen.body) {
+            let backup = format!("{}.backup", self.key);
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&backup)
+                .content_type("application/json")
+                .body(ByteStream::from(previous.clone()))
+                .send()
+                .await
+                .map_err(|e| anyhow!("cannot keep the previous state as s3://{}/{backup}: {}", self.bucket, hint(&api_error(e), &self.bucket)))?;
+        }
+        let mut body = serde_json::to_vec_pretty(&State { serial: state.serial + 1, ..state.clone() })?;
+        body.push(b'\n');
+        let put = self.client.put_object().bucket(&self.bucket).key(&self.key).content_type("application/json").body(ByteStream::from(body.clone()));
+        let put = match &seen.etag {
+            Some(etag) => put.if_match(etag),
+            None => put.if_none_match("*"),
+        };
+        match put.send().await {
+            Ok(out) => {
+                state.serial += 1;
+                let mut seen = self.seen.lock().expect("seen");
+                seen.etag = out.e_tag;
+                seen.body = Some(body);
+                Ok(())
+            }
+            Err(e) if lost_condition(&e) => bail!(
+                "the state {} changed since this run read it (another writer?); eksnet did not overwrite it\n  = help: what this run created carries its tags and is adopted by the next run; find out who else wrote the state (was its lock removed with `state unlock`?), then run `eksnet plan` again",
+                self.location()
+            ),
+            Err(e) => bail!("cannot write the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
+        }
+    }
+
+    async fn is_versioned(&self) -> bool {
+        match self.client.get_bucket_versioning().bucket(&self.bucket).send().await {
+            Ok(out) => out.status() == Some(&BucketVersioningStatus::Enabled),
+            Err(_) => false,
+        }
+    }
+
+    /// The current lock object: its holder (None when unreadable) and ETag; None when unlocked.
+    async fn read_lock(&self) -> anyhow::Result<Option<(Option<LockInfo>, Option<String>)>> {
+        match self.client.get_object().bucket(&self.bucket).key(self.lock_key()).send().await {
+            Ok(out) => {
+                let etag = out.e_tag.clone();
+                let body = out.body.collect().await.map(|b| b.to_vec()).unwrap_or_default();
+                Ok(Some((serde_json::from_slice(&body).ok(), etag)))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => bail!("cannot read the lock s3://{}/{}: {}", self.bucket, self.lock_key(), hint(&api_error(e), &self.bucket)),
+        }
+    }
+
+    pub async fn lock(&self, command: &str, timeout: Duration) -> anyhow::Result<RemoteLock> {
+        let info = LockInfo::new(command);
+        let body = serde_json::to_vec_pretty(&info)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let put = self.client.put_object().bucket(&self.bucket).key(self.lock_key()).content_type("application/json").if_none_match("*");
+            match put.body(ByteStream::from(body.clone())).send().await {
+                Ok(out) => {
+                    return Ok(RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag: out.e_tag, info });
+                }
+                Err(e) if lost_condition(&e) => {
+                    if Instant::now() < deadline {
+                        tokio::time::sleep(Duration::from_secs(1).min(timeout)).await;
+                        continue;
+                    }
+                    match self.read_lock().await? {
+                        // Released in the meantime: try again.
+                        None => continue,
+                        Some((holder, _)) => return Err(held_error(holder, &format!("s3://{}/{}", self.bucket, self.lock_key()))),
+                    }
+                }
+                Err(e) => bail!("cannot lock the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
+            }
+        }
+    }
+
+    pub async fn unlock(&self, id: &str) -> anyhow::Result<LockInfo> {
+        let (holder, etag) = match self.read_lock().await? {
+            None => bail!("the state {} is not locked", self.location()),
+            Some((None, _)) => bail!("the lock s3://{}/{} cannot be read; delete it with the AWS CLI if no eksnet runs", self.bucket, self.lock_key()),
+            Some((Some(h), etag)) => (h, etag),
+        };
+        if holder.id != id {
+            bail!("the lock is held by {} whose id is not `{id}`", holder.describe());
+        }
+        let delete = self.client.delete_object().bucket(&self.bucket).key(self.lock_key());
+        let delete = match etag {
+            Some(etag) => delete.if_match(etag),
+            None => delete,
+        };
+        delete.send().await.map_err(|e| anyhow!("cannot remove the lock: {}", hint(&api_error(e), &self.bucket)))?;
+        Ok(holder)
+    }
+}
+
+impl RemoteLock {
+    /// Deletes the lock object, only if it is still this run's.
+    pub async fn release(self) {
+        let delete = self.client.delete_object().bucket(&self.bucket).key(&self.key);
+        let delete = match &self.etag {
+            Some(etag) => delete.if_match(etag),
+            None => delete,
+        };
+        if let Err(e) = delete.send().await {
+            let why = if lost_condition(&e) { "it was replaced by another run".to_string() } else { api_error(e).to_string() };
+            eprintln!(
+                "warning: could not release the lock s3://{}/{} ({why}); if no eksnet runs, `eksnet state unlock {}` removes it",
+                self.bucket, self.key, self.info.id
+            );
+        }
+    }
+}
