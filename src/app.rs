@@ -71,8 +71,11 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
-        Command::Apply(args) => runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), args.confirm.auto_approve, false, printer)),
-        Command::Destroy(args) => runtime()?.block_on(apply_command(g, None, args.auto_approve, true, printer)),
+        Command::Apply(args) => {
+            let mode = if args.refresh_only { Mode::RefreshOnly } else { Mode::Apply };
+            runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), args.confirm.auto_approve, mode, printer))
+        }
+        Command::Destroy(args) => runtime()?.block_on(apply_command(g, None, args.auto_approve, Mode::Destroy, printer)),
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),
         Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
         Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),
@@ -190,12 +193,23 @@ async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate
 }
 
 async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::Result<i32> {
+    if args.refresh_only && args.format == Format::Markdown {
+        bail!("--refresh-only shows what changed outside eksnet as text or json (--format text|json)");
+    }
     let stack = load_stack(g)?;
     let store = stack_store(g, &stack).await?;
     let state = store.load().await?;
     let aws = connect(g, &stack.name, &stack.region).await?;
     let desired = stack.desired();
     let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
+    if args.refresh_only {
+        let drifts = crate::drift::drift(state.as_ref(), &observed);
+        match args.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&crate::drift::json(&drifts))?),
+            _ => print!("{}", crate::drift::render_text(&drifts, &|c, t| printer.paint(c, t))),
+        }
+        return Ok(if args.detailed_exitcode && !drifts.is_empty() { 2 } else { 0 });
+    }
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
     plan.backend = stack.backend.clone();
@@ -234,7 +248,16 @@ async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capa
     Ok(crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n)))
 }
 
-async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
+/// What `apply_command` does once it holds the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Apply,
+    Destroy,
+    /// Record what changed outside eksnet; change nothing in AWS.
+    RefreshOnly,
+}
+
+async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, mode: Mode, printer: Printer) -> anyhow::Result<i32> {
     let saved: Option<Plan> = plan_file.map(read_plan).transpose()?;
     // A saved plan carries its stack; otherwise the stack file is the source.
     let stack = match &saved {
@@ -247,10 +270,14 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
         (None, None) => unreachable!("loaded above"),
     };
     let store = Store::open(&backend, g.state.as_deref(), &name, &cloud_options(g, &region)).await?;
-    let command = if destroy { "eksnet destroy" } else { "eksnet apply" };
+    let command = match mode {
+        Mode::Apply => "eksnet apply",
+        Mode::Destroy => "eksnet destroy",
+        Mode::RefreshOnly => "eksnet apply --refresh-only",
+    };
     let held = store.lock(command, g.lock_timeout).await?;
     let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
-    let result = apply_locked(g, &target, saved, plan_file.is_some() || auto_approve, destroy, printer).await;
+    let result = apply_locked(g, &target, saved, plan_file.is_some() || auto_approve, mode, printer).await;
     held.release().await;
     result
 }
@@ -264,8 +291,9 @@ struct Target<'a> {
     store: &'a Store,
 }
 
-async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, approved: bool, destroy: bool, printer: Printer) -> anyhow::Result<i32> {
+async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, approved: bool, mode: Mode, printer: Printer) -> anyhow::Result<i32> {
     let Target { name, region, stack, store, .. } = target;
+    let destroy = mode == Mode::Destroy;
     let mut state = store.load().await?.unwrap_or_else(|| State::new(name));
     if let Some(p) = &saved {
         let moved = p.state_lineage.as_ref().is_some_and(|l| *l != state.lineage) || p.state_serial != state.serial;
@@ -287,8 +315,20 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, appr
     };
     aws.set_clusters(cluster_names(&desired, &state));
     let observed = observe(&aws, name, Some(&state), &desired).await?;
+    let drifts = crate::drift::drift(Some(&state), &observed);
+    if mode == Mode::RefreshOnly {
+        print!("{}", crate::drift::render_text(&drifts, &|c, t| printer.paint(c, t)));
+        if !drifts.is_empty() && !approved && !confirm("record")? {
+            eprintln!("Cancelled; the state was not changed.");
+            return Ok(1);
+        }
+    }
     if sync(&mut state, &observed, &desired) {
         store.save(&mut state).await?;
+    }
+    if mode == Mode::RefreshOnly {
+        eprintln!("Refresh complete: the state records {} change(s) made outside eksnet; nothing in AWS was changed.", drifts.len());
+        return Ok(0);
     }
     let plan = match saved {
         Some(p) => p,

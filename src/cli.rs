@@ -137,8 +137,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Plan the destruction of everything.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "refresh_only")]
     pub destroy: bool,
+    /// Show only what changed outside eksnet since the state was written (what
+    /// `apply --refresh-only` would record), not what apply would do about it.
+    #[arg(long, conflicts_with = "out")]
+    pub refresh_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +158,10 @@ pub struct ApplyArgs {
     pub confirm: ConfirmArgs,
     /// A plan saved by `eksnet plan --out FILE`, executed exactly as saved.
     pub plan_file: Option<PathBuf>,
+    /// Record in the state what changed outside eksnet (found, changed, deleted objects)
+    /// without changing anything in AWS.
+    #[arg(long, conflicts_with = "plan_file")]
+    pub refresh_only: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod capacity;
 pub mod cli;
 pub mod cloud;
 pub mod diagnostic;
+pub mod drift;
 pub mod executor;
 pub mod graph;
 pub mod k8s;

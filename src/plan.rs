@@ -256,6 +256,16 @@ pub fn json(plan: &Plan) -> Value {
 }
 
 /// The terminal rendering: one line per change, attribute lines below updates and replaces.
+/// One line per attribute: `      name: old → new`.
+pub fn render_diffs(diffs: &[Diff], out: &mut String) {
+    for d in diffs {
+        let old = d.old.as_ref().map(render).unwrap_or_else(|| "(none)".into());
+        let new = d.new.as_ref().map(render).unwrap_or_else(|| "(none)".into());
+        let forces = if d.forces_replacement { "  # forces replacement" } else { "" };
+        out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
+    }
+}
+
 pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
     let mut out = String::new();
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
@@ -278,12 +288,7 @@ pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String 
         out.push_str(&line);
         out.push('\n');
         if matches!(c.action, Action::Update | Action::Replace) {
-            for d in &c.diffs {
-                let old = d.old.as_ref().map(render).unwrap_or_else(|| "(none)".into());
-                let new = d.new.as_ref().map(render).unwrap_or_else(|| "(none)".into());
-                let forces = if d.forces_replacement { "  # forces replacement" } else { "" };
-                out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
-            }
+            render_diffs(&c.diffs, &mut out);
         }
     }
     if let Some(c) = &plan.capacity {
