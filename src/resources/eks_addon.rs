@@ -22,6 +22,7 @@ fn to_observed(a: &Addon) -> Observed {
         "addon_name": a.addon_name(),
         "configuration_values": config,
         "tags": a.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "status": a.status().map(|s| s.as_str()),
     });
     observed(&id, attrs, &[("arn", a.addon_arn().unwrap_or_default())])
 }
@@ -109,6 +110,8 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let (cluster, addon) = names(&current.id);
+    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, addon).await?)) }).await?;
+    let current = &*settled;
     if current.attrs.get("configuration_values") != attrs.get("configuration_values") {
         cx.eks()
             .update_addon()

@@ -52,6 +52,7 @@ fn attrs_of(c: &Cluster) -> (Value, Vec<(&'static str, String)>) {
         "logging": logging,
         "authentication_mode": c.access_config().and_then(|a| a.authentication_mode()).map(|m| m.as_str()),
         "tags": c.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "status": c.status().map(|s| s.as_str()),
     });
     let outputs = vec![
         ("name", c.name().unwrap_or_default().to_string()),
@@ -199,6 +200,8 @@ async fn wait_update(cx: &Cx, name: &str, id: &str) -> Result<()> {
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let name = current.id.as_str();
     let eks = cx.eks();
+    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, name).await?)) }).await?;
+    let current = &*settled;
     let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
     if changed("version") {
         let out = eks.update_cluster_version().name(name).version(attr_str(attrs, "version")?).send().await.map_err(api_error)?;

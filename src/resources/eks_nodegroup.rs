@@ -54,6 +54,7 @@ fn to_observed(n: &Nodegroup) -> Observed {
         "taints": taints,
         "max_unavailable": n.update_config().and_then(|u| u.max_unavailable()).unwrap_or(1),
         "tags": n.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "status": n.status().map(|s| s.as_str()),
     });
     normalize(attrs.as_object_mut().expect("object"));
     let id = format!("{}:{}", n.cluster_name().unwrap_or_default(), n.nodegroup_name().unwrap_or_default());
@@ -177,6 +178,8 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let (cluster, name) = names(&current.id);
+    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, name).await?)) }).await?;
+    let current = &*settled;
     let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
     if changed("scaling") || changed("labels") || changed("taints") || changed("max_unavailable") {
         let mut call = cx.eks().update_nodegroup_config().cluster_name(cluster).nodegroup_name(name);

@@ -327,6 +327,19 @@ impl Provider for Aws {
 }
 
 /// `{"id": id}` plus extra outputs.
+/// An EKS object found CREATING or UPDATING (e.g. left by a killed run) cannot change until it is
+/// ACTIVE, and a cluster's endpoint and CA only exist then: `wait` for it and go on with what it
+/// is then. Its `status` attribute (wanted: ACTIVE) is what put it in the plan.
+pub(crate) async fn settled<'a, Fut>(current: &'a Observed, wait: impl FnOnce() -> Fut) -> Result<std::borrow::Cow<'a, Observed>>
+where
+    Fut: std::future::Future<Output = Result<Observed>>,
+{
+    match current.attrs.get("status").and_then(serde_json::Value::as_str) {
+        None | Some("ACTIVE") => Ok(std::borrow::Cow::Borrowed(current)),
+        Some(_) => Ok(std::borrow::Cow::Owned(wait().await?)),
+    }
+}
+
 pub(crate) fn outputs(id: &str, extra: &[(&str, &str)]) -> Attrs {
     let mut out = Attrs::new();
     out.insert("id".into(), id.into());

@@ -188,6 +188,8 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
             "logging": logging,
             "authentication_mode": cluster.authentication_mode,
             "tags": tags,
+            // A cluster found CREATING (a run died while EKS made it) is waited for.
+            "status": "ACTIVE",
         }),
         vec![],
     );
@@ -238,7 +240,11 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
     let cni_nodes: Vec<Address> = match cluster.cni.mode {
         CniMode::Addon => {
             let tags = b.tags(&cni, "vpc-cni", &[]);
-            b.add(cni.clone(), json!({"cluster_name": cluster_name, "addon_name": "vpc-cni", "configuration_values": config, "tags": tags}), vec![]);
+            b.add(
+                cni.clone(),
+                json!({"cluster_name": cluster_name, "addon_name": "vpc-cni", "configuration_values": config, "tags": tags, "status": "ACTIVE"}),
+                vec![],
+            );
             vec![cni.clone()]
         }
         CniMode::Daemonset => daemonset_cni(b, &address, &config, &groups),
@@ -271,6 +277,7 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
                 "taints": taints,
                 "max_unavailable": ng.max_unavailable,
                 "tags": tags,
+                "status": "ACTIVE",
             }),
             node_deps.clone(),
         );
@@ -281,7 +288,7 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
         let tags = b.tags(&address, addon, &[]);
         // CoreDNS runs as pods: it only becomes healthy once nodes exist.
         let after = if addon == "coredns" { nodegroups.clone() } else { cni_nodes.clone() };
-        b.add(address, json!({"cluster_name": cluster_name, "addon_name": addon, "configuration_values": {}, "tags": tags}), after);
+        b.add(address, json!({"cluster_name": cluster_name, "addon_name": addon, "configuration_values": {}, "tags": tags, "status": "ACTIVE"}), after);
     }
 
     for m in &b.stack.manifests.clone() {

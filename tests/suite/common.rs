@@ -22,12 +22,13 @@ pub struct LocalCloud {
 
 impl LocalCloud {
     pub fn start() -> LocalCloud {
+        Self::start_with(&["--profile", "none"])
+    }
+
+    /// A private instance started with `scripts/localcloud up ARGS` (e.g. a latency profile).
+    pub fn start_with(args: &[&str]) -> LocalCloud {
         let dir = tempfile::tempdir().expect("temp dir");
-        let out = Command::new(repo().join("scripts/localcloud"))
-            .args(["up", "--profile", "none", "--dir"])
-            .arg(dir.path())
-            .output()
-            .expect("scripts/localcloud runs");
+        let out = Command::new(repo().join("scripts/localcloud")).arg("up").args(args).arg("--dir").arg(dir.path()).output().expect("scripts/localcloud runs");
         assert!(out.status.success(), "localcloud up failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         let env = String::from_utf8_lossy(&out.stdout)
             .lines()

@@ -143,6 +143,24 @@ fn duplicates(found: &BTreeMap<String, usize>) -> Vec<String> {
     found.iter().filter(|(k, n)| **n > 1 || k.ends_with(" ?") || k.starts_with("untagged")).map(|(k, n)| format!("{k} ×{n}")).collect()
 }
 
+/// After the re-run: one object per address, a complete state, an empty plan; then destroy
+/// leaves nothing. Returns (duplicates, leftovers), both 0 (anything else fails the test).
+async fn converges_then_destroys(cloud: &LocalCloud, eksnet: &Eksnet, label: &str) -> (usize, usize) {
+    let stack = reference_stack().display().to_string();
+    let found = inventory(cloud).await;
+    let dups = duplicates(&found);
+    assert!(dups.is_empty(), "{label}: duplicated or unaddressed objects after the re-run: {dups:?}");
+    let records = state_records(eksnet);
+    assert_eq!(records.len(), RESOURCES, "{label}: the state has {} records: {records:?}", records.len());
+    assert!(records.iter().all(|(_, id)| id != "(creating)"), "{label}: intents left in the state: {records:?}");
+    let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{label}: the plan after the re-run is not empty:\n{}\n{}", plan.stdout, plan.stderr);
+    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
+    let left = inventory(cloud).await;
+    assert!(left.is_empty(), "{label}: destroy left {left:?}");
+    (dups.len(), left.len())
+}
+
 /// Kill apply after line k, apply again, check; destroy, check nothing is left.
 async fn crash_apply(cloud: &LocalCloud, k: usize, parallelism: Option<u16>) -> Point {
     cloud.reset();
@@ -158,19 +176,8 @@ async fn crash_apply(cloud: &LocalCloud, k: usize, parallelism: Option<u16>) -> 
     let mut stale_lock = false;
     run_after_crash(&eksnet, &args, &mut stale_lock);
 
-    let found = inventory(cloud).await;
-    let dups = duplicates(&found);
-    assert!(dups.is_empty(), "k={k}: duplicated or unaddressed objects after the re-run: {dups:?}\n(killed after {killed_after:?})");
-    let records = state_records(&eksnet);
-    assert_eq!(records.len(), RESOURCES, "k={k}: the state has {} records: {records:?}", records.len());
-    assert!(records.iter().all(|(_, id)| id != "(creating)"), "k={k}: intents left in the state: {records:?}");
-    let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "k={k}: the plan after the re-run is not empty:\n{}\n{}", plan.stdout, plan.stderr);
-
-    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
-    let left = inventory(cloud).await;
-    assert!(left.is_empty(), "k={k}: destroy left {left:?}");
-    Point { phase: "apply", parallelism, k, killed_after, intents, stale_lock, duplicates: dups.len(), leftovers: left.len() }
+    let (duplicates, leftovers) = converges_then_destroys(cloud, &eksnet, &format!("k={k} (killed after {killed_after:?})")).await;
+    Point { phase: "apply", parallelism, k, killed_after, intents, stale_lock, duplicates, leftovers }
 }
 
 /// Apply, kill destroy after line k, destroy again: nothing is left, the state is empty.
@@ -312,4 +319,33 @@ async fn kill_9_while_a_create_is_in_flight_adopts_the_object() {
     report(&points);
     // With one step at a time the in-flight step is the only one: its intent is in the state.
     assert!(points.iter().all(|p| p.intents == 1), "every kill should leave exactly one intent: {points:?}");
+}
+
+/// The likeliest kill in real life: during the ten minutes EKS spends creating the cluster. The
+/// next apply finds the cluster still CREATING and must wait for it (its endpoint and CA do not
+/// exist yet) rather than create a second one or hand dependents an empty endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_while_the_cluster_is_creating_then_apply_waits_for_it() {
+    let cloud = LocalCloud::start_with(&["--profile", "realistic", "--scale", "60"]);
+    let eksnet = cloud.eksnet();
+    let stack = reference_stack().display().to_string();
+    let args = ["-f", stack.as_str(), "apply", "--auto-approve", "--poll-interval", "1s"];
+    let mut child = eksnet.command(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("eksnet starts");
+    while cloud.positions("CreateCluster").is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "apply ended without creating the cluster");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    let cluster = eks.describe_cluster().name("CNICustomNetworkDemoEKS").send().await.unwrap();
+    assert_eq!(cluster.cluster().and_then(|c| c.status()).map(|s| s.as_str()), Some("CREATING"), "the kill came too late for this test");
+
+    let mut stale_lock = false;
+    run_after_crash(&eksnet, &args, &mut stale_lock);
+    assert!(stale_lock, "the killed run's lock is reported");
+    assert_eq!(cloud.positions("CreateCluster").len(), 1, "the cluster was created once");
+    let (duplicates, leftovers) = converges_then_destroys(&cloud, &eksnet, "killed while the cluster was CREATING").await;
+    println!("cluster CREATING at the kill: duplicates {duplicates}, leftovers {leftovers}");
 }

@@ -153,9 +153,10 @@ async fn s3_backend_locks_keeps_versions_and_refuses_lost_updates() {
     assert!(object(&s3, &lock_key).await.is_none());
 }
 
-/// Without bucket versioning, the previous state is kept as `<key>.backup`.
+/// Without bucket versioning, the previous state is kept as `<key>.backup`; a killed run's lock
+/// object is reported as such and removed with `state unlock`.
 #[tokio::test(flavor = "multi_thread")]
-async fn s3_backend_keeps_a_backup_object_when_the_bucket_has_no_versioning() {
+async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
     let cloud = LocalCloud::start();
     let eksnet = cloud.eksnet();
     let s3 = s3_client(&cloud).await;
@@ -167,7 +168,27 @@ async fn s3_backend_keeps_a_backup_object_when_the_bucket_has_no_versioning() {
     let state = remote_state(&s3).await;
     let backup: Value = serde_json::from_slice(&object(&s3, &format!("{KEY}.backup")).await.expect("a backup object")).unwrap();
     assert_eq!(backup["serial"].as_u64().unwrap() + 1, state["serial"].as_u64().unwrap());
+
+    // kill -9 mid-apply: the lock object stays, and the next run says its holder is gone and
+    // names the id to unlock; then the run converges without creating anything twice.
+    write_stack(&eksnet, &format!("{NETWORK}{PUBLIC}{}", remote()));
+    let args = ["-f", "stack.yaml", "apply", "--auto-approve", "--parallelism", "1"];
+    let mut child = eksnet.command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let line = std::io::BufRead::lines(stderr).map(Result::unwrap).find(|l| l.contains(" created ")).expect("a progress line");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(object(&s3, &format!("{KEY}.lock")).await.is_some(), "the killed run's lock is left (killed after {line})");
+    let stale = eksnet.run(&args);
+    assert_eq!(stale.code, 1);
+    assert!(stale.stderr.contains("that process is gone"), "{}", stale.stderr);
+    let id = stale.stderr.split("eksnet state unlock ").nth(1).and_then(|s| s.split('`').next()).expect("the lock id").to_string();
+    eksnet.run(&["-f", "stack.yaml", "state", "unlock", &id]).ok();
+    eksnet.run(&args).ok();
+    eksnet.run(&["-f", "stack.yaml", "plan", "--detailed-exitcode"]).ok();
+    assert_eq!(tagged_subnets(&cloud).await, 6, "no subnet was created twice");
     eksnet.run(&["-f", "stack.yaml", "destroy", "--auto-approve"]).ok();
+    assert_eq!(tagged_subnets(&cloud).await, 0);
 
     // A bucket that does not exist is named, with the fix.
     write_stack(&eksnet, &format!("{NETWORK}{}", remote().replace(BUCKET, "no-such-bucket")));
