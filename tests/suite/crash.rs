@@ -268,7 +268,8 @@ async fn kill_9_at_any_point_converges_without_duplicates_or_leftovers() {
     let (sequential, parallel, destroy): (Vec<usize>, Vec<usize>, Vec<usize>) = if full {
         ((1..=lines).step_by(3).collect(), vec![3, 12, 25, 40, 55], (1..=lines).step_by(7).collect())
     } else {
-        (vec![1, 12, 25, 38, 52, 66, 72], vec![10, 40], vec![9, 40])
+        // 71 falls on `creating k8s_manifest.securitygrouppolicy…`: killed during server-side apply.
+        (vec![1, 12, 25, 38, 52, 66, 71, 72], vec![10, 40], vec![9, 40])
     };
     let mut points = vec![];
     for k in sequential {
