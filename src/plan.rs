@@ -138,7 +138,12 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
                 } else if diffs.is_empty() {
                     (Action::NoOp, None)
                 } else {
-                    (Action::Update, None)
+                    // An object still being made or changed (e.g. a cluster CREATING when a run was
+                    // killed): the update waits for it.
+                    let status = diffs.iter().find(|d| d.attribute == "status");
+                    let waits =
+                        status.and_then(|d| Some(format!("is {} in AWS; apply waits until it is {}", d.old.as_ref()?.as_str()?, d.new.as_ref()?.as_str()?)));
+                    (Action::Update, waits)
                 };
                 if matches!(action, Action::NoOp | Action::Update) {
                     known.insert(address.clone(), current.outputs.clone());

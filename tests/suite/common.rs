@@ -14,6 +14,24 @@ pub fn reference_stack() -> PathBuf {
     repo().join("stacks/custom-networking.yaml")
 }
 
+/// A small network-only stack (VPC with the pod CIDR, private and intra subnets in two AZs of
+/// us-west-2): quick to apply, for tests of the engine rather than of the architecture.
+pub fn small_network(name: &str) -> String {
+    format!(
+        "name: {name}
+region: us-west-2
+availability_zones: [a, b]
+tags: {{team: platform}}
+vpc:
+  cidr: 10.0.0.0/16
+  secondary_cidrs: [100.64.0.0/16]
+subnets:
+  private: {{cidrs: [10.0.1.0/24, 10.0.2.0/24]}}
+  intra: {{cidrs: [100.64.1.0/24, 100.64.2.0/24]}}
+"
+    )
+}
+
 /// A private localcloud instance, stopped when dropped.
 pub struct LocalCloud {
     dir: tempfile::TempDir,

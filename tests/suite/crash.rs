@@ -343,6 +343,9 @@ async fn kill_9_while_the_cluster_is_creating_then_apply_waits_for_it() {
     let cluster = eks.describe_cluster().name("CNICustomNetworkDemoEKS").send().await.unwrap();
     assert_eq!(cluster.cluster().and_then(|c| c.status()).map(|s| s.as_str()), Some("CREATING"), "the kill came too late for this test");
 
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok();
+    assert!(plan.stdout.contains("~ eks_cluster.main  1.33  (is CREATING in AWS; apply waits until it is ACTIVE)"), "{}", plan.stdout);
+    assert!(plan.stdout.contains(r#"status: "CREATING" → "ACTIVE""#), "{}", plan.stdout);
     let mut stale_lock = false;
     run_after_crash(&eksnet, &args, &mut stale_lock);
     assert!(stale_lock, "the killed run's lock is reported");

@@ -4,21 +4,9 @@
 use aws_sdk_ec2::types::Filter;
 use serde_json::Value;
 
-use crate::common::{Eksnet, LocalCloud};
+use crate::common::{Eksnet, LocalCloud, small_network};
 
 const REGION: &str = "us-west-2";
-
-const STACK: &str = "name: refresh-demo
-region: us-west-2
-availability_zones: [a, b]
-tags: {team: platform}
-vpc:
-  cidr: 10.0.0.0/16
-  secondary_cidrs: [100.64.0.0/16]
-subnets:
-  private: {cidrs: [10.0.1.0/24, 10.0.2.0/24]}
-  intra: {cidrs: [100.64.1.0/24, 100.64.2.0/24]}
-";
 
 fn state(eksnet: &Eksnet) -> Value {
     serde_json::from_str(&std::fs::read_to_string(eksnet.path(".eksnet/refresh-demo.state.json")).unwrap()).unwrap()
@@ -33,7 +21,7 @@ async fn refresh_only_shows_and_records_changes_made_outside_eksnet() {
     let cloud = LocalCloud::start();
     let eksnet = cloud.eksnet();
     let ec2 = cloud.ec2(REGION).await;
-    std::fs::write(eksnet.path("stack.yaml"), STACK).unwrap();
+    std::fs::write(eksnet.path("stack.yaml"), small_network("refresh-demo")).unwrap();
     eksnet.run(&["-f", "stack.yaml", "apply", "--auto-approve"]).ok();
     let none = eksnet.run(&["-f", "stack.yaml", "plan", "--refresh-only", "--detailed-exitcode"]).ok();
     assert!(none.stdout.contains("No changes outside eksnet"), "{}", none.stdout);

@@ -6,22 +6,11 @@ use std::process::Stdio;
 use aws_sdk_s3::types::{BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, VersioningConfiguration};
 use serde_json::Value;
 
-use crate::common::{Eksnet, LocalCloud};
+use crate::common::{Eksnet, LocalCloud, small_network};
 
 const REGION: &str = "us-west-2";
 const BUCKET: &str = "team-eksnet-state";
 const KEY: &str = "stacks/remote-demo.state.json";
-
-const NETWORK: &str = "name: remote-demo
-region: us-west-2
-availability_zones: [a, b]
-vpc:
-  cidr: 10.0.0.0/16
-  secondary_cidrs: [100.64.0.0/16]
-subnets:
-  private: {cidrs: [10.0.1.0/24, 10.0.2.0/24]}
-  intra: {cidrs: [100.64.1.0/24, 100.64.2.0/24]}
-";
 
 const PUBLIC: &str = "  public: {cidrs: [10.0.101.0/24, 10.0.102.0/24]}\n";
 
@@ -31,6 +20,11 @@ fn remote() -> String {
 
 async fn s3_client(cloud: &LocalCloud) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&cloud.config(REGION).await).force_path_style(true).build())
+}
+
+async fn create_bucket(s3: &aws_sdk_s3::Client) {
+    let location = CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::UsWest2).build();
+    s3.create_bucket().bucket(BUCKET).create_bucket_configuration(location).send().await.unwrap();
 }
 
 async fn object(s3: &aws_sdk_s3::Client, key: &str) -> Option<Vec<u8>> {
@@ -58,16 +52,15 @@ async fn s3_backend_locks_keeps_versions_and_refuses_lost_updates() {
     let cloud = LocalCloud::start();
     let eksnet = cloud.eksnet();
     let s3 = s3_client(&cloud).await;
-    let location = CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::UsWest2).build();
-    s3.create_bucket().bucket(BUCKET).create_bucket_configuration(location).send().await.unwrap();
+    create_bucket(&s3).await;
     let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
     s3.put_bucket_versioning().bucket(BUCKET).versioning_configuration(enabled).send().await.unwrap();
 
     // A team starts with a local state, then moves it into S3.
-    write_stack(&eksnet, NETWORK);
+    write_stack(&eksnet, &small_network("remote-demo"));
     eksnet.run(&["-f", "stack.yaml", "apply", "--auto-approve"]).ok();
     let local: Value = serde_json::from_str(&std::fs::read_to_string(eksnet.path(".eksnet/remote-demo.state.json")).unwrap()).unwrap();
-    write_stack(&eksnet, &format!("{NETWORK}{}", remote()));
+    write_stack(&eksnet, &format!("{}{}", small_network("remote-demo"), remote()));
     let pushed = eksnet.run(&["-f", "stack.yaml", "state", "push", ".eksnet/remote-demo.state.json"]).ok();
     assert!(pushed.stderr.contains(&format!("to s3://{BUCKET}/{KEY}")), "{}", pushed.stderr);
     let stored = remote_state(&s3).await;
@@ -98,7 +91,7 @@ async fn s3_backend_locks_keeps_versions_and_refuses_lost_updates() {
 
     // Someone rewrites the state object while a run is between two writes: the run's next
     // conditional write fails instead of overwriting it, and the next run converges.
-    write_stack(&eksnet, &format!("{NETWORK}{PUBLIC}{}", remote()));
+    write_stack(&eksnet, &format!("{}{PUBLIC}{}", small_network("remote-demo"), remote()));
     cloud.control(&["fault", &serde_json::json!({"service": "ec2", "operation": "CreateSubnet", "hold": 3, "times": 1}).to_string()]);
     let mut child =
         eksnet.command(&["-f", "stack.yaml", "apply", "--auto-approve", "--parallelism", "1"]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
@@ -160,9 +153,8 @@ async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
     let cloud = LocalCloud::start();
     let eksnet = cloud.eksnet();
     let s3 = s3_client(&cloud).await;
-    let location = CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::UsWest2).build();
-    s3.create_bucket().bucket(BUCKET).create_bucket_configuration(location).send().await.unwrap();
-    write_stack(&eksnet, &format!("{NETWORK}{}", remote()));
+    create_bucket(&s3).await;
+    write_stack(&eksnet, &format!("{}{}", small_network("remote-demo"), remote()));
     eksnet.run(&["-f", "stack.yaml", "apply", "--auto-approve"]).ok();
     assert!(!eksnet.path(".eksnet").exists(), "nothing is written locally");
     let state = remote_state(&s3).await;
@@ -171,7 +163,7 @@ async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
 
     // kill -9 mid-apply: the lock object stays, and the next run says its holder is gone and
     // names the id to unlock; then the run converges without creating anything twice.
-    write_stack(&eksnet, &format!("{NETWORK}{PUBLIC}{}", remote()));
+    write_stack(&eksnet, &format!("{}{PUBLIC}{}", small_network("remote-demo"), remote()));
     let args = ["-f", "stack.yaml", "apply", "--auto-approve", "--parallelism", "1"];
     let mut child = eksnet.command(&args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
@@ -191,7 +183,7 @@ async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
     assert_eq!(tagged_subnets(&cloud).await, 0);
 
     // A bucket that does not exist is named, with the fix.
-    write_stack(&eksnet, &format!("{NETWORK}{}", remote().replace(BUCKET, "no-such-bucket")));
+    write_stack(&eksnet, &format!("{}{}", small_network("remote-demo"), remote().replace(BUCKET, "no-such-bucket")));
     let missing = eksnet.run(&["-f", "stack.yaml", "plan"]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("NoSuchBucket") && missing.stderr.contains("create the bucket `no-such-bucket`"), "{}", missing.stderr);
