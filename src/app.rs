@@ -92,7 +92,12 @@ fn load_stack(g: &Global) -> anyhow::Result<Stack> {
 }
 
 fn cloud_options(g: &Global, region: &str) -> CloudOptions {
-    CloudOptions { region: region.into(), endpoint_url: g.endpoint_url.clone(), max_attempts: g.max_attempts }
+    CloudOptions {
+        region: region.into(),
+        endpoint_url: g.endpoint_url.clone(),
+        max_attempts: g.max_attempts,
+        adaptive_retries: g.retry_mode == crate::cli::RetryMode::Adaptive,
+    }
 }
 
 /// The stack's state store (a local file, or its `state:` backend).

@@ -41,6 +41,10 @@ pub struct Global {
     /// Attempts per AWS call (throttling and 5xx are retried with backoff).
     #[arg(long, global = true, default_value_t = 8)]
     pub max_attempts: u32,
+    /// The SDK retry policy: `standard` (exponential backoff with jitter) or `adaptive` (also
+    /// slows the client down on throttling, for accounts shared with other busy tools).
+    #[arg(long, global = true, value_enum, default_value_t = RetryMode::Standard)]
+    pub retry_mode: RetryMode,
     /// Let server-side apply take over Kubernetes fields another field manager changed.
     #[arg(long, global = true)]
     pub force_conflicts: bool,
@@ -93,6 +97,12 @@ pub enum Command {
         #[arg(long, conflicts_with = "write")]
         print: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetryMode {
+    Standard,
+    Adaptive,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

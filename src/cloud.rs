@@ -17,14 +17,19 @@ pub struct CloudOptions {
     /// Overrides the endpoint of every service (else `AWS_ENDPOINT_URL` or AWS's own).
     pub endpoint_url: Option<String>,
     pub max_attempts: u32,
+    /// The adaptive retry policy (client-side rate limiting on throttling) instead of standard.
+    pub adaptive_retries: bool,
+}
+
+fn retry_config(options: &CloudOptions) -> RetryConfig {
+    let policy = if options.adaptive_retries { RetryConfig::adaptive() } else { RetryConfig::standard() };
+    policy.with_max_attempts(options.max_attempts).with_initial_backoff(Duration::from_millis(200))
 }
 
 /// Loads the AWS configuration and checks that credentials exist, so that a missing profile
 /// is reported before any plan is made rather than as the first call's failure.
 pub async fn load(options: &CloudOptions) -> anyhow::Result<SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(options.region.clone()))
-        .retry_config(RetryConfig::standard().with_max_attempts(options.max_attempts).with_initial_backoff(Duration::from_millis(200)));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(options.region.clone())).retry_config(retry_config(options));
     if let Some(url) = &options.endpoint_url {
         loader = loader.endpoint_url(url);
     }

@@ -51,6 +51,14 @@ fn throttling_and_server_errors_are_retried_until_apply_completes() {
     let out = eksnet.run(&["-f", &stack, "--max-attempts", "1", "apply", "--auto-approve"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("creating vpc.main: Throttling"), "{}", out.stderr);
+
+    // The adaptive policy retries the same way (and also slows the client on throttling).
+    cloud.reset();
+    let eksnet = cloud.eksnet();
+    fault(&cloud, json!({"service": "ec2", "operation": "CreateSubnet", "error": "Throttling", "times": 3}));
+    eksnet.run(&["-f", &stack, "--retry-mode", "adaptive", "apply", "--auto-approve"]).ok();
+    assert_eq!(fired(&cloud).iter().map(|(_, n)| n).sum::<u64>(), 3, "the throttles fired and were retried");
+    eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
 }
 
 async fn existing_ids(cloud: &LocalCloud) -> BTreeSet<String> {
