@@ -41,13 +41,6 @@ pub enum Held {
 }
 
 impl Held {
-    pub fn info(&self) -> &LockInfo {
-        match self {
-            Held::Local(l) => &l.info,
-            Held::S3(l) => &l.info,
-        }
-    }
-
     pub async fn release(self) {
         match self {
             Held::Local(lock) => drop(lock),

@@ -66,7 +66,7 @@ fn hint(error: &crate::provider::ApiError, bucket: &str) -> String {
     let help = match error.code.as_str() {
         "NoSuchBucket" => format!("\n  = help: create the bucket `{bucket}` (and enable versioning on it), or fix `state.bucket` in the stack"),
         "AccessDenied" | "Forbidden" => {
-            "\n  = help: the credentials need s3:GetObject, s3:PutObject and s3:DeleteObject on the state key and `<key>.lock`".to_string()
+            "\n  = help: the credentials need s3:GetObject, s3:PutObject and s3:DeleteObject on the state key, `<key>.lock` and `<key>.backup`, and s3:ListBucket on the bucket (without it S3 answers AccessDenied for a state that does not exist yet)".to_string()
         }
         "PermanentRedirect" | "AuthorizationHeaderMalformed" => "\n  = help: set `state.region` to the bucket's region".to_string(),
         _ => String::new(),
