@@ -11,6 +11,10 @@ A hold rule has "hold": SECONDS instead of "error": the call takes effect, then 
 held back that long; "held" counts the calls that took effect. A test waits until held > 0
 and kills its client: the object exists in AWS but the client never learnt its id (the crash
 window every create has).
+
+An error rule with "after": true carries the call out first and then answers with the error,
+as when a response is lost on the way back: the client's retry finds the call already done
+(e.g. a conditional S3 PUT that then fails its own precondition).
 """
 import random
 import threading

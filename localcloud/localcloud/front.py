@@ -115,6 +115,9 @@ class Front:
                 operation = f"{req.method} {req.path}"
             rule = self.faults.match(req.service, operation)
             if rule and "error" in rule:
+                if rule.get("after"):  # done in "AWS"; the answer is lost on the way back
+                    self.dispatch(req, operation)
+                    self.faults.took_effect(rule)
                 resp = awserrors.render(req.service, rule["error"], rule["message"], int(rule["status"]))
             else:
                 delay = self.profile.latency(req.service, operation)

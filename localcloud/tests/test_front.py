@@ -177,3 +177,17 @@ def test_s3_bucket_versioning_answers_in_the_s3_shape(cloud):
     assert s3.get_bucket_versioning(Bucket="versioned")["Status"] == "Enabled"
     assert b"<VersioningConfiguration" in raw[0] and b"GetBucketVersioningResponse" not in raw[0], raw
     assert [e["operation"] for e in cloud.log()[-2:]] == ["PutBucketVersioning", "GetBucketVersioning"]
+
+
+def test_an_after_rule_carries_the_call_out_then_answers_with_the_error(cloud):
+    s3 = cloud.client("s3")  # one attempt: the test sees the injected answer itself
+    s3.meta.config.s3 = {"addressing_style": "path"}
+    s3.create_bucket(Bucket="after", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    cloud.control("POST", "faults", {"service": "s3", "operation": "PutObject", "error": "InternalError", "after": True, "times": 1})
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        s3.put_object(Bucket="after", Key="k", Body=b"done", IfNoneMatch="*")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert s3.get_object(Bucket="after", Key="k")["Body"].read() == b"done", "the call was carried out"
+    with pytest.raises(botocore.exceptions.ClientError) as e:  # what a retry meets
+        s3.put_object(Bucket="after", Key="k", Body=b"done", IfNoneMatch="*")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412

@@ -92,26 +92,31 @@ impl Remote {
         self.seen.lock().expect("seen").clone()
     }
 
-    pub async fn load(&self) -> anyhow::Result<Option<State>> {
+    /// The state object's bytes and ETag, None when it does not exist.
+    async fn fetch(&self) -> anyhow::Result<Option<(Vec<u8>, Option<String>)>> {
         match self.client.get_object().bucket(&self.bucket).key(&self.key).send().await {
             Ok(out) => {
                 let etag = out.e_tag.clone();
                 let body = out.body.collect().await.with_context(|| format!("cannot read the state {}", self.location()))?.to_vec();
-                let text = String::from_utf8_lossy(&body);
-                let state = crate::state::parse(&text, &self.location(), "the bucket's object versions")?;
-                let mut seen = self.seen.lock().expect("seen");
-                seen.etag = etag;
-                seen.body = Some(body);
-                Ok(Some(state))
+                Ok(Some((body, etag)))
             }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
-                let mut seen = self.seen.lock().expect("seen");
-                seen.etag = None;
-                seen.body = None;
-                Ok(None)
-            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
             Err(e) => bail!("cannot read the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
         }
+    }
+
+    pub async fn load(&self) -> anyhow::Result<Option<State>> {
+        let found = self.fetch().await?;
+        let state = match &found {
+            Some((body, _)) => Some(crate::state::parse(&String::from_utf8_lossy(body), &self.location(), "the bucket's object versions")?),
+            None => None,
+        };
+        let mut seen = self.seen.lock().expect("seen");
+        (seen.body, seen.etag) = match found {
+            Some((body, etag)) => (Some(body), etag),
+            None => (None, None),
+        };
+        Ok(state)
     }
 
     pub async fn save(&self, state: &mut State) -> anyhow::Result<()> {
@@ -143,20 +148,24 @@ impl Remote {
             Some(etag) => put.if_match(etag),
             None => put.if_none_match("*"),
         };
-        match put.send().await {
-            Ok(out) => {
-                state.serial += 1;
-                let mut seen = self.seen.lock().expect("seen");
-                seen.etag = out.e_tag;
-                seen.body = Some(body);
-                Ok(())
-            }
-            Err(e) if lost_condition(&e) => bail!(
-                "the state {} changed since this run read it (another writer?); eksnet did not overwrite it\n  = help: what this run created carries its tags and is adopted by the next run; find out who else wrote the state (was its lock removed with `state unlock`?), then run `eksnet plan` again",
-                self.location()
-            ),
+        let etag = match put.send().await {
+            Ok(out) => out.e_tag,
+            // A retried PUT whose first attempt landed (its answer was lost) fails its own
+            // condition: the object then holds exactly these bytes, and that is a success.
+            Err(e) if lost_condition(&e) => match self.fetch().await? {
+                Some((current, etag)) if current == body => etag,
+                _ => bail!(
+                    "the state {} changed since this run read it (another writer?); eksnet did not overwrite it\n  = help: what this run created carries its tags and is adopted by the next run; find out who else wrote the state (was its lock removed with `state unlock`?), then run `eksnet plan` again",
+                    self.location()
+                ),
+            },
             Err(e) => bail!("cannot write the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
-        }
+        };
+        state.serial += 1;
+        let mut seen = self.seen.lock().expect("seen");
+        seen.etag = etag;
+        seen.body = Some(body);
+        Ok(())
     }
 
     async fn is_versioned(&self) -> bool {
@@ -189,17 +198,16 @@ impl Remote {
                 Ok(out) => {
                     return Ok(RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag: out.e_tag, info });
                 }
-                Err(e) if lost_condition(&e) => {
-                    if Instant::now() < deadline {
-                        tokio::time::sleep(Duration::from_secs(1).min(timeout)).await;
-                        continue;
+                Err(e) if lost_condition(&e) => match self.read_lock().await? {
+                    // A retry whose first attempt landed (its answer was lost): the lock is ours.
+                    Some((Some(holder), etag)) if holder.id == info.id => {
+                        return Ok(RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag, info });
                     }
-                    match self.read_lock().await? {
-                        // Released in the meantime: try again.
-                        None => continue,
-                        Some((holder, _)) => return Err(held_error(holder, &format!("s3://{}/{}", self.bucket, self.lock_key()))),
-                    }
-                }
+                    // Released in the meantime: try again.
+                    None => continue,
+                    Some(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_secs(1)).await,
+                    Some((holder, _)) => return Err(held_error(holder, &format!("s3://{}/{}", self.bucket, self.lock_key()))),
+                },
                 Err(e) => bail!("cannot lock the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
             }
         }

@@ -146,8 +146,8 @@ async fn s3_backend_locks_keeps_versions_and_refuses_lost_updates() {
     assert!(object(&s3, &lock_key).await.is_none());
 }
 
-/// Without bucket versioning, the previous state is kept as `<key>.backup`; a killed run's lock
-/// object is reported as such and removed with `state unlock`.
+/// Lost answers to conditional PUTs are recognised; without bucket versioning the previous
+/// state is kept as `<key>.backup`; a killed run's lock is reported and removed with `unlock`.
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
     let cloud = LocalCloud::start();
@@ -155,7 +155,19 @@ async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
     let s3 = s3_client(&cloud).await;
     create_bucket(&s3).await;
     write_stack(&eksnet, &format!("{}{}", small_network("remote-demo"), remote()));
+    // Two answers lost on the way back: the lock PUT and the first state PUT are carried out
+    // but answered 500. Their retries then fail their own preconditions (412), and eksnet must
+    // recognise its own lock and its own bytes rather than report a holder or a lost update.
+    for nth in [1, 2] {
+        let rule = serde_json::json!({"service": "s3", "operation": "PutObject", "error": "InternalError", "after": true, "nth": nth, "times": 1});
+        cloud.control(&["fault", &rule.to_string()]);
+    }
     eksnet.run(&["-f", "stack.yaml", "apply", "--auto-approve"]).ok();
+    let rules: Value = serde_json::from_str(&cloud.control(&["fault", "--list"])).unwrap();
+    assert!(rules.as_array().unwrap().iter().all(|r| r["held"] == 1), "both lost answers happened: {rules:#}");
+    cloud.control(&["fault", "--clear"]);
+    assert!(object(&s3, &format!("{KEY}.lock")).await.is_none());
+    eksnet.run(&["-f", "stack.yaml", "plan", "--detailed-exitcode"]).ok();
     assert!(!eksnet.path(".eksnet").exists(), "nothing is written locally");
     let state = remote_state(&s3).await;
     let backup: Value = serde_json::from_slice(&object(&s3, &format!("{KEY}.backup")).await.expect("a backup object")).unwrap();
