@@ -27,11 +27,17 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created =
-        cx.ec2().allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await.map_err(api_error)?;
-    let id = created.allocation_id().unwrap_or_default();
-    Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[("public_ip", created.public_ip().unwrap_or_default())]) })
+pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let id = super::untokened::create(cx, address, |ec2| async move {
+        let created =
+            ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await.map_err(api_error)?;
+        Ok(created.allocation_id().unwrap_or_default().to_string())
+    })
+    .await?;
+    // The address, also when an earlier attempt's lost answer was what allocated it.
+    let found = cx.ec2().describe_addresses().allocation_ids(&id).send().await.map_err(api_error)?;
+    let public_ip = found.addresses().first().and_then(|a| a.public_ip()).unwrap_or_default();
+    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[("public_ip", public_ip)]) })
 }
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {

@@ -28,9 +28,12 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created = cx.ec2().create_internet_gateway().tag_specifications(tags::spec(ResourceType::InternetGateway, attrs)).send().await.map_err(api_error)?;
-    let id = created.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string();
+pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let id = super::untokened::create(cx, address, |ec2| async move {
+        let created = ec2.create_internet_gateway().tag_specifications(tags::spec(ResourceType::InternetGateway, attrs)).send().await.map_err(api_error)?;
+        Ok(created.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string())
+    })
+    .await?;
     cx.ec2().attach_internet_gateway().internet_gateway_id(&id).vpc_id(attr_str(attrs, "vpc_id")?).send().await.map_err(api_error)?;
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }

@@ -18,6 +18,7 @@ mod security_group;
 mod security_group_rules;
 mod subnet;
 pub mod tags;
+mod untokened;
 mod vpc;
 mod vpc_cidr;
 pub mod wait;
@@ -83,6 +84,8 @@ impl Default for Polling {
 pub struct Cx {
     config: SdkConfig,
     ec2: OnceLock<aws_sdk_ec2::Client>,
+    /// EC2 without SDK retries, for creates that take no idempotency token (untokened.rs).
+    ec2_once: OnceLock<aws_sdk_ec2::Client>,
     eks: OnceLock<aws_sdk_eks::Client>,
     iam: OnceLock<aws_sdk_iam::Client>,
     pub kube: crate::k8s::Connections,
@@ -101,6 +104,18 @@ pub struct Cx {
 impl Cx {
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
         self.ec2.get_or_init(|| aws_sdk_ec2::Client::new(&self.config))
+    }
+
+    pub fn ec2_once(&self) -> &aws_sdk_ec2::Client {
+        self.ec2_once.get_or_init(|| {
+            let conf = aws_sdk_ec2::config::Builder::from(&self.config).retry_config(aws_config::retry::RetryConfig::disabled()).build();
+            aws_sdk_ec2::Client::from_conf(conf)
+        })
+    }
+
+    /// Attempts per call, as the SDK retry policy is configured.
+    pub fn max_attempts(&self) -> u32 {
+        self.config.retry_config().map_or(3, |r| r.max_attempts()).max(1)
     }
 
     pub fn eks(&self) -> &aws_sdk_eks::Client {
@@ -146,6 +161,7 @@ impl Aws {
                 kube: crate::k8s::Connections::new(config.clone()),
                 config,
                 ec2: OnceLock::new(),
+                ec2_once: OnceLock::new(),
                 eks: OnceLock::new(),
                 iam: OnceLock::new(),
                 stack: stack.into(),

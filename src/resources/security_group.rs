@@ -35,19 +35,15 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created = cx
-        .ec2()
-        .create_security_group()
-        .vpc_id(attr_str(attrs, "vpc_id")?)
-        .group_name(attr_str(attrs, "group_name")?)
-        .description(attr_str(attrs, "description")?)
-        .tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs))
-        .send()
-        .await
-        .map_err(api_error)?;
-    let id = created.group_id().unwrap_or_default();
-    Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
+pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let (vpc, name, description) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "group_name")?, attr_str(attrs, "description")?);
+    let id = super::untokened::create(cx, address, |ec2| async move {
+        let call = ec2.create_security_group().vpc_id(vpc).group_name(name).description(description);
+        let created = call.tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs)).send().await.map_err(api_error)?;
+        Ok(created.group_id().unwrap_or_default().to_string())
+    })
+    .await?;
+    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
 pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {

@@ -38,18 +38,14 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created = cx
-        .ec2()
-        .create_subnet()
-        .vpc_id(attr_str(attrs, "vpc_id")?)
-        .cidr_block(attr_str(attrs, "cidr_block")?)
-        .availability_zone(attr_str(attrs, "availability_zone")?)
-        .tag_specifications(tags::spec(ResourceType::Subnet, attrs))
-        .send()
-        .await
-        .map_err(api_error)?;
-    let id = created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string();
+pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let (vpc, cidr, az) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "cidr_block")?, attr_str(attrs, "availability_zone")?);
+    let id = super::untokened::create(cx, address, |ec2| async move {
+        let call = ec2.create_subnet().vpc_id(vpc).cidr_block(cidr).availability_zone(az);
+        let created = call.tag_specifications(tags::spec(ResourceType::Subnet, attrs)).send().await.map_err(api_error)?;
+        Ok(created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string())
+    })
+    .await?;
     let mut current = attrs.clone();
     current.insert("map_public_ip_on_launch".into(), false.into());
     set_public_ip(cx, &id, &current, attrs).await?;

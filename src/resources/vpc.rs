@@ -43,16 +43,13 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created = cx
-        .ec2()
-        .create_vpc()
-        .cidr_block(attr_str(attrs, "cidr_block")?)
-        .tag_specifications(tags::spec(ResourceType::Vpc, attrs))
-        .send()
-        .await
-        .map_err(api_error)?;
-    let id = created.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string();
+pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let cidr = attr_str(attrs, "cidr_block")?;
+    let id = super::untokened::create(cx, address, |ec2| async move {
+        let created = ec2.create_vpc().cidr_block(cidr).tag_specifications(tags::spec(ResourceType::Vpc, attrs)).send().await.map_err(api_error)?;
+        Ok(created.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string())
+    })
+    .await?;
     set_dns(cx, &id, attrs, &Attrs::new()).await?;
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: outputs(&id, &[]) })
 }

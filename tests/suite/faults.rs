@@ -1,6 +1,6 @@
 //! Faults: throttling and 5xx are retried by the SDK's retry policy, so apply completes; a hard
 //! failure stops only its branch, leaves a state that records exactly what exists, and the next
-//! apply completes the rest.
+//! apply completes the rest; a create whose answer was lost is found, not made twice.
 
 use std::collections::BTreeSet;
 
@@ -119,4 +119,42 @@ async fn a_hard_failure_stops_its_branch_leaves_an_exact_state_and_the_next_appl
     let nats = existing_ids(&cloud).await.into_iter().filter(|id| id.starts_with("nat-")).count();
     assert_eq!(nats, 2);
     eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
+}
+
+/// Objects of the stack per id prefix (`vpc`, `subnet`, `igw`, `eipalloc`, `sg`, …).
+async fn counts(cloud: &LocalCloud) -> std::collections::BTreeMap<String, usize> {
+    let mut ids = existing_ids(cloud).await;
+    let ec2 = cloud.ec2(REGION).await;
+    let f = Filter::builder().name("tag:eksnet:stack").values(STACK).build();
+    let igws = ec2.describe_internet_gateways().filters(f).send().await.unwrap();
+    ids.extend(igws.internet_gateways().iter().filter_map(|g| g.internet_gateway_id().map(str::to_string)));
+    let mut out = std::collections::BTreeMap::new();
+    for id in ids {
+        *out.entry(id.split('-').next().unwrap_or_default().to_string()).or_default() += 1;
+    }
+    out
+}
+
+/// EC2 carried a create out but its answer was lost (a 5xx on the way back): for the calls that
+/// take no idempotency token, the object is found by its tags before the retry, never made twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_answer_to_a_create_is_found_not_duplicated() {
+    let cloud = LocalCloud::start();
+    let stack = reference_stack().display().to_string();
+    let eksnet = cloud.eksnet();
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    let expected = counts(&cloud).await;
+
+    cloud.reset();
+    let eksnet = cloud.eksnet();
+    for operation in ["CreateVpc", "CreateSubnet", "CreateInternetGateway", "AllocateAddress", "CreateSecurityGroup"] {
+        fault(&cloud, json!({"service": "ec2", "operation": operation, "error": "InternalError", "after": true, "times": 1}));
+    }
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    let fired = fired(&cloud);
+    assert!(fired.len() == 5 && fired.iter().all(|(_, n)| *n == 1), "every lost answer happened: {fired:?}");
+    assert_eq!(counts(&cloud).await, expected, "objects per kind with lost answers vs without");
+    eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
+    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
+    assert!(counts(&cloud).await.is_empty());
 }
