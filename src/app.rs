@@ -320,9 +320,9 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, appr
     };
     aws.set_clusters(cluster_names(&desired, &state));
     let observed = observe(&aws, name, Some(&state), &desired).await?;
-    let drifts = crate::drift::drift(Some(&state), &observed);
-    if mode == Mode::RefreshOnly {
-        print!("{}", crate::drift::render_text(&drifts, &|c, t| printer.paint(c, t)));
+    let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
+    if let Some(drifts) = &drifts {
+        print!("{}", crate::drift::render_text(drifts, &|c, t| printer.paint(c, t)));
         if !drifts.is_empty() && !approved && !confirm("record")? {
             eprintln!("Cancelled; the state was not changed.");
             return Ok(1);
@@ -331,7 +331,7 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, appr
     if sync(&mut state, &observed, &desired) {
         store.save(&mut state).await?;
     }
-    if mode == Mode::RefreshOnly {
+    if let Some(drifts) = drifts {
         eprintln!("Refresh complete: the state records {} change(s) made outside eksnet; nothing in AWS was changed.", drifts.len());
         return Ok(0);
     }

@@ -145,7 +145,8 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
                         status.and_then(|d| Some(format!("is {} in AWS; apply waits until it is {}", d.old.as_ref()?.as_str()?, d.new.as_ref()?.as_str()?)));
                     (Action::Update, waits)
                 };
-                if matches!(action, Action::NoOp | Action::Update) {
+                // Outputs of an object still being made (a cluster's endpoint) are not known yet.
+                if action == Action::NoOp || (action == Action::Update && reason.is_none()) {
                     known.insert(address.clone(), current.outputs.clone());
                 }
                 let existing_deps = existing_deps(address, current, inputs);
@@ -260,7 +261,6 @@ pub fn json(plan: &Plan) -> Value {
     })
 }
 
-/// The terminal rendering: one line per change, attribute lines below updates and replaces.
 /// One line per attribute: `      name: old → new`.
 pub fn render_diffs(diffs: &[Diff], out: &mut String) {
     for d in diffs {
@@ -271,6 +271,7 @@ pub fn render_diffs(diffs: &[Diff], out: &mut String) {
     }
 }
 
+/// The terminal rendering: one line per change, attribute lines below updates and replaces.
 pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
     let mut out = String::new();
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {

@@ -66,7 +66,7 @@ def test_hold_rule_carries_the_call_out_and_answers_late(cloud):
     import threading
     import time
     ec2 = cloud.client("ec2")
-    cloud.control("POST", "faults", {"service": "ec2", "operation": "CreateVpc", "hold": 1.5, "times": 1})
+    cloud.control("POST", "faults", {"service": "ec2", "operation": "CreateVpc", "hold": 5, "times": 1})
     answered = []
     t = threading.Thread(target=lambda: answered.append(ec2.create_vpc(CidrBlock="10.9.0.0/16")))
     t.start()

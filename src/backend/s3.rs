@@ -41,23 +41,13 @@ pub struct RemoteLock {
     pub info: LockInfo,
 }
 
-/// HTTP status of a failed call, when the service answered.
-fn status<E, R: HttpStatus>(e: &SdkError<E, R>) -> Option<u16> {
-    e.raw_response().map(HttpStatus::code)
-}
-
-trait HttpStatus {
-    fn code(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::http::Response {
-    fn code(&self) -> u16 {
-        self.status().as_u16()
-    }
+/// HTTP status of a failed call, when S3 answered.
+fn status<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Option<u16> {
+    e.raw_response().map(|r| r.status().as_u16())
 }
 
 /// A conditional write lost: 412 Precondition Failed, or 409 when two writes race.
-fn lost_condition<E, R: HttpStatus>(e: &SdkError<E, R>) -> bool {
+fn lost_condition<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> bool {
     matches!(status(e), Some(412 | 409))
 }
 
@@ -195,14 +185,10 @@ impl Remote {
         loop {
             let put = self.client.put_object().bucket(&self.bucket).key(self.lock_key()).content_type("application/json").if_none_match("*");
             match put.body(ByteStream::from(body.clone())).send().await {
-                Ok(out) => {
-                    return Ok(RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag: out.e_tag, info });
-                }
+                Ok(out) => return Ok(self.held(out.e_tag, info)),
                 Err(e) if lost_condition(&e) => match self.read_lock().await? {
                     // A retry whose first attempt landed (its answer was lost): the lock is ours.
-                    Some((Some(holder), etag)) if holder.id == info.id => {
-                        return Ok(RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag, info });
-                    }
+                    Some((Some(holder), etag)) if holder.id == info.id => return Ok(self.held(etag, info)),
                     // Released in the meantime: try again.
                     None => continue,
                     Some(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_secs(1)).await,
@@ -211,6 +197,10 @@ impl Remote {
                 Err(e) => bail!("cannot lock the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
             }
         }
+    }
+
+    fn held(&self, etag: Option<String>, info: LockInfo) -> RemoteLock {
+        RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag, info }
     }
 
     pub async fn unlock(&self, id: &str) -> anyhow::Result<LockInfo> {
@@ -240,12 +230,17 @@ impl RemoteLock {
             Some(etag) => delete.if_match(etag),
             None => delete,
         };
-        if let Err(e) = delete.send().await {
-            let why = if lost_condition(&e) { "it was replaced by another run".to_string() } else { api_error(e).to_string() };
-            eprintln!(
-                "warning: could not release the lock s3://{}/{} ({why}); if no eksnet runs, `eksnet state unlock {}` removes it",
-                self.bucket, self.key, self.info.id
-            );
+        match delete.send().await {
+            // Gone already: a retried DELETE whose first attempt landed.
+            Ok(_) => {}
+            Err(e) if status(&e) == Some(404) => {}
+            Err(e) => {
+                let why = if lost_condition(&e) { "it was replaced by another run".to_string() } else { api_error(e).to_string() };
+                eprintln!(
+                    "warning: could not release the lock s3://{}/{} ({why}); if no eksnet runs, `eksnet state unlock {}` removes it",
+                    self.bucket, self.key, self.info.id
+                );
+            }
         }
     }
 }
