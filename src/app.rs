@@ -9,13 +9,14 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 use crate::address::Address;
-use crate::apply::{Failure, Run, refresh, sync};
+use crate::apply::{Failure, RefreshError, Run, refresh, sync};
 use crate::backend::{BackendConfig, Store, check_push};
 use crate::cli::{Cli, Command, Format, Global, OutputArgs, PlanArgs, StateCommand};
 use crate::cloud::{CloudOptions, load as load_cloud};
 use crate::diagnostic::Invalid;
+use crate::ownership::{Foreign, Owner};
 use crate::plan::{Inputs, Plan, plan as make_plan, render_text};
-use crate::provider::Observed;
+use crate::provider::{Desired, Observed};
 use crate::resources::{Aws, Polling};
 use crate::stack::{Overrides, Stack};
 use crate::state::{State, StateFile};
@@ -73,9 +74,13 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
         Command::Apply(args) => {
             let mode = if args.refresh_only { Mode::RefreshOnly } else { Mode::Apply };
-            runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), args.confirm.auto_approve, mode, printer))
+            let how = How { approved: args.confirm.auto_approve, mode, take_over: args.take_over };
+            runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))
         }
-        Command::Destroy(args) => runtime()?.block_on(apply_command(g, None, args.auto_approve, Mode::Destroy, printer)),
+        Command::Destroy(args) => {
+            let how = How { approved: args.auto_approve, mode: Mode::Destroy, take_over: false };
+            runtime()?.block_on(apply_command(g, None, how, printer))
+        }
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),
         Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
         Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),
@@ -190,11 +195,42 @@ async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<A
     Ok(Aws::new(load_cloud(&cloud_options(g, region)).await?, stack_name, polling(g), g.force_conflicts))
 }
 
-async fn observe(aws: &Aws, stack: &str, state: Option<&State>, desired: &[crate::resources::Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
-    refresh(aws, stack, state, desired).await.map_err(|failures| {
-        let lines: Vec<String> = failures.iter().map(|(kind, e)| format!("  reading {kind}: {e}")).collect();
-        anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
+async fn observe(aws: &Aws, owner: &Owner, state: Option<&State>, desired: &[Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
+    refresh(aws, owner, state, desired).await.map_err(|e| match e {
+        RefreshError::Reads(failures) => {
+            let lines: Vec<String> = failures.iter().map(|(kind, e)| format!("  reading {kind}: {e}")).collect();
+            anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
+        }
+        RefreshError::OwnedElsewhere(foreign) => owned_elsewhere(owner, &foreign),
     })
+}
+
+/// The stack exists, managed by another state: nothing may change until the user chooses.
+fn owned_elsewhere(owner: &Owner, foreign: &[Foreign]) -> anyhow::Error {
+    let mut lineages: Vec<&str> = foreign.iter().map(|f| f.lineage.as_str()).collect();
+    lineages.sort();
+    lineages.dedup();
+    let shown: Vec<String> = foreign.iter().take(5).map(|f| format!("    {} ({})", f.address, f.id)).collect();
+    let more = if foreign.len() > shown.len() { format!("\n    … and {} more", foreign.len() - shown.len()) } else { String::new() };
+    anyhow::anyhow!(
+        "stack `{}` already exists in this account and region, managed by another state (lineage {}); this state's lineage is {}.\n  \
+         {} of its objects carry the other state's `eksnet:lineage` tag:\n{}{more}\n  Nothing was changed.\n  \
+         = help: use the state that manages it (--state FILE, or the stack's `backend:`), or give this stack another `name:`, \
+         or take it over deliberately: `eksnet plan --take-over` shows what that changes, `eksnet apply --take-over` does it \
+         (the other state must not be used afterwards; docs/ownership.md)",
+        owner.stack,
+        lineages.join(", "),
+        owner.lineage,
+        foreign.len(),
+        shown.join("\n"),
+    )
+}
+
+/// The stack's desired resources, marked with the lineage of the state that will manage them.
+fn marked(desired: Vec<Desired>, lineage: &str) -> Vec<Desired> {
+    let mut desired = desired;
+    crate::ownership::mark(&mut desired, lineage);
+    desired
 }
 
 async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::Result<i32> {
@@ -205,8 +241,11 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let store = stack_store(g, &stack).await?;
     let state = store.load().await?;
     let aws = connect(g, &stack.name, &stack.region).await?;
-    let desired = stack.desired();
-    let observed = observe(&aws, &stack.name, state.as_ref(), &desired).await?;
+    // Without a state yet, the plan names the lineage the state it creates will have.
+    let lineage = state.as_ref().map_or_else(|| State::new(&stack.name).lineage, |s| s.lineage.clone());
+    let owner = Owner { stack: stack.name.clone(), lineage: lineage.clone(), take_over: args.take_over };
+    let desired = marked(stack.desired(), &lineage);
+    let observed = observe(&aws, &owner, state.as_ref(), &desired).await?;
     if args.refresh_only {
         let drifts = crate::drift::drift(state.as_ref(), &observed);
         match args.format {
@@ -218,6 +257,8 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
     plan.backend = stack.backend.clone();
+    plan.state_lineage = Some(lineage);
+    plan.take_over = args.take_over;
     if !args.destroy {
         plan.capacity = capacity(&aws, &stack).await?;
     }
@@ -262,7 +303,17 @@ enum Mode {
     RefreshOnly,
 }
 
-async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool, mode: Mode, printer: Printer) -> anyhow::Result<i32> {
+/// How an apply runs: its mode, whether it was approved beforehand, and whether it may take over
+/// objects another state manages.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    approved: bool,
+    mode: Mode,
+    take_over: bool,
+}
+
+async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
+    let mode = how.mode;
     let saved: Option<Plan> = plan_file.map(read_plan).transpose()?;
     // A saved plan carries its stack; otherwise the stack file is the source.
     let stack = match &saved {
@@ -282,7 +333,8 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, auto_approve: bool,
     };
     let held = store.lock(command, g.lock_timeout).await?;
     let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
-    let result = apply_locked(g, &target, saved, plan_file.is_some() || auto_approve, mode, printer).await;
+    let how = How { approved: plan_file.is_some() || how.approved, take_over: how.take_over || saved.as_ref().is_some_and(|p| p.take_over), ..how };
+    let result = apply_locked(g, &target, saved, how, printer).await;
     held.release().await;
     result
 }
@@ -296,10 +348,21 @@ struct Target<'a> {
     store: &'a Store,
 }
 
-async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, approved: bool, mode: Mode, printer: Printer) -> anyhow::Result<i32> {
+async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<i32> {
     let Target { name, region, stack, store, .. } = target;
+    let How { approved, mode, take_over } = how;
     let destroy = mode == Mode::Destroy;
-    let mut state = store.load().await?.unwrap_or_else(|| State::new(name));
+    let mut state = match store.load().await? {
+        Some(state) => state,
+        // A saved plan made without a state names the lineage it marked its objects with.
+        None => {
+            let mut fresh = State::new(name);
+            if let Some(lineage) = saved.as_ref().and_then(|p| p.state_lineage.clone()) {
+                fresh.lineage = lineage;
+            }
+            fresh
+        }
+    };
     if let Some(p) = &saved {
         let moved = p.state_lineage.as_ref().is_some_and(|l| *l != state.lineage) || p.state_serial != state.serial;
         if moved {
@@ -315,11 +378,12 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, appr
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
     let desired = match (&saved, stack) {
         (Some(p), _) => p.desired.clone(),
-        (None, Some(s)) => s.desired(),
+        (None, Some(s)) => marked(s.desired(), &state.lineage),
         (None, None) => vec![],
     };
     aws.set_clusters(cluster_names(&desired, &state));
-    let observed = observe(&aws, name, Some(&state), &desired).await?;
+    let owner = Owner { stack: name.clone(), lineage: state.lineage.clone(), take_over };
+    let observed = observe(&aws, &owner, Some(&state), &desired).await?;
     let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
     if let Some(drifts) = &drifts {
         print!("{}", crate::drift::render_text(drifts, &|c, t| printer.paint(c, t)));
@@ -341,6 +405,7 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, appr
             let mut p = make_plan(&aws, &Inputs { stack: name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
             p.backend = target.backend.clone();
+            p.take_over = take_over;
             if let (Some(s), false) = (stack, destroy) {
                 p.capacity = capacity(&aws, s).await?;
             }
@@ -416,7 +481,7 @@ async fn kubeconfig_command(g: &Global, write: Option<&Path>, print: bool) -> an
 
 /// The stack's EKS cluster names, from what it wants and what the state remembers (a cluster
 /// removed from the stack, or already deleted by an interrupted destroy, still counts).
-fn cluster_names(desired: &[crate::resources::Desired], state: &State) -> Vec<String> {
+fn cluster_names(desired: &[Desired], state: &State) -> Vec<String> {
     let wanted = desired.iter().filter(|d| d.address.kind == "eks_cluster").map(|d| &d.attrs);
     let recorded = state.resources.iter().filter(|(a, _)| a.kind == "eks_cluster").map(|(_, r)| &r.attrs);
     let mut names: Vec<String> = wanted.chain(recorded).filter_map(|a| a.get("name")?.as_str().map(str::to_string)).collect();

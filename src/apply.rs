@@ -10,22 +10,35 @@ use tokio::sync::Mutex;
 use crate::address::Address;
 use crate::backend::Store;
 use crate::executor::{Outcome, walk};
+use crate::ownership::{Foreign, Owner, Verdict};
 use crate::plan::{Action, Plan};
+use crate::provider::Desired;
 use crate::provider::{ApiError, Observed, Provider, Scope};
 use crate::reporter::{Reporter, Verb};
-use crate::resources::Desired;
 use crate::state::{Record, State};
 use crate::value::{Attrs, resolve_attrs};
 
-/// Reads every kind once (tagged kinds together, then the kinds found through them).
+/// Why a refresh could not tell what exists.
+#[derive(Debug)]
+pub enum RefreshError {
+    /// Reads that failed, per kind.
+    Reads(Vec<(String, ApiError)>),
+    /// The stack's objects are managed by another state (see `ownership`).
+    OwnedElsewhere(Vec<Foreign>),
+}
+
+/// Reads every kind once (tagged kinds together, then the kinds found through them), and keeps
+/// only what `owner` owns: whatever a read returns, an object of another stack is dropped here,
+/// and one of another state stops the refresh (`ownership`).
 pub async fn refresh<P: Provider>(
     provider: &P,
-    stack: &str,
+    owner: &Owner,
     state: Option<&State>,
     desired: &[Desired],
-) -> Result<BTreeMap<Address, Observed>, Vec<(String, ApiError)>> {
+) -> Result<BTreeMap<Address, Observed>, RefreshError> {
     let mut observed = BTreeMap::new();
     let mut failures = vec![];
+    let mut foreign = vec![];
     let mut ids: HashMap<String, Address> =
         state.map(|s| s.resources.iter().filter_map(|(a, r)| Some((r.id.clone()?, a.clone()))).collect()).unwrap_or_default();
     let mut known: HashMap<Address, Attrs> = state.map(|s| s.resources.iter().map(|(a, r)| (a.clone(), r.attrs.clone())).collect()).unwrap_or_default();
@@ -33,18 +46,32 @@ pub async fn refresh<P: Provider>(
     let mut outputs: HashMap<Address, Attrs> = HashMap::new();
     for derived in [false, true] {
         let kinds: Vec<&str> = provider.kinds().iter().copied().filter(|k| provider.schema(k).derived == derived).collect();
-        let scope = Scope { stack, ids: &ids, outputs: &outputs, known: &known };
+        let scope = Scope { stack: &owner.stack, ids: &ids, outputs: &outputs, known: &known };
         let results = join_all(kinds.iter().map(|k| provider.refresh(k, &scope))).await;
         for (kind, result) in kinds.iter().zip(results) {
             match result {
-                Ok(found) => observed.extend(found),
+                Ok(found) => {
+                    let schema = provider.schema(kind);
+                    for (address, o) in found {
+                        match owner.judge(&schema, &o, |id| ids.contains_key(id)) {
+                            Verdict::Ours => {
+                                observed.insert(address, o);
+                            }
+                            Verdict::NotOurs => {}
+                            Verdict::OtherState(lineage) => foreign.push(Foreign { address, id: o.id, lineage }),
+                        }
+                    }
+                }
                 Err(e) => failures.push((kind.to_string(), e)),
             }
         }
         ids.extend(observed.iter().map(|(a, o)| (o.id.clone(), a.clone())));
         outputs.extend(observed.iter().map(|(a, o)| (a.clone(), o.outputs.clone())));
     }
-    if failures.is_empty() { Ok(observed) } else { Err(failures) }
+    if !foreign.is_empty() {
+        return Err(RefreshError::OwnedElsewhere(foreign));
+    }
+    if failures.is_empty() { Ok(observed) } else { Err(RefreshError::Reads(failures)) }
 }
 
 /// Makes the state say what refresh saw: adopts objects found by tag (created just before a

@@ -153,6 +153,10 @@ pub struct PlanArgs {
     /// `apply --refresh-only` would record), not what apply would do about it.
     #[arg(long, conflicts_with = "out")]
     pub refresh_only: bool,
+    /// Adopt this stack's objects although another state manages them (their
+    /// `eksnet:lineage` tag names it): the plan marks them as this state's (docs/ownership.md).
+    #[arg(long)]
+    pub take_over: bool,
 }
 
 #[derive(Debug, Args)]
@@ -172,6 +176,10 @@ pub struct ApplyArgs {
     /// without changing anything in AWS.
     #[arg(long, conflicts_with = "plan_file")]
     pub refresh_only: bool,
+    /// Adopt this stack's objects although another state manages them, and mark them as this
+    /// state's (the plan shows it first; docs/ownership.md).
+    #[arg(long, conflicts_with = "plan_file")]
+    pub take_over: bool,
 }
 
 #[derive(Debug, Args)]

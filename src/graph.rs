@@ -7,7 +7,7 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::address::Address;
-use crate::resources::Desired;
+use crate::provider::Desired;
 
 pub struct Graph {
     graph: DiGraph<Address, ()>,

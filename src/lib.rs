@@ -16,6 +16,7 @@ pub mod k8s;
 pub mod kubeconfig;
 pub mod lock;
 pub mod outputs;
+pub mod ownership;
 pub mod plan;
 pub mod provider;
 pub mod render;

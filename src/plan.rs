@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use crate::address::Address;
 use crate::graph::Graph;
+use crate::provider::Desired;
 use crate::provider::{Observed, Provider};
-use crate::resources::Desired;
 use crate::state::State;
 use crate::value::{Attrs, contains_unknown, render, resolve_attrs};
 
@@ -69,6 +69,9 @@ pub struct Plan {
     /// Where the state this plan was made against lives; `apply PLANFILE` writes there.
     #[serde(default)]
     pub backend: crate::backend::BackendConfig,
+    /// Made with `--take-over`: objects another state managed are adopted (docs/ownership.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub take_over: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +180,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         desired,
         capacity: None,
         backend: Default::default(),
+        take_over: false,
     }
 }
 

@@ -1,12 +1,38 @@
 //! The boundary between the engine (plan, executor, state) and a cloud. The engine is tested
 //! with a fake provider; `resources::Aws` is the real one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 
 use crate::address::Address;
-use crate::value::Attrs;
+use serde::{Deserialize, Serialize};
+
+use crate::value::{Attrs, references};
+
+/// A resource the stack wants: its address, attributes (with references) and dependencies.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Desired {
+    pub address: Address,
+    pub attrs: Attrs,
+    /// References in the attributes plus ordering rules.
+    pub deps: Vec<Address>,
+}
+
+impl Desired {
+    pub fn new(address: Address, attrs: Attrs, extra_deps: Vec<Address>) -> Self {
+        let mut deps = vec![];
+        for v in attrs.values() {
+            references(v, &mut deps);
+        }
+        for d in extra_deps {
+            if !deps.contains(&d) {
+                deps.push(d);
+            }
+        }
+        Desired { address, attrs, deps }
+    }
+}
 
 /// A cloud object as it exists, in the same attribute shape as the desired one.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +52,9 @@ pub struct Schema {
     pub summary: &'static str,
     /// Found through other kinds' objects (untaggable), so refreshed after the tagged kinds.
     pub derived: bool,
+    /// For a kind without tags of its own: the attribute holding its parent's id. Such an
+    /// object is the stack's only when its parent is (`ownership`).
+    pub parent: Option<&'static str>,
 }
 
 /// What refresh knows when it reads a kind: the stack, every known id → address, the outputs
@@ -66,6 +95,11 @@ impl std::error::Error for ApiError {}
 
 pub type Result<T> = std::result::Result<T, ApiError>;
 
+/// What a read of one kind found: every object it returned, with the address its tags give.
+/// A list, not a map: two objects claiming one address (another stack's, returned by a filter
+/// that did not hold) must both reach the ownership check rather than hide each other.
+pub type Found = Vec<(Address, Observed)>;
+
 pub trait Provider: Send + Sync + 'static {
     /// Kinds this provider knows, in the order their refresh should run.
     fn kinds(&self) -> &'static [&'static str];
@@ -74,7 +108,7 @@ pub trait Provider: Send + Sync + 'static {
     /// desired and observed attributes compare equal when they mean the same.
     fn normalize(&self, _kind: &str, _attrs: &mut Attrs) {}
     /// Every object of `kind` that belongs to the stack, keyed by address: one batched read.
-    fn refresh(&self, kind: &str, scope: &Scope<'_>) -> impl Future<Output = Result<BTreeMap<Address, Observed>>> + Send;
+    fn refresh(&self, kind: &str, scope: &Scope<'_>) -> impl Future<Output = Result<Found>> + Send;
     /// Creates the object. `token` is stable across retries of the same intent.
     fn create(&self, address: &Address, attrs: &Attrs, token: &str) -> impl Future<Output = Result<Observed>> + Send;
     fn update(&self, address: &Address, current: &Observed, attrs: &Attrs) -> impl Future<Output = Result<Observed>> + Send;

@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use crate::address::Address;
 use crate::graph::Graph;
 use crate::plan::{Inputs, Plan, plan};
+use crate::provider::Desired;
 use crate::provider::{Observed, Provider};
-use crate::resources::{Aws, Desired, Polling};
+use crate::resources::{Aws, Polling};
 use crate::state::{Record, State};
 use crate::value::resolve_attrs;
 

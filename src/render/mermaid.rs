@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use crate::address::Address;
 use crate::plan::{Action, Plan};
-use crate::resources::Desired;
+use crate::provider::Desired;
 
 /// GitHub's mermaid refuses diagrams past these sizes (mermaid's own `maxEdges` and
 /// `maxTextSize` defaults), so a renderer has to check before embedding one.
@@ -252,6 +252,7 @@ mod tests {
             desired,
             capacity: None,
             backend: Default::default(),
+            take_over: false,
         }
     }
 

@@ -1,18 +1,16 @@
 //! Cluster admins from the stack, as access entries with the cluster admin access policy.
 //! (The creator is admin through bootstrapClusterCreatorAdminPermissions; that entry is EKS's.)
 
-use std::collections::BTreeMap;
-
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, strings};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "principal_arn"], summary: "principal_arn", derived: true };
+pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "principal_arn"], summary: "principal_arn", derived: true, parent: None };
 
 fn names(id: &str) -> (&str, &str) {
     id.split_once('|').unwrap_or((id, ""))
@@ -35,8 +33,8 @@ async fn policies(cx: &Cx, cluster: &str, principal: &str) -> Result<Vec<String>
     Ok(arns)
 }
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     for cluster in super::eks_addon::clusters(scope) {
         let principals: Vec<String> =
             match cx.eks().list_access_entries().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(api_error) {
@@ -53,7 +51,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observ
                 "policy_arns": policies(cx, cluster, &principal).await?,
                 "tags": entry.tags().map(|t| json!(t)).unwrap_or(json!({})),
             });
-            out.insert(address, observed(&format!("{cluster}|{principal}"), attrs, &[("arn", entry.access_entry_arn().unwrap_or_default())]));
+            out.push((address, observed(&format!("{cluster}|{principal}"), attrs, &[("arn", entry.access_entry_arn().unwrap_or_default())])));
         }
     }
     Ok(out)

@@ -1,18 +1,16 @@
 //! Managed EKS add-ons: vpc-cni with the custom networking and pod ENI configuration (applied
 //! before any node), and optionally coredns and kube-proxy.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "addon_name"], summary: "addon_name", derived: true };
+pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "addon_name"], summary: "addon_name", derived: true, parent: None };
 
 fn to_observed(a: &Addon) -> Observed {
     let config: Value = a.configuration_values().and_then(|c| serde_json::from_str(c).ok()).unwrap_or(json!({}));
@@ -44,8 +42,8 @@ pub fn clusters<'a>(scope: &'a Scope<'_>) -> impl Iterator<Item = &'a str> {
     scope.ids.iter().filter(|(_, a)| a.kind == "eks_cluster").map(|(id, _)| id.as_str())
 }
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     for cluster in clusters(scope) {
         let names: Vec<String> = match cx.eks().list_addons().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(api_error) {
             Err(e) if e.code == "ResourceNotFoundException" => continue,
@@ -59,7 +57,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observ
                 continue;
             }
             let Some(address) = a.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
-            out.insert(address, to_observed(&a));
+            out.push((address, to_observed(&a)));
         }
     }
     Ok(out)

@@ -2,18 +2,16 @@
 //! admin), control plane ~9 minutes on AWS. Version, logging, endpoint access, authentication
 //! mode and tags change in place; name, role and subnets force a new cluster.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest};
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, strings, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["name", "role_arn", "subnet_ids"], summary: "version", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &["name", "role_arn", "subnet_ids"], summary: "version", derived: false, parent: None };
 
 const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
@@ -96,14 +94,14 @@ async fn describe(cx: &Cx, name: &str) -> Result<Option<Cluster>> {
     }
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     for c in describe_stack_clusters(cx).await? {
         if c.status().map(|s| s.as_str()) == Some("DELETING") {
             continue;
         }
         let Some(address) = c.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|a| Address::parse(a)) else { continue };
-        out.insert(address, to_observed(&c));
+        out.push((address, to_observed(&c)));
     }
     Ok(out)
 }

@@ -1,7 +1,7 @@
 //! Managed nodegroups in the private subnets, created only once the VPC CNI is configured.
 //! Scaling, labels, taints and the update policy change in place.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateStatus,
@@ -12,13 +12,14 @@ use serde_json::{Value, json};
 use super::{Cx, attr_str, observed, strings, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema {
     replace_on: &["cluster_name", "nodegroup_name", "node_role_arn", "subnet_ids", "instance_types", "ami_type", "capacity_type", "disk_size"],
     summary: "instance_types",
     derived: true,
+    parent: None,
 };
 
 pub fn normalize(attrs: &mut Attrs) {
@@ -73,8 +74,8 @@ async fn describe(cx: &Cx, cluster: &str, name: &str) -> Result<Option<Nodegroup
     }
 }
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     for cluster in super::eks_addon::clusters(scope) {
         let names: Vec<String> = match cx.eks().list_nodegroups().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(api_error) {
             Err(e) if e.code == "ResourceNotFoundException" => continue,
@@ -88,7 +89,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observ
                 continue;
             }
             let Some(address) = n.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
-            out.insert(address, to_observed(&n));
+            out.push((address, to_observed(&n)));
         }
     }
     Ok(out)

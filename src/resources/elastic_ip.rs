@@ -1,28 +1,26 @@
 //! Elastic IPs for public NAT gateways.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use serde_json::json;
 
 use super::{Cx, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["domain"], summary: "domain", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &["domain"], summary: "domain", derived: false, parent: None };
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     // DescribeAddresses is not paginated: one call returns every address.
     let found = cx.ec2().describe_addresses().filters(tags::stack_filter(&cx.stack)).send().await.map_err(api_error)?;
-    let mut out = BTreeMap::new();
+    let mut out = Found::new();
     for a in found.addresses() {
         let (Some(address), Some(id)) = (tags::address_of(a.tags()), a.allocation_id()) else {
             continue;
         };
         let domain = a.domain().map(|d| d.as_str()).unwrap_or("vpc");
-        out.insert(address, observed(id, json!({"domain": domain, "tags": tags::observed(a.tags())}), &[("public_ip", a.public_ip().unwrap_or_default())]));
+        out.push((address, observed(id, json!({"domain": domain, "tags": tags::observed(a.tags())}), &[("public_ip", a.public_ip().unwrap_or_default())])));
     }
     Ok(out)
 }

@@ -1,18 +1,16 @@
 //! IAM roles for the cluster and the nodes, with their managed policies. Roles live under the
 //! path `/eksnet/<stack>/`, so one paginated ListRoles finds every role of the stack.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["name", "path", "trusted_service"], summary: "name", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &["name", "path", "trusted_service"], summary: "name", derived: false, parent: None };
 
 fn trust_policy(service: &str) -> String {
     json!({
@@ -56,7 +54,7 @@ async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>> {
     Ok(arns)
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let prefix = format!("/eksnet/{}/", cx.stack);
     let roles: Vec<_> = cx.iam().list_roles().path_prefix(&prefix).into_paginator().items().send().try_collect().await.map_err(api_error)?;
     // IAM has no batch read of attached policies and tags (ListRoles returns neither): the

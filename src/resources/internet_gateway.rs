@@ -1,29 +1,27 @@
 //! The internet gateway and its attachment to the VPC, one resource: an unattached gateway
 //! (e.g. after a crash between the two calls) shows up as an update that attaches it.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::ResourceType;
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &[], summary: "vpc_id", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &[], summary: "vpc_id", derived: false, parent: None };
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let gateways =
         cx.ec2().describe_internet_gateways().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
-    let mut out = BTreeMap::new();
+    let mut out = Found::new();
     for g in gateways {
         let (Some(address), Some(id)) = (tags::address_of(g.tags()), g.internet_gateway_id()) else {
             continue;
         };
         let vpc = g.attachments().iter().find(|a| a.state().is_some_and(|s| s.as_str() != "detached")).and_then(|a| a.vpc_id());
-        out.insert(address, observed(id, json!({"vpc_id": vpc, "tags": tags::observed(g.tags())}), &[]));
+        out.push((address, observed(id, json!({"vpc_id": vpc, "tags": tags::observed(g.tags())}), &[])));
     }
     Ok(out)
 }

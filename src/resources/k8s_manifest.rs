@@ -12,13 +12,12 @@ use serde_json::{Value, json};
 use super::{Cx, wait};
 use crate::address::Address;
 use crate::k8s::{ClusterRef, api_error, is_not_found};
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cluster", "api"], summary: "api", derived: true };
+pub const SCHEMA: Schema = Schema { replace_on: &["cluster", "api"], summary: "api", derived: true, parent: None };
 
-pub const STACK_LABEL: &str = "eksnet.io/stack";
-pub const ADDRESS_ANNOTATION: &str = "eksnet.io/address";
+pub use crate::ownership::{ADDRESS_ANNOTATION, STACK_LABEL};
 
 fn cluster_of(attrs: &Attrs) -> Result<ClusterRef> {
     let c = &attrs["cluster"];
@@ -88,8 +87,8 @@ fn observe(cluster: &ClusterRef, live: &Value, desired: Option<&Attrs>) -> Obser
     super::observed(&id, attrs, &[("uid", meta["uid"].as_str().unwrap_or_default())])
 }
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     let Some(outputs) = scope.outputs.get(&Address::new("eks_cluster", "main")) else { return Ok(out) };
     let field = |k: &str| outputs.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let cluster = ClusterRef { name: field("name"), endpoint: field("endpoint"), ca_data: field("ca_data") };
@@ -122,7 +121,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observ
             let mut live = serde_json::to_value(&item).map_err(|e| ApiError::new("KubernetesDecode", e.to_string()))?;
             live["apiVersion"] = json!(ar.api_version);
             live["kind"] = json!(ar.kind);
-            out.insert(address.clone(), observe(&cluster, &live, known.get(&address).copied()));
+            out.push((address.clone(), observe(&cluster, &live, known.get(&address).copied())));
         }
     }
     Ok(out)

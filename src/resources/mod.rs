@@ -23,40 +23,14 @@ mod vpc;
 mod vpc_cidr;
 pub mod wait;
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::SdkConfig;
-use serde::{Deserialize, Serialize};
 
 use crate::address::Address;
-use crate::provider::{ApiError, Observed, Provider, Result, Schema, Scope};
-use crate::value::{Attrs, references};
-
-/// A resource the stack wants: its address, attributes (with references) and dependencies.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Desired {
-    pub address: Address,
-    pub attrs: Attrs,
-    /// References in the attributes plus ordering rules.
-    pub deps: Vec<Address>,
-}
-
-impl Desired {
-    pub fn new(address: Address, attrs: Attrs, extra_deps: Vec<Address>) -> Self {
-        let mut deps = vec![];
-        for v in attrs.values() {
-            references(v, &mut deps);
-        }
-        for d in extra_deps {
-            if !deps.contains(&d) {
-                deps.push(d);
-            }
-        }
-        Desired { address, attrs, deps }
-    }
-}
+use crate::provider::{ApiError, Found, Observed, Provider, Result, Schema, Scope};
+use crate::value::Attrs;
 
 /// How long and how often eksnet waits for AWS.
 #[derive(Debug, Clone, Copy)]
@@ -313,7 +287,7 @@ impl Provider for Aws {
     }
 
     fn schema(&self, kind: &str) -> Schema {
-        dispatch!(kind, m => m::SCHEMA, else Schema { replace_on: &[], summary: "", derived: false })
+        dispatch!(kind, m => m::SCHEMA, else Schema { replace_on: &[], summary: "", derived: false, parent: None })
     }
 
     fn normalize(&self, kind: &str, attrs: &mut Attrs) {
@@ -325,7 +299,7 @@ impl Provider for Aws {
         }
     }
 
-    async fn refresh(&self, kind: &str, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+    async fn refresh(&self, kind: &str, scope: &Scope<'_>) -> Result<Found> {
         dispatch!(kind, m => m::read(&self.cx, scope).await, else Err(unknown(kind)))
     }
 

@@ -2,7 +2,7 @@
 //! for the intra tier in the non-routable range). Both are asynchronous in AWS: creation
 //! waits for `available`, deletion for `deleted`, so the EIP and subnet can go after.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGateway, NatGatewayState, ResourceType};
@@ -11,10 +11,11 @@ use serde_json::json;
 use super::{Cx, attr_str, observed, tags, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id", "connectivity_type", "allocation_id"], summary: "connectivity_type", derived: false };
+pub const SCHEMA: Schema =
+    Schema { replace_on: &["subnet_id", "connectivity_type", "allocation_id"], summary: "connectivity_type", derived: false, parent: None };
 
 fn attrs_of(n: &NatGateway) -> serde_json::Value {
     let connectivity = n.connectivity_type().map(|c| c.as_str()).unwrap_or("public");
@@ -25,10 +26,10 @@ fn attrs_of(n: &NatGateway) -> serde_json::Value {
     attrs
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let gateways =
         cx.ec2().describe_nat_gateways().filter(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
-    let mut out = BTreeMap::new();
+    let mut out = Found::new();
     for n in gateways {
         let (Some(address), Some(id)) = (tags::address_of(n.tags()), n.nat_gateway_id()) else {
             continue;
@@ -37,7 +38,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
         if matches!(n.state(), Some(NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed)) {
             continue;
         }
-        out.insert(address, observed(id, attrs_of(&n), &[]));
+        out.push((address, observed(id, attrs_of(&n), &[])));
     }
     Ok(out)
 }

@@ -1,18 +1,16 @@
 //! Route tables with their routes (default route → IGW, public NAT or private NAT). Routes
 //! are an attribute, so a route retargeted outside eksnet shows up as drift.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::{ResourceType, Route, RouteOrigin};
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id"], summary: "routes", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id"], summary: "routes", derived: false, parent: None };
 
 fn route_json(r: &Route) -> Option<Value> {
     if r.origin() != Some(&RouteOrigin::CreateRoute) {
@@ -26,17 +24,17 @@ fn route_json(r: &Route) -> Option<Value> {
     Some(json!({"destination": destination, "gateway_id": gateway}))
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let tables =
         cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
     cx.share("DescribeRouteTables", tables.clone());
-    let mut out = BTreeMap::new();
+    let mut out = Found::new();
     for t in tables {
         let (Some(address), Some(id)) = (tags::address_of(t.tags()), t.route_table_id()) else {
             continue;
         };
         let routes: Vec<Value> = t.routes().iter().filter_map(route_json).collect();
-        out.insert(address, observed(id, json!({"vpc_id": t.vpc_id(), "routes": routes, "tags": tags::observed(t.tags())}), &[]));
+        out.push((address, observed(id, json!({"vpc_id": t.vpc_id(), "routes": routes, "tags": tags::observed(t.tags())}), &[])));
     }
     Ok(out)
 }

@@ -1,26 +1,24 @@
 //! A subnet's association with its tier's route table. Associations carry no tags: they are
 //! found through the stack's route tables and named after their subnet's address.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
 use super::{Cx, attr_str, gone_ok, observed, tags};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id"], summary: "route_table_id", derived: true };
+pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id"], summary: "route_table_id", derived: true, parent: Some("subnet_id") };
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     let tables: Vec<aws_sdk_ec2::types::RouteTable> = match cx.shared("DescribeRouteTables") {
         Some(tables) => tables,
         None => {
             cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?
         }
     };
-    let mut out = BTreeMap::new();
+    let mut out = Found::new();
     for t in &tables {
         for a in t.associations() {
             let (Some(id), Some(subnet), Some(table)) = (a.route_table_association_id(), a.subnet_id(), a.route_table_id()) else {
@@ -30,7 +28,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<BTreeMap<Address, Observ
                 continue;
             };
             let address = subnet_address.with_kind("route_table_association");
-            out.insert(address, observed(id, json!({"route_table_id": table, "subnet_id": subnet}), &[]));
+            out.push((address, observed(id, json!({"route_table_id": table, "subnet_id": subnet}), &[])));
         }
     }
     Ok(out)

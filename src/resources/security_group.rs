@@ -1,25 +1,23 @@
 //! Security groups (e.g. the pod group a SecurityGroupPolicy hands to pods). Their rules are a
 //! separate resource, so that groups referring to each other never form a cycle.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::{ResourceType, SecurityGroup};
 use serde_json::json;
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "group_name", "description"], summary: "group_name", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "group_name", "description"], summary: "group_name", derived: false, parent: None };
 
 pub async fn describe(cx: &Cx) -> Result<Vec<SecurityGroup>> {
     cx.ec2().describe_security_groups().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     let groups = describe(cx).await?;
     cx.share("DescribeSecurityGroups", groups.clone());
     for g in groups {
@@ -30,7 +28,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
             continue;
         }
         let attrs = json!({"vpc_id": g.vpc_id(), "group_name": g.group_name(), "description": g.description(), "tags": tags::observed(g.tags())});
-        out.insert(address, observed(id, attrs, &[]));
+        out.push((address, observed(id, attrs, &[])));
     }
     Ok(out)
 }

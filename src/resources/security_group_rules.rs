@@ -1,18 +1,16 @@
 //! All ingress and egress rules of one security group, held to exactly the stack's list
 //! (including removing the allow-all egress rule AWS adds to a new group, unless wanted).
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["group_id"], summary: "group_id", derived: true };
+pub const SCHEMA: Schema = Schema { replace_on: &["group_id"], summary: "group_id", derived: true, parent: Some("group_id") };
 
 /// Rules are a set: sort them so that order never shows up as a change.
 pub fn normalize(attrs: &mut Attrs) {
@@ -62,8 +60,8 @@ fn permission(rule: &Value) -> IpPermission {
     p.build()
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     let groups = match cx.shared::<Vec<aws_sdk_ec2::types::SecurityGroup>>("DescribeSecurityGroups") {
         Some(groups) => groups,
         None => super::security_group::describe(cx).await?,
@@ -74,7 +72,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
         };
         let mut attrs = json!({"group_id": id, "ingress": flatten(g.ip_permissions()), "egress": flatten(g.ip_permissions_egress())});
         normalize(attrs.as_object_mut().expect("object"));
-        out.insert(address.with_kind("security_group_rules"), observed(id, attrs, &[]));
+        out.push((address.with_kind("security_group_rules"), observed(id, attrs, &[])));
     }
     Ok(out)
 }

@@ -1,26 +1,24 @@
 //! Subnets of the three tiers; public ones map public IPs on launch.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block", "availability_zone"], summary: "cidr_block", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block", "availability_zone"], summary: "cidr_block", derived: false, parent: None };
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let subnets = cx.ec2().describe_subnets().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
-    let mut out = BTreeMap::new();
+    let mut out = Found::new();
     for s in subnets {
         let (Some(address), Some(id)) = (tags::address_of(s.tags()), s.subnet_id()) else {
             continue;
         };
-        out.insert(
+        out.push((
             address,
             observed(
                 id,
@@ -33,7 +31,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
                 }),
                 &[],
             ),
-        );
+        ));
     }
     Ok(out)
 }

@@ -9,8 +9,7 @@ use crate::cloud::api_error;
 use crate::provider::Result;
 use crate::value::Attrs;
 
-pub const STACK: &str = "eksnet:stack";
-pub const ADDRESS: &str = "eksnet:address";
+pub use crate::ownership::{ADDRESS_TAG as ADDRESS, STACK_TAG as STACK};
 
 fn pairs(attrs: &Attrs) -> Vec<(String, String)> {
     attrs

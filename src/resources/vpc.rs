@@ -1,24 +1,22 @@
 //! The VPC, with DNS support and hostnames on (EKS needs both).
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc};
 use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, outputs, tags};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{Observed, Result, Schema, Scope};
+use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cidr_block"], summary: "cidr_block", derived: false };
+pub const SCHEMA: Schema = Schema { replace_on: &["cidr_block"], summary: "cidr_block", derived: false, parent: None };
 
 pub async fn describe(cx: &Cx) -> Result<Vec<Vpc>> {
     cx.ec2().describe_vpcs().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     let vpcs = describe(cx).await?;
     cx.share("DescribeVpcs", vpcs.clone());
     for vpc in vpcs {
@@ -38,7 +36,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
             "enable_dns_support": flag(support.enable_dns_support()),
             "tags": tags::observed(vpc.tags()),
         });
-        out.insert(address, observed(id, attrs, &[]));
+        out.push((address, observed(id, attrs, &[])));
     }
     Ok(out)
 }

@@ -1,22 +1,20 @@
 //! A secondary CIDR associated to the VPC (the non-routable range pods live in).
 //! Associations carry no tags; they are found through the stack's VPC.
 
-use std::collections::BTreeMap;
-
 use serde_json::json;
 
 use super::{Cx, attr_str, gone_ok, observed, wait};
 use crate::address::Address;
 use crate::cloud::api_error;
-use crate::provider::{ApiError, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block"], summary: "cidr_block", derived: true };
+pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block"], summary: "cidr_block", derived: true, parent: Some("vpc_id") };
 
 const LIVE: &[&str] = &["associating", "associated"];
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>> {
-    let mut out = BTreeMap::new();
+pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+    let mut out = Found::new();
     let vpcs = match cx.shared::<Vec<aws_sdk_ec2::types::Vpc>>("DescribeVpcs") {
         Some(vpcs) => vpcs,
         None => super::vpc::describe(cx).await?,
@@ -32,7 +30,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<BTreeMap<Address, Observed>>
                 continue;
             }
             let address = Address::keyed("vpc_cidr", "secondary", cidr);
-            out.insert(address, observed(id, json!({"vpc_id": vpc_id, "cidr_block": cidr}), &[]));
+            out.push((address, observed(id, json!({"vpc_id": vpc_id, "cidr_block": cidr}), &[])));
         }
     }
     Ok(out)

@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 use super::model::CniMode;
 use super::{Cluster, EniSecurityGroup, Manifest, NatLayout, Role, Rule, Source, Stack, TierKind};
 use crate::address::Address;
-use crate::resources::Desired;
+use crate::ownership;
+use crate::provider::Desired;
 use crate::value::reference;
 
 struct Builder<'a> {
@@ -29,8 +30,8 @@ impl Builder<'_> {
             tags.insert((*k).into(), json!(v));
         }
         tags.insert("Name".into(), json!(format!("{}-{name}", self.stack.name)));
-        tags.insert("eksnet:stack".into(), json!(self.stack.name));
-        tags.insert("eksnet:address".into(), json!(address.to_string()));
+        tags.insert(ownership::STACK_TAG.into(), json!(self.stack.name));
+        tags.insert(ownership::ADDRESS_TAG.into(), json!(address.to_string()));
         Value::Object(tags)
     }
 }
@@ -316,8 +317,8 @@ fn add_manifest(b: &mut Builder, m: &Manifest, cluster: &Address, deps: Vec<Addr
     let mut object = m.object.clone();
     let meta = &mut object["metadata"];
     meta["labels"]["app.kubernetes.io/managed-by"] = json!("eksnet");
-    meta["labels"]["eksnet.io/stack"] = json!(b.stack.name);
-    meta["annotations"]["eksnet.io/address"] = json!(m.address.to_string());
+    meta["labels"][ownership::STACK_LABEL] = json!(b.stack.name);
+    meta["annotations"][ownership::ADDRESS_ANNOTATION] = json!(m.address.to_string());
     let api = format!("{} {}", object["apiVersion"].as_str().unwrap_or_default(), object["kind"].as_str().unwrap_or_default());
     b.add(
         m.address.clone(),

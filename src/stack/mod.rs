@@ -14,7 +14,7 @@ use ipnet::Ipv4Net;
 use crate::address::Address;
 use crate::diagnostic::{Diagnostic, Invalid, Span};
 use crate::graph::GraphError;
-pub use crate::resources::Desired;
+pub use crate::provider::Desired;
 pub use cidr::derive_subnets;
 pub use manifests::Manifest;
 pub use model::NatLayout;

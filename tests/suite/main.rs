@@ -8,6 +8,7 @@ mod faults;
 mod leftovers;
 mod manifests;
 mod network;
+mod ownership;
 mod refresh;
 mod remote_state;
 mod review;

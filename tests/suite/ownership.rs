@@ -1,0 +1,146 @@
+//! Ownership: stacks side by side in one account never touch each other's objects, and a second
+//! state never silently adopts a stack another state manages (docs/ownership.md).
+
+use aws_sdk_ec2::types::{Filter, NatGatewayState};
+
+use crate::common::{Eksnet, LocalCloud, reference_stack, repo, small_network};
+
+const REGION: &str = "ap-southeast-2";
+
+/// The reference stack under another name and cluster name, written into the work directory.
+fn reference_copy(eksnet: &Eksnet, name: &str, cluster: &str) -> String {
+    let text = std::fs::read_to_string(reference_stack()).unwrap();
+    let templates = repo().join("templates").display().to_string();
+    let text = text
+        .replace("name: cni-custom-networking-demo", &format!("name: {name}"))
+        .replace("name: CNICustomNetworkDemoEKS", &format!("name: {cluster}"))
+        .replace("../templates", &templates);
+    let path = eksnet.path(&format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+fn by_stack(stack: &str) -> Filter {
+    Filter::builder().name("tag:eksnet:stack").values(stack).build()
+}
+
+/// What a stack has in EC2 and EKS, checked on eksnet's side of the filter too (the object's
+/// own tag), so that this count cannot be fooled by the filter under test.
+#[derive(Debug, PartialEq, Eq)]
+struct Inventory {
+    vpcs: usize,
+    subnets: usize,
+    nat_available: usize,
+    cluster: Option<String>,
+}
+
+async fn inventory(cloud: &LocalCloud, stack: &str, cluster: &str) -> Inventory {
+    let config = cloud.config(REGION).await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let eks = aws_sdk_eks::Client::new(&config);
+    let own = |tags: &[aws_sdk_ec2::types::Tag]| tags.iter().any(|t| t.key() == Some("eksnet:stack") && t.value() == Some(stack));
+    let vpcs: Vec<_> = ec2.describe_vpcs().filters(by_stack(stack)).into_paginator().items().send().try_collect().await.unwrap();
+    let subnets: Vec<_> = ec2.describe_subnets().filters(by_stack(stack)).into_paginator().items().send().try_collect().await.unwrap();
+    let nats: Vec<_> = ec2.describe_nat_gateways().filter(by_stack(stack)).into_paginator().items().send().try_collect().await.unwrap();
+    let cluster = match eks.describe_cluster().name(cluster).send().await {
+        Ok(c) => c.cluster().and_then(|c| c.status()).map(|s| s.as_str().to_string()),
+        Err(_) => None,
+    };
+    Inventory {
+        vpcs: vpcs.iter().filter(|v| own(v.tags())).count(),
+        subnets: subnets.iter().filter(|s| own(s.tags())).count(),
+        nat_available: nats.iter().filter(|n| own(n.tags()) && n.state() == Some(&NatGatewayState::Available)).count(),
+        cluster,
+    }
+}
+
+fn complete() -> Inventory {
+    Inventory { vpcs: 1, subnets: 9, nat_available: 2, cluster: Some("ACTIVE".into()) }
+}
+
+fn gone() -> Inventory {
+    Inventory { vpcs: 0, subnets: 0, nat_available: 0, cluster: None }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_stacks_in_one_account_never_touch_each_other() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let one = reference_copy(&eksnet, "stack-one", "ClusterOne");
+    let two = reference_copy(&eksnet, "stack-two", "ClusterTwo");
+
+    // Applied side by side, as two CI pipelines would.
+    let mut first = eksnet.command(&["-f", &one, "apply", "--auto-approve"]).spawn().unwrap();
+    let second = eksnet.run(&["-f", &two, "apply", "--auto-approve"]);
+    let first = first.wait().unwrap();
+    assert!(first.success(), "apply of stack-one failed");
+    second.ok();
+
+    for stack in [&one, &two] {
+        let plan = eksnet.run(&["-f", stack, "plan", "--detailed-exitcode"]);
+        assert_eq!(plan.code, 0, "the plan of {stack} is not empty:\n{}\n{}", plan.stdout, plan.stderr);
+    }
+    assert_eq!(inventory(&cloud, "stack-one", "ClusterOne").await, complete());
+    assert_eq!(inventory(&cloud, "stack-two", "ClusterTwo").await, complete());
+
+    eksnet.run(&["-f", &one, "destroy", "--auto-approve"]).ok();
+    assert_eq!(inventory(&cloud, "stack-one", "ClusterOne").await, gone());
+    assert_eq!(inventory(&cloud, "stack-two", "ClusterTwo").await, complete(), "destroying stack-one touched stack-two");
+    let plan = eksnet.run(&["-f", &two, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "stack-two's plan changed after stack-one's destroy:\n{}\n{}", plan.stdout, plan.stderr);
+
+    eksnet.run(&["-f", &two, "destroy", "--auto-approve"]).ok();
+    assert_eq!(inventory(&cloud, "stack-two", "ClusterTwo").await, gone());
+    let ec2 = cloud.ec2(REGION).await;
+    let left: Vec<_> = ec2.describe_vpcs().filters(Filter::builder().name("tag-key").values("eksnet:stack").build()).send().await.unwrap().vpcs().to_vec();
+    assert!(left.is_empty(), "VPCs left: {left:?}");
+}
+
+/// Calls that change something in AWS, counted in the request log.
+fn changes(cloud: &LocalCloud) -> usize {
+    let reads = ["Describe", "List", "Get"];
+    cloud.requests().iter().filter(|r| r["operation"].as_str().is_some_and(|op| !reads.iter().any(|p| op.starts_with(p)))).count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_state_is_refused_until_it_takes_over() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    std::fs::write(eksnet.path("net.yaml"), small_network("shared-net")).unwrap();
+    let a = ["-f", "net.yaml", "--state", "a.json"];
+    let b = ["-f", "net.yaml", "--state", "b.json"];
+    let args = |state: &[&'static str], rest: &[&'static str]| -> Vec<&'static str> { state.iter().chain(rest).copied().collect() };
+
+    eksnet.run(&args(&a, &["apply", "--auto-approve"])).ok();
+    let lineage_a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(eksnet.path("a.json")).unwrap()).unwrap();
+    let lineage_a = lineage_a["lineage"].as_str().unwrap().to_string();
+    let before = changes(&cloud);
+
+    // A new, empty state finds the stack under another lineage: plan, apply and destroy stop.
+    for command in [&["plan"][..], &["apply", "--auto-approve"], &["destroy", "--auto-approve"]] {
+        let out = eksnet.run(&args(&b, command));
+        assert_eq!(out.code, 1, "{command:?} with a second state was not refused:\n{}\n{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains("stack `shared-net` already exists in this account and region, managed by another state"), "{}", out.stderr);
+        assert!(out.stderr.contains(&lineage_a), "the message names the other lineage: {}", out.stderr);
+        assert!(out.stderr.contains("--take-over"), "{}", out.stderr);
+    }
+    assert_eq!(changes(&cloud), before, "a refused run changed something");
+    assert!(!eksnet.path("b.json").exists() || !std::fs::read_to_string(eksnet.path("b.json")).unwrap().contains("vpc-"));
+
+    // Taking over is shown first, then done: the objects are marked as b's.
+    let plan = eksnet.run(&args(&b, &["plan", "--take-over"])).ok();
+    assert!(plan.stdout.contains("eksnet:lineage"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("0 to add") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    eksnet.run(&args(&b, &["apply", "--take-over", "--auto-approve"])).ok();
+    assert_eq!(eksnet.run(&args(&b, &["plan", "--detailed-exitcode"])).code, 0);
+
+    // Now the first state is the stranger.
+    let out = eksnet.run(&args(&a, &["destroy", "--auto-approve"]));
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("managed by another state"), "{}", out.stderr);
+    let ec2 = cloud.ec2("us-west-2").await;
+    assert_eq!(ec2.describe_vpcs().filters(by_stack("shared-net")).send().await.unwrap().vpcs().len(), 1);
+
+    eksnet.run(&args(&b, &["destroy", "--auto-approve"])).ok();
+    assert!(ec2.describe_vpcs().filters(by_stack("shared-net")).send().await.unwrap().vpcs().is_empty());
+}
