@@ -75,14 +75,19 @@ async fn find(cx: &Cx, address: &Address) -> Result<Option<String>> {
         .try_collect()
         .await
         .map_err(api_error)?;
-    let ids: Vec<String> = ours.iter().filter_map(|t| t.resource_id().map(str::to_string)).collect();
+    // Checked here too: a filter that did not hold must not hand over another stack's object.
+    let ids: Vec<String> = ours
+        .iter()
+        .filter(|t| t.key() == Some(STACK) && t.value() == Some(cx.stack.as_str()))
+        .filter_map(|t| t.resource_id().map(str::to_string))
+        .collect();
     if ids.is_empty() {
         return Ok(None);
     }
     let addressed: Vec<_> = cx
         .ec2()
         .describe_tags()
-        .filters(Filter::builder().name("resource-id").set_values(Some(ids)).build())
+        .filters(Filter::builder().name("resource-id").set_values(Some(ids.clone())).build())
         .filters(filter("key", ADDRESS))
         .into_paginator()
         .items()
@@ -91,5 +96,8 @@ async fn find(cx: &Cx, address: &Address) -> Result<Option<String>> {
         .await
         .map_err(api_error)?;
     let wanted = address.to_string();
-    Ok(addressed.iter().find(|t| t.value() == Some(wanted.as_str())).and_then(|t| t.resource_id().map(str::to_string)))
+    Ok(addressed
+        .iter()
+        .find(|t| t.key() == Some(ADDRESS) && t.value() == Some(wanted.as_str()) && t.resource_id().is_some_and(|id| ids.iter().any(|i| i == id)))
+        .and_then(|t| t.resource_id().map(str::to_string)))
 }
