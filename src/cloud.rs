@@ -44,18 +44,23 @@ pub async fn load(options: &CloudOptions) -> anyhow::Result<SdkConfig> {
     Ok(config)
 }
 
-/// Renders an SDK failure as `Code: message (request id …)`, never as a bare "service error".
-pub fn api_error<E, R>(err: SdkError<E, R>) -> ApiError
+/// An SDK failure as `Code: message (request id …)`, never as a bare "service error", so that
+/// `?` is the one way an AWS call's failure reaches the engine.
+impl<E, R> From<SdkError<E, R>> for ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
     SdkError<E, R>: RequestId,
 {
-    let request_id = err.request_id().map(str::to_string);
-    match err.as_service_error() {
-        Some(service) => {
-            ApiError { code: service.code().unwrap_or("Unknown").to_string(), message: service.message().unwrap_or("(no message)").to_string(), request_id }
+    fn from(err: SdkError<E, R>) -> Self {
+        let request_id = err.request_id().map(str::to_string);
+        match err.as_service_error() {
+            Some(service) => ApiError {
+                code: service.code().unwrap_or("Unknown").to_string(),
+                message: service.message().unwrap_or("(no message)").to_string(),
+                request_id,
+            },
+            None => ApiError { code: "RequestFailed".into(), message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), request_id },
         }
-        None => ApiError { code: "RequestFailed".into(), message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), request_id },
     }
 }

@@ -71,12 +71,15 @@ impl Connections {
 }
 
 /// A Kubernetes API failure as `Reason: message`.
-pub fn api_error(err: kube::Error) -> ApiError {
-    match err {
-        kube::Error::Api(status) => {
-            ApiError::new(if status.reason.is_empty() { "KubernetesError" } else { &status.reason }, format!("{} (HTTP {})", status.message, status.code))
+/// A Kubernetes API failure as `Reason: message (HTTP code)`, so that `?` carries it.
+impl From<kube::Error> for ApiError {
+    fn from(err: kube::Error) -> Self {
+        match err {
+            kube::Error::Api(status) => {
+                ApiError::new(if status.reason.is_empty() { "KubernetesError" } else { &status.reason }, format!("{} (HTTP {})", status.message, status.code))
+            }
+            other => ApiError::new("KubernetesRequestFailed", other.to_string()),
         }
-        other => ApiError::new("KubernetesRequestFailed", other.to_string()),
     }
 }
 

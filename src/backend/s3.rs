@@ -13,7 +13,7 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::BucketVersioningStatus;
 
-use crate::cloud::api_error;
+use crate::provider::ApiError;
 use crate::lock::{LockInfo, held_error};
 use crate::state::State;
 
@@ -91,7 +91,7 @@ impl Remote {
                 Ok(Some((body, etag)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => bail!("cannot read the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
+            Err(e) => bail!("cannot read the state {}: {}", self.location(), hint(&ApiError::from(e), &self.bucket)),
         }
     }
 
@@ -129,7 +129,7 @@ impl Remote {
                 .body(ByteStream::from(previous.clone()))
                 .send()
                 .await
-                .map_err(|e| anyhow!("cannot keep the previous state as s3://{}/{backup}: {}", self.bucket, hint(&api_error(e), &self.bucket)))?;
+                .map_err(|e| anyhow!("cannot keep the previous state as s3://{}/{backup}: {}", self.bucket, hint(&ApiError::from(e), &self.bucket)))?;
         }
         let mut body = serde_json::to_vec_pretty(&State { serial: state.serial + 1, ..state.clone() })?;
         body.push(b'\n');
@@ -149,7 +149,7 @@ impl Remote {
                     self.location()
                 ),
             },
-            Err(e) => bail!("cannot write the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
+            Err(e) => bail!("cannot write the state {}: {}", self.location(), hint(&ApiError::from(e), &self.bucket)),
         };
         state.serial += 1;
         let mut seen = self.seen.lock().expect("seen");
@@ -174,7 +174,7 @@ impl Remote {
                 Ok(Some((serde_json::from_slice(&body).ok(), etag)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => bail!("cannot read the lock s3://{}/{}: {}", self.bucket, self.lock_key(), hint(&api_error(e), &self.bucket)),
+            Err(e) => bail!("cannot read the lock s3://{}/{}: {}", self.bucket, self.lock_key(), hint(&ApiError::from(e), &self.bucket)),
         }
     }
 
@@ -194,7 +194,7 @@ impl Remote {
                     Some(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_secs(1)).await,
                     Some((holder, _)) => return Err(held_error(holder, &format!("s3://{}/{}", self.bucket, self.lock_key()))),
                 },
-                Err(e) => bail!("cannot lock the state {}: {}", self.location(), hint(&api_error(e), &self.bucket)),
+                Err(e) => bail!("cannot lock the state {}: {}", self.location(), hint(&ApiError::from(e), &self.bucket)),
             }
         }
     }
@@ -217,7 +217,7 @@ impl Remote {
             Some(etag) => delete.if_match(etag),
             None => delete,
         };
-        delete.send().await.map_err(|e| anyhow!("cannot remove the lock: {}", hint(&api_error(e), &self.bucket)))?;
+        delete.send().await.map_err(|e| anyhow!("cannot remove the lock: {}", hint(&ApiError::from(e), &self.bucket)))?;
         Ok(holder)
     }
 }
@@ -235,7 +235,7 @@ impl RemoteLock {
             Ok(_) => {}
             Err(e) if status(&e) == Some(404) => {}
             Err(e) => {
-                let why = if lost_condition(&e) { "it was replaced by another run".to_string() } else { api_error(e).to_string() };
+                let why = if lost_condition(&e) { "it was replaced by another run".to_string() } else { ApiError::from(e).to_string() };
                 eprintln!(
                     "warning: could not release the lock s3://{}/{} ({why}); if no eksnet runs, `eksnet state unlock {}` removes it",
                     self.bucket, self.key, self.info.id

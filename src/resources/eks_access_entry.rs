@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, strings};
 use crate::address::Address;
-use crate::cloud::api_error;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "principal_arn"], summary: "principal_arn", derived: true, parent: None };
@@ -27,7 +26,7 @@ async fn policies(cx: &Cx, cluster: &str, principal: &str) -> Result<Vec<String>
         .send()
         .try_collect()
         .await
-        .map_err(api_error)?;
+        ?;
     let mut arns: Vec<String> = listed.iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
     arns.sort();
     Ok(arns)
@@ -37,12 +36,12 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     for cluster in super::eks_addon::clusters(scope) {
         let principals: Vec<String> =
-            match cx.eks().list_access_entries().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(api_error) {
+            match cx.eks().list_access_entries().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(ApiError::from) {
                 Err(e) if e.code == "ResourceNotFoundException" || e.code == "InvalidRequestException" => continue,
                 other => other?,
             };
         for principal in principals {
-            let entry = cx.eks().describe_access_entry().cluster_name(cluster).principal_arn(&principal).send().await.map_err(api_error)?;
+            let entry = cx.eks().describe_access_entry().cluster_name(cluster).principal_arn(&principal).send().await?;
             let Some(entry) = entry.access_entry() else { continue };
             let Some(address) = entry.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
             let attrs = json!({
@@ -68,10 +67,10 @@ async fn sync_policies(cx: &Cx, cluster: &str, principal: &str, current: &[Strin
             .access_scope(scope)
             .send()
             .await
-            .map_err(api_error)?;
+            ?;
     }
     for arn in current.iter().filter(|p| !want.contains(p)) {
-        cx.eks().disassociate_access_policy().cluster_name(cluster).principal_arn(principal).policy_arn(arn).send().await.map_err(api_error)?;
+        cx.eks().disassociate_access_policy().cluster_name(cluster).principal_arn(principal).policy_arn(arn).send().await?;
     }
     Ok(())
 }
@@ -88,7 +87,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
         .client_request_token(token)
         .send()
         .await
-        .map_err(api_error);
+        .map_err(ApiError::from);
     let arn = match created {
         Ok(out) => out.access_entry().and_then(|e| e.access_entry_arn()).unwrap_or_default().to_string(),
         Err(e) if e.code == "ResourceInUseException" => String::new(),
@@ -110,7 +109,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     let (cluster, principal) = names(&current.id);
-    match cx.eks().delete_access_entry().cluster_name(cluster).principal_arn(principal).send().await.map_err(api_error) {
+    match cx.eks().delete_access_entry().cluster_name(cluster).principal_arn(principal).send().await.map_err(ApiError::from) {
         Err(e) if e.code == "ResourceNotFoundException" => Ok(()),
         other => other.map(|_| ()),
     }

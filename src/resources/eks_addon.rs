@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -30,7 +29,7 @@ fn names(id: &str) -> (&str, &str) {
 }
 
 async fn describe(cx: &Cx, cluster: &str, addon: &str) -> Result<Option<Addon>> {
-    match cx.eks().describe_addon().cluster_name(cluster).addon_name(addon).send().await.map_err(api_error) {
+    match cx.eks().describe_addon().cluster_name(cluster).addon_name(addon).send().await.map_err(ApiError::from) {
         Ok(out) => Ok(out.addon().cloned()),
         Err(e) if e.code == "ResourceNotFoundException" => Ok(None),
         Err(e) => Err(e),
@@ -45,7 +44,7 @@ pub fn clusters<'a>(scope: &'a Scope<'_>) -> impl Iterator<Item = &'a str> {
 pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     for cluster in clusters(scope) {
-        let names: Vec<String> = match cx.eks().list_addons().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(api_error) {
+        let names: Vec<String> = match cx.eks().list_addons().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(ApiError::from) {
             Err(e) if e.code == "ResourceNotFoundException" => continue,
             other => other?,
         };
@@ -98,7 +97,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
         .client_request_token(token)
         .send()
         .await
-        .map_err(api_error);
+        .map_err(ApiError::from);
     match result {
         Err(e) if e.code == "ResourceInUseException" => {}
         other => other.map(|_| ())?,
@@ -119,7 +118,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
             .resolve_conflicts(ResolveConflicts::Overwrite)
             .send()
             .await
-            .map_err(api_error)?;
+            ?;
     }
     if current.attrs.get("tags") != attrs.get("tags") {
         let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();
@@ -130,7 +129,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     let (cluster, addon) = names(&current.id);
-    match cx.eks().delete_addon().cluster_name(cluster).addon_name(addon).send().await.map_err(api_error) {
+    match cx.eks().delete_addon().cluster_name(cluster).addon_name(addon).send().await.map_err(ApiError::from) {
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }

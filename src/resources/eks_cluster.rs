@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, strings, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -71,7 +70,7 @@ fn to_observed(c: &Cluster) -> Observed {
 
 /// The stack's clusters: ListClusters, then DescribeCluster for each (EKS has no tag filter).
 pub async fn describe_stack_clusters(cx: &Cx) -> Result<Vec<Cluster>> {
-    let names: Vec<String> = cx.eks().list_clusters().into_paginator().items().send().try_collect().await.map_err(api_error)?;
+    let names: Vec<String> = cx.eks().list_clusters().into_paginator().items().send().try_collect().await?;
     let mut out = vec![];
     // Every cluster of the account and region (EKS cannot filter by tag), eight at a time.
     for names in names.chunks(8) {
@@ -87,7 +86,7 @@ pub async fn describe_stack_clusters(cx: &Cx) -> Result<Vec<Cluster>> {
 }
 
 async fn describe(cx: &Cx, name: &str) -> Result<Option<Cluster>> {
-    match cx.eks().describe_cluster().name(name).send().await.map_err(api_error) {
+    match cx.eks().describe_cluster().name(name).send().await.map_err(ApiError::from) {
         Ok(out) => Ok(out.cluster().cloned()),
         Err(e) if e.code == "ResourceNotFoundException" => Ok(None),
         Err(e) => Err(e),
@@ -163,7 +162,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
             .client_request_token(token)
             .send()
             .await
-            .map_err(api_error)
+            .map_err(ApiError::from)
     })
     .await;
     match result {
@@ -179,7 +178,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
 
 async fn wait_update(cx: &Cx, name: &str, id: &str) -> Result<()> {
     wait::until(&cx.polling, &format!("update {id} of EKS cluster {name}"), || async {
-        let out = cx.eks().describe_update().name(name).update_id(id).send().await.map_err(api_error)?;
+        let out = cx.eks().describe_update().name(name).update_id(id).send().await?;
         let update = out.update();
         match update.and_then(|u| u.status()) {
             Some(UpdateStatus::Successful) => Ok(Some(())),
@@ -202,15 +201,15 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     let current = &*settled;
     let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
     if changed("version") {
-        let out = eks.update_cluster_version().name(name).version(attr_str(attrs, "version")?).send().await.map_err(api_error)?;
+        let out = eks.update_cluster_version().name(name).version(attr_str(attrs, "version")?).send().await?;
         wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
     }
     if changed("endpoint_public_access") || changed("endpoint_private_access") || changed("public_access_cidrs") {
-        let out = eks.update_cluster_config().name(name).resources_vpc_config(vpc_config(attrs, false)).send().await.map_err(api_error)?;
+        let out = eks.update_cluster_config().name(name).resources_vpc_config(vpc_config(attrs, false)).send().await?;
         wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
     }
     if changed("logging") {
-        let out = eks.update_cluster_config().name(name).logging(logging(&strings(attrs, "logging"))).send().await.map_err(api_error)?;
+        let out = eks.update_cluster_config().name(name).logging(logging(&strings(attrs, "logging"))).send().await?;
         wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
     }
     if changed("authentication_mode") {
@@ -221,7 +220,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
             .access_config(aws_sdk_eks::types::UpdateAccessConfigRequest::builder().authentication_mode(mode).build())
             .send()
             .await
-            .map_err(api_error)?;
+            ?;
         wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
     }
     if changed("tags") {
@@ -234,7 +233,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     let name = current.id.as_str();
     // Refused while add-ons or nodegroups are still being deleted, or an update runs.
-    match wait::retrying(&cx.polling, &["ResourceInUseException"], || async { cx.eks().delete_cluster().name(name).send().await.map_err(api_error) }).await {
+    match wait::retrying(&cx.polling, &["ResourceInUseException"], || async { cx.eks().delete_cluster().name(name).send().await.map_err(ApiError::from) }).await {
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }

@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, strings, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -67,7 +66,7 @@ fn names(id: &str) -> (&str, &str) {
 }
 
 async fn describe(cx: &Cx, cluster: &str, name: &str) -> Result<Option<Nodegroup>> {
-    match cx.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(api_error) {
+    match cx.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from) {
         Ok(out) => Ok(out.nodegroup().cloned()),
         Err(e) if e.code == "ResourceNotFoundException" => Ok(None),
         Err(e) => Err(e),
@@ -77,7 +76,7 @@ async fn describe(cx: &Cx, cluster: &str, name: &str) -> Result<Option<Nodegroup
 pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     for cluster in super::eks_addon::clusters(scope) {
-        let names: Vec<String> = match cx.eks().list_nodegroups().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(api_error) {
+        let names: Vec<String> = match cx.eks().list_nodegroups().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(ApiError::from) {
             Err(e) if e.code == "ResourceNotFoundException" => continue,
             other => other?,
         };
@@ -166,7 +165,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
             .client_request_token(token)
             .send()
             .await
-            .map_err(api_error)
+            .map_err(ApiError::from)
     })
     .await;
     match result {
@@ -200,10 +199,10 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
             let removed: Vec<Taint> = old.into_iter().filter(|t| !new.contains(t)).collect();
             call = call.taints(UpdateTaintsPayload::builder().set_add_or_update_taints(Some(new)).set_remove_taints(Some(removed)).build());
         }
-        let out = call.send().await.map_err(api_error)?;
+        let out = call.send().await?;
         let id = out.update().and_then(|u| u.id()).unwrap_or_default().to_string();
         wait::until(&cx.polling, &format!("update {id} of nodegroup {name}"), || async {
-            let out = cx.eks().describe_update().name(cluster).nodegroup_name(name).update_id(&id).send().await.map_err(api_error)?;
+            let out = cx.eks().describe_update().name(cluster).nodegroup_name(name).update_id(&id).send().await?;
             match out.update().and_then(|u| u.status()) {
                 Some(UpdateStatus::Successful) => Ok(Some(())),
                 Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => Err(ApiError::new("UpdateFailed", format!("update {id} of nodegroup {name} failed"))),
@@ -221,7 +220,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     let (cluster, name) = names(&current.id);
-    match cx.eks().delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(api_error) {
+    match cx.eks().delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from) {
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }

@@ -5,15 +5,14 @@ use serde_json::json;
 
 use super::{Cx, gone_ok, observed, tags, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["domain"], summary: "domain", derived: false, parent: None };
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     // DescribeAddresses is not paginated: one call returns every address.
-    let found = cx.ec2().describe_addresses().filters(tags::stack_filter(&cx.stack)).send().await.map_err(api_error)?;
+    let found = cx.ec2().describe_addresses().filters(tags::stack_filter(&cx.stack)).send().await?;
     let mut out = Found::new();
     for a in found.addresses() {
         let (Some(address), Some(id)) = (tags::address_of(a.tags()), a.allocation_id()) else {
@@ -28,12 +27,12 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
 pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let id = super::untokened::create(cx, address, |ec2| async move {
         let created =
-            ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await.map_err(api_error)?;
+            ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await?;
         Ok(created.allocation_id().unwrap_or_default().to_string())
     })
     .await?;
     // The address, also when an earlier attempt's lost answer was what allocated it.
-    let found = cx.ec2().describe_addresses().allocation_ids(&id).send().await.map_err(api_error)?;
+    let found = cx.ec2().describe_addresses().allocation_ids(&id).send().await?;
     let public_ip = found.addresses().first().and_then(|a| a.public_ip()).unwrap_or_default();
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[("public_ip", public_ip)]) })
 }
@@ -46,5 +45,5 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     // Still held by a NAT gateway that is being deleted: AWS answers one of these until it is gone.
     let busy = ["DependencyViolation", "InvalidIPAddress.InUse", "AuthFailure"];
-    gone_ok(wait::retrying(&cx.polling, &busy, || async { cx.ec2().release_address().allocation_id(&current.id).send().await.map_err(api_error) }).await)
+    gone_ok(wait::retrying(&cx.polling, &busy, || async { cx.ec2().release_address().allocation_id(&current.id).send().await.map_err(ApiError::from) }).await)
 }

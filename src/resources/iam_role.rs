@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -48,7 +47,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>> {
-    let policies: Vec<_> = cx.iam().list_attached_role_policies().role_name(role).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+    let policies: Vec<_> = cx.iam().list_attached_role_policies().role_name(role).into_paginator().items().send().try_collect().await?;
     let mut arns: Vec<String> = policies.iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
     arns.sort();
     Ok(arns)
@@ -56,7 +55,7 @@ async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>> {
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let prefix = format!("/eksnet/{}/", cx.stack);
-    let roles: Vec<_> = cx.iam().list_roles().path_prefix(&prefix).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+    let roles: Vec<_> = cx.iam().list_roles().path_prefix(&prefix).into_paginator().items().send().try_collect().await?;
     // IAM has no batch read of attached policies and tags (ListRoles returns neither): the
     // roles' reads run side by side.
     let reads = roles.iter().filter_map(|role| {
@@ -71,7 +70,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
                 "policy_arns": policies?,
             });
             let mut found = observed(name, attrs, &[("arn", role.arn())]);
-            let tags = tags.map_err(api_error)?;
+            let tags = tags?;
             let tags: serde_json::Map<String, Value> = tags.tags().iter().map(|t| (t.key().to_string(), json!(t.value()))).collect();
             found.attrs.insert("tags".into(), Value::Object(tags));
             Ok::<_, ApiError>((Address::new("iam_role", &short), found))
@@ -86,10 +85,10 @@ fn policies(attrs: &Attrs) -> Vec<String> {
 
 async fn sync_policies(cx: &Cx, role: &str, current: &[String], want: &[String]) -> Result<()> {
     for arn in want.iter().filter(|p| !current.contains(p)) {
-        cx.iam().attach_role_policy().role_name(role).policy_arn(arn).send().await.map_err(api_error)?;
+        cx.iam().attach_role_policy().role_name(role).policy_arn(arn).send().await?;
     }
     for arn in current.iter().filter(|p| !want.contains(p)) {
-        cx.iam().detach_role_policy().role_name(role).policy_arn(arn).send().await.map_err(api_error)?;
+        cx.iam().detach_role_policy().role_name(role).policy_arn(arn).send().await?;
     }
     Ok(())
 }
@@ -114,12 +113,12 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
         .set_tags(Some(tags))
         .send()
         .await
-        .map_err(api_error)
+        .map_err(ApiError::from)
     {
         Ok(out) => out.role().map(|r| r.arn().to_string()).unwrap_or_default(),
         // Created by a run that died before recording it: take it over.
         Err(e) if e.code == "EntityAlreadyExists" => {
-            cx.iam().get_role().role_name(name).send().await.map_err(api_error)?.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            cx.iam().get_role().role_name(name).send().await?.role().map(|r| r.arn().to_string()).unwrap_or_default()
         }
         Err(e) => return Err(e),
     };
@@ -133,10 +132,10 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     let set: Vec<Tag> = new.iter().filter(|t| !old.contains(t)).cloned().collect();
     let unset: Vec<String> = old.iter().filter(|o| !new.iter().any(|n| n.key() == o.key())).map(|t| t.key().to_string()).collect();
     if !set.is_empty() {
-        cx.iam().tag_role().role_name(&current.id).set_tags(Some(set)).send().await.map_err(api_error)?;
+        cx.iam().tag_role().role_name(&current.id).set_tags(Some(set)).send().await?;
     }
     if !unset.is_empty() {
-        cx.iam().untag_role().role_name(&current.id).set_tag_keys(Some(unset)).send().await.map_err(api_error)?;
+        cx.iam().untag_role().role_name(&current.id).set_tag_keys(Some(unset)).send().await?;
     }
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
@@ -148,7 +147,7 @@ pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     };
     sync_policies(cx, &current.id, &policies, &[]).await?;
     // IAM refuses while the role is still in use (e.g. by a nodegroup EKS is deleting).
-    match wait::retrying(&cx.polling, &["DeleteConflict"], || async { cx.iam().delete_role().role_name(&current.id).send().await.map_err(api_error) }).await {
+    match wait::retrying(&cx.polling, &["DeleteConflict"], || async { cx.iam().delete_role().role_name(&current.id).send().await.map_err(ApiError::from) }).await {
         Err(e) if e.code == "NoSuchEntity" => Ok(()),
         Err(e) => Err(ApiError { message: format!("deleting role {}: {}", current.id, e.message), ..e }),
         Ok(_) => Ok(()),

@@ -6,15 +6,14 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &[], summary: "vpc_id", derived: false, parent: None };
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let gateways =
-        cx.ec2().describe_internet_gateways().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+        cx.ec2().describe_internet_gateways().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     let mut out = Found::new();
     for g in gateways {
         let (Some(address), Some(id)) = (tags::address_of(g.tags()), g.internet_gateway_id()) else {
@@ -28,11 +27,11 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
 
 pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let id = super::untokened::create(cx, address, |ec2| async move {
-        let created = ec2.create_internet_gateway().tag_specifications(tags::spec(ResourceType::InternetGateway, attrs)).send().await.map_err(api_error)?;
+        let created = ec2.create_internet_gateway().tag_specifications(tags::spec(ResourceType::InternetGateway, attrs)).send().await?;
         Ok(created.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string())
     })
     .await?;
-    cx.ec2().attach_internet_gateway().internet_gateway_id(&id).vpc_id(attr_str(attrs, "vpc_id")?).send().await.map_err(api_error)?;
+    cx.ec2().attach_internet_gateway().internet_gateway_id(&id).vpc_id(attr_str(attrs, "vpc_id")?).send().await?;
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
@@ -40,7 +39,7 @@ async fn detach(cx: &Cx, id: &str, vpc: &str) -> Result<()> {
     // Detaching fails while public addresses are mapped in the VPC (e.g. a NAT still deleting).
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2().detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map_err(api_error)
+            cx.ec2().detach_internet_gateway().internet_gateway_id(id).vpc_id(vpc).send().await.map_err(ApiError::from)
         })
         .await,
     )
@@ -53,7 +52,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
         if let Some(old) = old {
             detach(cx, &current.id, old).await?;
         }
-        cx.ec2().attach_internet_gateway().internet_gateway_id(&current.id).vpc_id(new).send().await.map_err(api_error)?;
+        cx.ec2().attach_internet_gateway().internet_gateway_id(&current.id).vpc_id(new).send().await?;
     }
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
@@ -63,5 +62,5 @@ pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     if let Some(vpc) = current.attrs.get("vpc_id").and_then(Value::as_str) {
         detach(cx, &current.id, vpc).await?;
     }
-    gone_ok(cx.ec2().delete_internet_gateway().internet_gateway_id(&current.id).send().await.map_err(api_error))
+    gone_ok(cx.ec2().delete_internet_gateway().internet_gateway_id(&current.id).send().await.map_err(ApiError::from))
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Cx, wait};
 use crate::address::Address;
-use crate::k8s::{ClusterRef, api_error, is_not_found};
+use crate::k8s::{ClusterRef, is_not_found};
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -41,7 +41,7 @@ async fn resource(cx: &Cx, client: &kube::Client, gvk: &GroupVersionKind) -> Res
             Ok(found) => Ok(Some(found)),
             Err(kube::Error::Discovery(_)) => Ok(None),
             Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(api_error(e)),
+            Err(e) => Err(ApiError::from(e)),
         }
     })
     .await
@@ -112,7 +112,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
             Err(_) => continue,
         };
         let all: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        let list = all.list(&ListParams::default().labels(&format!("{STACK_LABEL}={}", cx.stack))).await.map_err(api_error)?;
+        let list = all.list(&ListParams::default().labels(&format!("{STACK_LABEL}={}", cx.stack))).await?;
         for item in list.items {
             let Some(address) = item.metadata.annotations.as_ref().and_then(|a| a.get(ADDRESS_ANNOTATION)).and_then(|a| Address::parse(a)) else { continue };
             if item.metadata.deletion_timestamp.is_some() {
@@ -138,7 +138,7 @@ async fn apply(cx: &Cx, attrs: &Attrs) -> Result<Observed> {
     let abandon = attrs.get("abandon_on_delete").and_then(Value::as_bool) == Some(true);
     let params = if cx.force_conflicts || abandon { PatchParams::apply("eksnet").force() } else { PatchParams::apply("eksnet") };
     let applied = api.patch(name, &params, &Patch::Apply(object)).await.map_err(|e| {
-        let mut e = api_error(e);
+        let mut e = ApiError::from(e);
         if e.code == "Conflict" {
             e.message.push_str("; another field manager changed these fields: pass --force-conflicts to take them over");
         }
@@ -147,7 +147,7 @@ async fn apply(cx: &Cx, attrs: &Attrs) -> Result<Observed> {
     let mut live = serde_json::to_value(&applied).map_err(|e| ApiError::new("KubernetesDecode", e.to_string()))?;
     if attrs.get("wait").and_then(Value::as_bool) == Some(true) && ar.kind == "Deployment" {
         live = wait::until(&cx.polling, &format!("Deployment {name} to become available"), || async {
-            let current = api.get(name).await.map_err(api_error)?;
+            let current = api.get(name).await?;
             let value = serde_json::to_value(&current).map_err(|e| ApiError::new("KubernetesDecode", e.to_string()))?;
             let want = value["spec"]["replicas"].as_i64().unwrap_or(1);
             let ready =
@@ -186,11 +186,11 @@ pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
     match api.delete(name, &DeleteParams::foreground()).await {
         Err(e) if is_not_found(&e) => return Ok(()),
-        Err(e) => return Err(api_error(e)),
+        Err(e) => return Err(ApiError::from(e)),
         Ok(_) => {}
     }
     wait::until(&cx.polling, &format!("{} {name} to be deleted", ar.kind), || async {
-        match api.get_opt(name).await.map_err(api_error)? {
+        match api.get_opt(name).await? {
             None => Ok(Some(())),
             Some(_) => Ok(None),
         }

@@ -8,7 +8,6 @@
 use aws_sdk_ec2::types::{Filter, NetworkInterface, NetworkInterfaceStatus, SecurityGroup, Tag};
 
 use super::{Cx, tags};
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Result};
 
 /// Tag keys Kubernetes components put on what they create, with the cluster name as value.
@@ -46,7 +45,7 @@ fn describe_eni(eni: &NetworkInterface) -> String {
 }
 
 async fn enis(cx: &Cx, filter: Filter) -> Result<Vec<NetworkInterface>> {
-    cx.ec2().describe_network_interfaces().filters(filter).into_paginator().items().send().try_collect().await.map_err(api_error)
+    cx.ec2().describe_network_interfaces().filters(filter).into_paginator().items().send().try_collect().await.map_err(ApiError::from)
 }
 
 /// Deletes the cluster's detached ENIs among `found`; returns the ones left (not ours).
@@ -58,7 +57,7 @@ async fn delete_ours(cx: &Cx, found: Vec<NetworkInterface>) -> Result<Vec<Networ
             continue;
         }
         let id = eni.network_interface_id().unwrap_or_default();
-        match cx.ec2().delete_network_interface().network_interface_id(id).send().await.map_err(api_error) {
+        match cx.ec2().delete_network_interface().network_interface_id(id).send().await.map_err(ApiError::from) {
             Ok(_) => {}
             Err(e) if e.code.ends_with("NotFound") => {}
             // Attached meanwhile (a node came back?): it blocks like any other.
@@ -143,13 +142,13 @@ pub async fn clear_vpc_groups(cx: &Cx, vpc: &str) -> Result<()> {
         .send()
         .try_collect()
         .await
-        .map_err(api_error)?;
+        ?;
     let (ours, others): (Vec<&SecurityGroup>, Vec<&SecurityGroup>) =
         groups.iter().filter(|g| g.group_name() != Some("default")).partition(|g| group_is_ours(cx, g));
     for g in &ours {
         let id = g.group_id().unwrap_or_default();
         if !g.ip_permissions().is_empty() {
-            gone(cx.ec2().revoke_security_group_ingress().group_id(id).set_ip_permissions(Some(g.ip_permissions().to_vec())).send().await.map_err(api_error))?;
+            gone(cx.ec2().revoke_security_group_ingress().group_id(id).set_ip_permissions(Some(g.ip_permissions().to_vec())).send().await.map_err(ApiError::from))?;
         }
         if !g.ip_permissions_egress().is_empty() {
             gone(
@@ -159,7 +158,7 @@ pub async fn clear_vpc_groups(cx: &Cx, vpc: &str) -> Result<()> {
                     .set_ip_permissions(Some(g.ip_permissions_egress().to_vec()))
                     .send()
                     .await
-                    .map_err(api_error),
+                    .map_err(ApiError::from),
             )?;
         }
     }
@@ -168,7 +167,7 @@ pub async fn clear_vpc_groups(cx: &Cx, vpc: &str) -> Result<()> {
         clear_group_enis(cx, id).await?;
         gone(
             super::wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-                cx.ec2().delete_security_group().group_id(id).send().await.map_err(api_error)
+                cx.ec2().delete_security_group().group_id(id).send().await.map_err(ApiError::from)
             })
             .await,
         )?;

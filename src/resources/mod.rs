@@ -171,7 +171,7 @@ impl Aws {
             .send()
             .try_collect()
             .await
-            .map_err(crate::cloud::api_error)?;
+            ?;
         Ok(found
             .iter()
             .filter_map(|t| {
@@ -373,10 +373,10 @@ pub(crate) async fn sync_eks_tags(cx: &Cx, arn: &str, current: &Attrs, attrs: &A
     let set: std::collections::HashMap<String, String> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let unset: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
     if !set.is_empty() {
-        cx.eks().tag_resource().resource_arn(arn).set_tags(Some(set)).send().await.map_err(crate::cloud::api_error)?;
+        cx.eks().tag_resource().resource_arn(arn).set_tags(Some(set)).send().await?;
     }
     if !unset.is_empty() {
-        cx.eks().untag_resource().resource_arn(arn).set_tag_keys(Some(unset)).send().await.map_err(crate::cloud::api_error)?;
+        cx.eks().untag_resource().resource_arn(arn).set_tag_keys(Some(unset)).send().await?;
     }
     Ok(())
 }

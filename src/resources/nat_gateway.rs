@@ -10,7 +10,6 @@ use serde_json::json;
 
 use super::{Cx, attr_str, observed, tags, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -28,7 +27,7 @@ fn attrs_of(n: &NatGateway) -> serde_json::Value {
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let gateways =
-        cx.ec2().describe_nat_gateways().filter(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+        cx.ec2().describe_nat_gateways().filter(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     let mut out = Found::new();
     for n in gateways {
         let (Some(address), Some(id)) = (tags::address_of(n.tags()), n.nat_gateway_id()) else {
@@ -51,7 +50,7 @@ fn waiter(cx: &Cx) -> Arc<wait::Batch<NatGateway>> {
         wait::Batch::new(cx.polling, move |ids| {
             let call = ec2.describe_nat_gateways().filter(Filter::builder().name("nat-gateway-id").set_values(Some(ids)).build());
             Box::pin(async move {
-                let found: Vec<NatGateway> = call.into_paginator().items().send().try_collect().await.map_err(api_error)?;
+                let found: Vec<NatGateway> = call.into_paginator().items().send().try_collect().await?;
                 Ok(found.into_iter().filter_map(|n| Some((n.nat_gateway_id()?.to_string(), n))).collect::<HashMap<_, _>>())
             })
         })
@@ -71,7 +70,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     } else {
         call.connectivity_type(ConnectivityType::Public).allocation_id(attr_str(attrs, "allocation_id")?)
     };
-    let created = call.send().await.map_err(api_error)?;
+    let created = call.send().await?;
     let id = created.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
     let nat = waiter(cx)
         .until(&format!("NAT gateway {id} to become available"), &id, |n| {
@@ -97,7 +96,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
-    match cx.ec2().delete_nat_gateway().nat_gateway_id(&current.id).send().await.map_err(api_error) {
+    match cx.ec2().delete_nat_gateway().nat_gateway_id(&current.id).send().await.map_err(ApiError::from) {
         Err(e) if e.code.ends_with("NotFound") => return Ok(()),
         other => other.map(|_| ())?,
     }

@@ -6,8 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id"], summary: "routes", derived: false, parent: None };
@@ -26,7 +25,7 @@ fn route_json(r: &Route) -> Option<Value> {
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     let tables =
-        cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+        cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     cx.share("DescribeRouteTables", tables.clone());
     let mut out = Found::new();
     for t in tables {
@@ -66,7 +65,7 @@ async fn sync_routes(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Resul
                 .set_nat_gateway_id(nat.map(Into::into))
                 .send()
                 .await
-                .map_err(api_error)?;
+                ?;
         } else {
             cx.ec2()
                 .create_route()
@@ -76,11 +75,11 @@ async fn sync_routes(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Resul
                 .set_nat_gateway_id(nat.map(Into::into))
                 .send()
                 .await
-                .map_err(api_error)?;
+                ?;
         }
     }
     for route in have.iter().filter(|h| !want.iter().any(|w| destination(w) == destination(h))) {
-        gone_ok(cx.ec2().delete_route().route_table_id(id).destination_cidr_block(destination(route)).send().await.map_err(api_error))?;
+        gone_ok(cx.ec2().delete_route().route_table_id(id).destination_cidr_block(destination(route)).send().await.map_err(ApiError::from))?;
     }
     Ok(())
 }
@@ -94,7 +93,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
         .tag_specifications(tags::spec(ResourceType::RouteTable, attrs))
         .send()
         .await
-        .map_err(api_error)?;
+        ?;
     let id = created.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
     sync_routes(cx, &id, &Attrs::new(), attrs).await?;
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
@@ -109,7 +108,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2().delete_route_table().route_table_id(&current.id).send().await.map_err(api_error)
+            cx.ec2().delete_route_table().route_table_id(&current.id).send().await.map_err(ApiError::from)
         })
         .await,
     )

@@ -5,8 +5,7 @@ use serde_json::json;
 
 use super::{Cx, attr_str, gone_ok, observed, tags};
 use crate::address::Address;
-use crate::cloud::api_error;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id"], summary: "route_table_id", derived: true, parent: Some("subnet_id") };
@@ -15,7 +14,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     let tables: Vec<aws_sdk_ec2::types::RouteTable> = match cx.shared("DescribeRouteTables") {
         Some(tables) => tables,
         None => {
-            cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?
+            cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?
         }
     };
     let mut out = Found::new();
@@ -42,7 +41,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
         .subnet_id(attr_str(attrs, "subnet_id")?)
         .send()
         .await
-        .map_err(api_error)?;
+        ?;
     let id = created.association_id().unwrap_or_default();
     Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }
@@ -56,11 +55,11 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
         .route_table_id(attr_str(attrs, "route_table_id")?)
         .send()
         .await
-        .map_err(api_error)?;
+        ?;
     let id = replaced.new_association_id().unwrap_or_default();
     Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }
 
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
-    gone_ok(cx.ec2().disassociate_route_table().association_id(&current.id).send().await.map_err(api_error))
+    gone_ok(cx.ec2().disassociate_route_table().association_id(&current.id).send().await.map_err(ApiError::from))
 }

@@ -6,14 +6,13 @@ use serde_json::json;
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "group_name", "description"], summary: "group_name", derived: false, parent: None };
 
 pub async fn describe(cx: &Cx) -> Result<Vec<SecurityGroup>> {
-    cx.ec2().describe_security_groups().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)
+    cx.ec2().describe_security_groups().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(ApiError::from)
 }
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
@@ -37,7 +36,7 @@ pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> 
     let (vpc, name, description) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "group_name")?, attr_str(attrs, "description")?);
     let id = super::untokened::create(cx, address, |ec2| async move {
         let call = ec2.create_security_group().vpc_id(vpc).group_name(name).description(description);
-        let created = call.tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs)).send().await.map_err(api_error)?;
+        let created = call.tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs)).send().await?;
         Ok(created.group_id().unwrap_or_default().to_string())
     })
     .await?;
@@ -55,7 +54,7 @@ pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
             // Pod branch ENIs left behind carry this group and would hold it forever.
             super::leftovers::within_grace(super::leftovers::clear_group_enis(cx, &current.id).await, since)?;
-            cx.ec2().delete_security_group().group_id(&current.id).send().await.map_err(api_error)
+            cx.ec2().delete_security_group().group_id(&current.id).send().await.map_err(ApiError::from)
         })
         .await,
     )

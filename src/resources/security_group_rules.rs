@@ -6,7 +6,6 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, observed};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -78,7 +77,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
 }
 
 async fn current(cx: &Cx, group: &str) -> Result<Attrs> {
-    let found = cx.ec2().describe_security_groups().group_ids(group).send().await.map_err(api_error)?;
+    let found = cx.ec2().describe_security_groups().group_ids(group).send().await?;
     let g = found.security_groups().first();
     let attrs = json!({
         "ingress": g.map(|g| flatten(g.ip_permissions())).unwrap_or_default(),
@@ -98,16 +97,16 @@ async fn converge(cx: &Cx, group: &str, have: &Attrs, want: &Attrs) -> Result<()
         let ec2 = cx.ec2();
         if !add.is_empty() {
             if egress {
-                ec2.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(add)).send().await.map_err(api_error)?;
+                ec2.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(add)).send().await?;
             } else {
-                ec2.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(add)).send().await.map_err(api_error)?;
+                ec2.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(add)).send().await?;
             }
         }
         if !remove.is_empty() {
             if egress {
-                ec2.revoke_security_group_egress().group_id(group).set_ip_permissions(Some(remove)).send().await.map_err(api_error)?;
+                ec2.revoke_security_group_egress().group_id(group).set_ip_permissions(Some(remove)).send().await?;
             } else {
-                ec2.revoke_security_group_ingress().group_id(group).set_ip_permissions(Some(remove)).send().await.map_err(api_error)?;
+                ec2.revoke_security_group_ingress().group_id(group).set_ip_permissions(Some(remove)).send().await?;
             }
         }
     }

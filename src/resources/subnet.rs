@@ -5,14 +5,13 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block", "availability_zone"], summary: "cidr_block", derived: false, parent: None };
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
-    let subnets = cx.ec2().describe_subnets().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)?;
+    let subnets = cx.ec2().describe_subnets().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     let mut out = Found::new();
     for s in subnets {
         let (Some(address), Some(id)) = (tags::address_of(s.tags()), s.subnet_id()) else {
@@ -40,7 +39,7 @@ pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> 
     let (vpc, cidr, az) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "cidr_block")?, attr_str(attrs, "availability_zone")?);
     let id = super::untokened::create(cx, address, |ec2| async move {
         let call = ec2.create_subnet().vpc_id(vpc).cidr_block(cidr).availability_zone(az);
-        let created = call.tag_specifications(tags::spec(ResourceType::Subnet, attrs)).send().await.map_err(api_error)?;
+        let created = call.tag_specifications(tags::spec(ResourceType::Subnet, attrs)).send().await?;
         Ok(created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string())
     })
     .await?;
@@ -54,7 +53,7 @@ async fn set_public_ip(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Res
     let want = attrs.get("map_public_ip_on_launch").and_then(Value::as_bool).unwrap_or(false);
     if current.get("map_public_ip_on_launch").and_then(Value::as_bool) != Some(want) {
         let value = AttributeBooleanValue::builder().value(want).build();
-        cx.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(value).send().await.map_err(api_error)?;
+        cx.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(value).send().await?;
     }
     Ok(())
 }
@@ -70,7 +69,7 @@ pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     let result = wait::retrying(&cx.polling, &["DependencyViolation"], || async {
         // Pod and node ENIs the VPC CNI left behind would hold the subnet forever.
         super::leftovers::within_grace(super::leftovers::clear_subnet(cx, &current.id).await, since)?;
-        cx.ec2().delete_subnet().subnet_id(&current.id).send().await.map_err(api_error)
+        cx.ec2().delete_subnet().subnet_id(&current.id).send().await.map_err(ApiError::from)
     })
     .await;
     match result {

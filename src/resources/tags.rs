@@ -5,7 +5,6 @@ use serde_json::{Map, Value};
 
 use super::Cx;
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::Result;
 use crate::value::Attrs;
 
@@ -58,10 +57,10 @@ pub async fn sync(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Result<(
     let set: Vec<Tag> = new.iter().filter(|p| !old.contains(p)).map(|(k, v)| tag(k, v)).collect();
     let unset: Vec<Tag> = old.iter().filter(|(k, _)| !new.iter().any(|(nk, _)| nk == k)).map(|(k, _)| Tag::builder().key(k).build()).collect();
     if !set.is_empty() {
-        cx.ec2().create_tags().resources(id).set_tags(Some(set)).send().await.map_err(api_error)?;
+        cx.ec2().create_tags().resources(id).set_tags(Some(set)).send().await?;
     }
     if !unset.is_empty() {
-        cx.ec2().delete_tags().resources(id).set_tags(Some(unset)).send().await.map_err(api_error)?;
+        cx.ec2().delete_tags().resources(id).set_tags(Some(unset)).send().await?;
     }
     Ok(())
 }

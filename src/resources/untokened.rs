@@ -12,7 +12,6 @@ use aws_sdk_ec2::types::Filter;
 use super::Cx;
 use super::tags::{ADDRESS, STACK};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Result};
 
 /// Error codes after which the call may or may not have been carried out, or was refused for
@@ -74,7 +73,7 @@ async fn find(cx: &Cx, address: &Address) -> Result<Option<String>> {
         .send()
         .try_collect()
         .await
-        .map_err(api_error)?;
+        ?;
     // Checked here too: a filter that did not hold must not hand over another stack's object.
     let ids: Vec<String> = ours
         .iter()
@@ -94,7 +93,7 @@ async fn find(cx: &Cx, address: &Address) -> Result<Option<String>> {
         .send()
         .try_collect()
         .await
-        .map_err(api_error)?;
+        ?;
     let wanted = address.to_string();
     Ok(addressed
         .iter()

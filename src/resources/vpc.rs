@@ -5,14 +5,13 @@ use serde_json::{Value, json};
 
 use super::{Cx, attr_str, gone_ok, observed, outputs, tags};
 use crate::address::Address;
-use crate::cloud::api_error;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema { replace_on: &["cidr_block"], summary: "cidr_block", derived: false, parent: None };
 
 pub async fn describe(cx: &Cx) -> Result<Vec<Vpc>> {
-    cx.ec2().describe_vpcs().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(api_error)
+    cx.ec2().describe_vpcs().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(ApiError::from)
 }
 
 pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
@@ -28,7 +27,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
             ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames).send(),
             ec2.describe_vpc_attribute().vpc_id(id).attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport).send(),
         );
-        let (hostnames, support) = (hostnames.map_err(api_error)?, support.map_err(api_error)?);
+        let (hostnames, support) = (hostnames?, support?);
         let flag = |v: Option<&AttributeBooleanValue>| v.and_then(|v| v.value()).unwrap_or(false);
         let attrs = json!({
             "cidr_block": vpc.cidr_block(),
@@ -44,7 +43,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
 pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let cidr = attr_str(attrs, "cidr_block")?;
     let id = super::untokened::create(cx, address, |ec2| async move {
-        let created = ec2.create_vpc().cidr_block(cidr).tag_specifications(tags::spec(ResourceType::Vpc, attrs)).send().await.map_err(api_error)?;
+        let created = ec2.create_vpc().cidr_block(cidr).tag_specifications(tags::spec(ResourceType::Vpc, attrs)).send().await?;
         Ok(created.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string())
     })
     .await?;
@@ -62,7 +61,7 @@ async fn set_dns(cx: &Cx, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()
         let value = AttributeBooleanValue::builder().value(want).build();
         let call = cx.ec2().modify_vpc_attribute().vpc_id(id);
         let call = if key == "enable_dns_support" { call.enable_dns_support(value) } else { call.enable_dns_hostnames(value) };
-        call.send().await.map_err(api_error)?;
+        call.send().await?;
     }
     Ok(())
 }
@@ -78,7 +77,7 @@ pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
         super::wait::retrying(&cx.polling, &["DependencyViolation"], || async {
             // Load balancer and cluster security groups Kubernetes made would hold the VPC.
             super::leftovers::clear_vpc_groups(cx, &current.id).await?;
-            cx.ec2().delete_vpc().vpc_id(&current.id).send().await.map_err(api_error)
+            cx.ec2().delete_vpc().vpc_id(&current.id).send().await.map_err(ApiError::from)
         })
         .await,
     )

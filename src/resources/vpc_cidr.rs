@@ -5,7 +5,6 @@ use serde_json::json;
 
 use super::{Cx, attr_str, gone_ok, observed, wait};
 use crate::address::Address;
-use crate::cloud::api_error;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
@@ -38,11 +37,11 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
 
 pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let vpc_id = attr_str(attrs, "vpc_id")?;
-    let created = cx.ec2().associate_vpc_cidr_block().vpc_id(vpc_id).cidr_block(attr_str(attrs, "cidr_block")?).send().await.map_err(api_error)?;
+    let created = cx.ec2().associate_vpc_cidr_block().vpc_id(vpc_id).cidr_block(attr_str(attrs, "cidr_block")?).send().await?;
     let id = created.cidr_block_association().and_then(|a| a.association_id()).unwrap_or_default().to_string();
     // Subnets in the range can only be created once the association is `associated`.
     wait::until(&cx.polling, &format!("CIDR association {id} to become associated"), || async {
-        let vpcs = cx.ec2().describe_vpcs().vpc_ids(vpc_id).send().await.map_err(api_error)?;
+        let vpcs = cx.ec2().describe_vpcs().vpc_ids(vpc_id).send().await?;
         let state = vpcs
             .vpcs()
             .iter()
@@ -69,7 +68,7 @@ pub async fn update(_: &Cx, address: &Address, _: &Observed, _: &Attrs) -> Resul
 pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
-            cx.ec2().disassociate_vpc_cidr_block().association_id(&current.id).send().await.map_err(api_error)
+            cx.ec2().disassociate_vpc_cidr_block().association_id(&current.id).send().await.map_err(ApiError::from)
         })
         .await,
     )
