@@ -1,6 +1,7 @@
 //! IP capacity under custom networking: how many pods fit on a node, how many addresses the
 //! intra subnets hold, and whether the nodegroups at their maximum would run out.
 
+use crate::provider::InstanceNetwork;
 use serde::{Deserialize, Serialize};
 
 use crate::stack::{Stack, TierKind};
@@ -28,13 +29,6 @@ const BRANCH_ENIS: &[(&str, u32)] = &[
     ("m6i.large", 9),
     ("m6i.xlarge", 18),
 ];
-
-/// The network limits of an instance type, as DescribeInstanceTypes reports them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InstanceNetwork {
-    pub max_enis: u32,
-    pub ipv4_per_eni: u32,
-}
 
 /// Pods per node with custom networking: the primary ENI serves no pods (its subnet is the
 /// node's), each other ENI gives all but its primary address to pods, plus 2 host-network pods.

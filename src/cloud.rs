@@ -55,11 +55,9 @@ where
     fn from(err: SdkError<E, R>) -> Self {
         let request_id = err.request_id().map(str::to_string);
         match err.as_service_error() {
-            Some(service) => ApiError {
-                code: service.code().unwrap_or("Unknown").to_string(),
-                message: service.message().unwrap_or("(no message)").to_string(),
-                request_id,
-            },
+            Some(service) => {
+                ApiError { code: service.code().unwrap_or("Unknown").to_string(), message: service.message().unwrap_or("(no message)").to_string(), request_id }
+            }
             None => ApiError { code: "RequestFailed".into(), message: aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(), request_id },
         }
     }

@@ -127,9 +127,9 @@ mod tests {
         Observed { id: "x-1".into(), attrs, outputs: Attrs::new() }
     }
 
-    const TAGGED: Schema = Schema { replace_on: &[], summary: "", derived: false, parent: None };
-    const FOUND_IN_CLUSTER: Schema = Schema { replace_on: &[], summary: "", derived: true, parent: None };
-    const CHILD: Schema = Schema { replace_on: &[], summary: "", derived: true, parent: Some("subnet_id") };
+    const TAGGED: Schema = Schema::tagged("");
+    const FOUND_IN_CLUSTER: Schema = Schema::derived("");
+    const CHILD: Schema = Schema::derived("").parent("subnet_id");
 
     fn mine(id: &str) -> bool {
         id == "subnet-1"

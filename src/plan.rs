@@ -8,8 +8,7 @@ use serde_json::Value;
 
 use crate::address::Address;
 use crate::graph::Graph;
-use crate::provider::Desired;
-use crate::provider::{Observed, Provider};
+use crate::provider::{Desired, Observed, Provider, Schema};
 use crate::state::State;
 use crate::value::{Attrs, contains_unknown, render, resolve_attrs};
 
@@ -127,7 +126,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         let lookup = |a: &Address, output: &str| known.get(a).and_then(|o| o.get(output)).cloned();
         let mut attrs = resolve_attrs(&d.attrs, &lookup);
         provider.normalize(&address.kind, &mut attrs);
-        let summary = summary(&attrs, schema.summary);
+        let summary = summary(&attrs, &schema);
         let change = match inputs.observed.get(address) {
             None => {
                 let reason = recorded(address).filter(|r| r.id.is_some()).map(|_| "was deleted outside eksnet".to_string());
@@ -164,7 +163,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         if by_address.contains_key(address) {
             continue;
         }
-        let summary = summary(&current.attrs, provider.schema(&address.kind).summary);
+        let summary = summary(&current.attrs, &provider.schema(&address.kind));
         let existing_deps = existing_deps(address, current, inputs);
         changes.push(Change { address: address.clone(), action: Action::Delete, reason: None, summary, diffs: vec![], existing_deps });
     }
@@ -209,17 +208,13 @@ fn collect_strings(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-fn summary(attrs: &Attrs, key: &str) -> String {
-    match attrs.get(key) {
+/// The short text beside an address: the kind's own summary, else its summary attribute.
+fn summary(attrs: &Attrs, schema: &Schema) -> String {
+    if let Some(text) = schema.summarize.and_then(|summarize| summarize(attrs)) {
+        return text;
+    }
+    match attrs.get(schema.summary) {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) if key == "routes" => items
-            .iter()
-            .map(|r| {
-                let target = r.get("gateway_id").or_else(|| r.get("nat_gateway_id")).map(render).unwrap_or_default();
-                format!("{} → {}", r["destination"].as_str().unwrap_or("?"), target.trim_matches('"'))
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
         Some(v) if !v.is_null() => render(v),
         _ => String::new(),
     }

@@ -34,6 +34,13 @@ impl Desired {
     }
 }
 
+/// The network limits of an instance type, as DescribeInstanceTypes reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceNetwork {
+    pub max_enis: u32,
+    pub ipv4_per_eni: u32,
+}
+
 /// A cloud object as it exists, in the same attribute shape as the desired one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
@@ -43,18 +50,63 @@ pub struct Observed {
     pub outputs: Attrs,
 }
 
-/// What a kind looks like to the engine.
+/// What a kind looks like to the engine: the one declaration of a kind besides its code
+/// (resources/<kind>.rs holds `SCHEMA`; docs/architecture.md, "Adding a resource kind").
 #[derive(Debug, Clone, Copy)]
 pub struct Schema {
     /// Attributes whose change forces a new object.
     pub replace_on: &'static [&'static str],
     /// The attribute shown beside the address in a plan.
     pub summary: &'static str,
+    /// How the plan summarises the object, when one attribute alone does not say it.
+    pub summarize: Option<fn(&Attrs) -> Option<String>>,
     /// Found through other kinds' objects (untaggable), so refreshed after the tagged kinds.
     pub derived: bool,
     /// For a kind without tags of its own: the attribute holding its parent's id. Such an
     /// object is the stack's only when its parent is (`ownership`).
     pub parent: Option<&'static str>,
+    /// Outputs other resources and manifests may reference besides `id`.
+    pub outputs: &'static [&'static str],
+    /// Brings attributes into a canonical form (e.g. sorts set-like lists), so that desired and
+    /// observed attributes compare equal when they mean the same.
+    pub normalize: Option<fn(&mut Attrs)>,
+}
+
+impl Schema {
+    /// A kind whose objects carry the stack's tags, summarised in a plan by `summary`.
+    pub const fn tagged(summary: &'static str) -> Self {
+        Schema { replace_on: &[], summary, summarize: None, derived: false, parent: None, outputs: &[], normalize: None }
+    }
+
+    /// A kind found through other kinds' objects (a cluster's add-ons, a subnet's association).
+    pub const fn derived(summary: &'static str) -> Self {
+        Schema { derived: true, ..Schema::tagged(summary) }
+    }
+
+    pub const fn replace_on(self, replace_on: &'static [&'static str]) -> Self {
+        Schema { replace_on, ..self }
+    }
+
+    pub const fn parent(self, attribute: &'static str) -> Self {
+        Schema { parent: Some(attribute), ..self }
+    }
+
+    pub const fn outputs(self, outputs: &'static [&'static str]) -> Self {
+        Schema { outputs, ..self }
+    }
+
+    pub const fn normalize(self, normalize: fn(&mut Attrs)) -> Self {
+        Schema { normalize: Some(normalize), ..self }
+    }
+
+    pub const fn summarize(self, summarize: fn(&Attrs) -> Option<String>) -> Self {
+        Schema { summarize: Some(summarize), ..self }
+    }
+
+    /// Whether other resources may reference `output` of this kind.
+    pub fn has_output(&self, output: &str) -> bool {
+        output == "id" || self.outputs.contains(&output)
+    }
 }
 
 /// What refresh knows when it reads a kind: the stack, every known id → address, the outputs
@@ -104,9 +156,12 @@ pub trait Provider: Send + Sync + 'static {
     /// Kinds this provider knows, in the order their refresh should run.
     fn kinds(&self) -> &'static [&'static str];
     fn schema(&self, kind: &str) -> Schema;
-    /// Brings an attribute set into a canonical form (e.g. sorts set-like lists), so that
-    /// desired and observed attributes compare equal when they mean the same.
-    fn normalize(&self, _kind: &str, _attrs: &mut Attrs) {}
+    /// Brings an attribute set into a canonical form (the kind's `Schema::normalize`).
+    fn normalize(&self, kind: &str, attrs: &mut Attrs) {
+        if let Some(normalize) = self.schema(kind).normalize {
+            normalize(attrs);
+        }
+    }
     /// Every object of `kind` that belongs to the stack, keyed by address: one batched read.
     fn refresh(&self, kind: &str, scope: &Scope<'_>) -> impl Future<Output = Result<Found>> + Send;
     /// Creates the object. `token` is stable across retries of the same intent.

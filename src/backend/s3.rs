@@ -13,8 +13,8 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::BucketVersioningStatus;
 
-use crate::provider::ApiError;
 use crate::lock::{LockInfo, held_error};
+use crate::provider::ApiError;
 use crate::state::State;
 
 pub struct Remote {

@@ -98,7 +98,7 @@ impl Reference {
         p.region = self.region.clone();
         if !destroy {
             // c5.large as DescribeInstanceTypes reports it: 3 ENIs of 10 addresses.
-            let c5 = crate::capacity::InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 };
+            let c5 = crate::provider::InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 };
             p.capacity = crate::capacity::capacity(&self.stack, &|t| (t == "c5.large").then_some(c5));
         }
         p

@@ -4,18 +4,18 @@
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, observed, strings};
+use super::{Session, attr_str, observed, strings};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "principal_arn"], summary: "principal_arn", derived: true, parent: None };
+pub const SCHEMA: Schema = Schema::derived("principal_arn").replace_on(&["cluster_name", "principal_arn"]);
 
 fn names(id: &str) -> (&str, &str) {
     id.split_once('|').unwrap_or((id, ""))
 }
 
-async fn policies(cx: &Cx, cluster: &str, principal: &str) -> Result<Vec<String>> {
+async fn policies(cx: &Session, cluster: &str, principal: &str) -> Result<Vec<String>> {
     let listed: Vec<_> = cx
         .eks()
         .list_associated_access_policies()
@@ -32,9 +32,9 @@ async fn policies(cx: &Cx, cluster: &str, principal: &str) -> Result<Vec<String>
     Ok(arns)
 }
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, scope: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
-    for cluster in super::eks_addon::clusters(scope) {
+    for cluster in super::eks::clusters(scope) {
         let principals: Vec<String> =
             match cx.eks().list_access_entries().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(ApiError::from) {
                 Err(e) if e.code == "ResourceNotFoundException" || e.code == "InvalidRequestException" => continue,
@@ -56,7 +56,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-async fn sync_policies(cx: &Cx, cluster: &str, principal: &str, current: &[String], want: &[String]) -> Result<()> {
+async fn sync_policies(cx: &Session, cluster: &str, principal: &str, current: &[String], want: &[String]) -> Result<()> {
     for arn in want.iter().filter(|p| !current.contains(p)) {
         let scope = AccessScope::builder().r#type(AccessScopeType::Cluster).build();
         cx.eks()
@@ -75,7 +75,7 @@ async fn sync_policies(cx: &Cx, cluster: &str, principal: &str, current: &[Strin
     Ok(())
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, principal) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "principal_arn")?);
     let tags = super::string_map(attrs, "tags");
     let created = cx
@@ -97,7 +97,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     Ok(Observed { id: format!("{cluster}|{principal}"), attrs: attrs.clone(), outputs: super::outputs(&format!("{cluster}|{principal}"), &[("arn", &arn)]) })
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let (cluster, principal) = names(&current.id);
     sync_policies(cx, cluster, principal, &strings(&current.attrs, "policy_arns"), &strings(attrs, "policy_arns")).await?;
     if current.attrs.get("tags") != attrs.get("tags") {
@@ -107,7 +107,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let (cluster, principal) = names(&current.id);
     match cx.eks().delete_access_entry().cluster_name(cluster).principal_arn(principal).send().await.map_err(ApiError::from) {
         Err(e) if e.code == "ResourceNotFoundException" => Ok(()),

@@ -4,12 +4,12 @@
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, observed, wait};
+use super::{Session, attr_str, observed, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cluster_name", "addon_name"], summary: "addon_name", derived: true, parent: None };
+pub const SCHEMA: Schema = Schema::derived("addon_name").replace_on(&["cluster_name", "addon_name"]).outputs(&["arn"]);
 
 fn to_observed(a: &Addon) -> Observed {
     let config: Value = a.configuration_values().and_then(|c| serde_json::from_str(c).ok()).unwrap_or(json!({}));
@@ -28,7 +28,7 @@ fn names(id: &str) -> (&str, &str) {
     id.split_once(':').unwrap_or((id, ""))
 }
 
-async fn describe(cx: &Cx, cluster: &str, addon: &str) -> Result<Option<Addon>> {
+async fn describe(cx: &Session, cluster: &str, addon: &str) -> Result<Option<Addon>> {
     match cx.eks().describe_addon().cluster_name(cluster).addon_name(addon).send().await.map_err(ApiError::from) {
         Ok(out) => Ok(out.addon().cloned()),
         Err(e) if e.code == "ResourceNotFoundException" => Ok(None),
@@ -36,37 +36,22 @@ async fn describe(cx: &Cx, cluster: &str, addon: &str) -> Result<Option<Addon>> 
     }
 }
 
-/// The stack's clusters, as refresh found them (their id is their name).
-pub fn clusters<'a>(scope: &'a Scope<'_>) -> impl Iterator<Item = &'a str> {
-    scope.ids.iter().filter(|(_, a)| a.kind == "eks_cluster").map(|(id, _)| id.as_str())
-}
-
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
-    let mut out = Found::new();
-    for cluster in clusters(scope) {
-        let names: Vec<String> = match cx.eks().list_addons().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(ApiError::from) {
-            Err(e) if e.code == "ResourceNotFoundException" => continue,
-            other => other?,
-        };
-        // EKS has no batch describe: the objects are described side by side.
-        let described = futures::future::join_all(names.iter().map(|name| describe(cx, cluster, name))).await;
-        for a in described {
-            let Some(a) = a? else { continue };
-            if a.status() == Some(&AddonStatus::Deleting) {
-                continue;
-            }
-            let Some(address) = a.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
-            out.push((address, to_observed(&a)));
-        }
-    }
-    Ok(out)
+pub async fn read(cx: &Session, scope: &Scope<'_>) -> Result<Found> {
+    let kind = super::eks::InCluster {
+        list: |cluster: String| async move { Ok(cx.eks().list_addons().cluster_name(cluster).into_paginator().items().send().try_collect().await?) },
+        describe: |cluster: String, name: String| async move { describe(cx, &cluster, &name).await },
+        deleting: |a: &Addon| a.status() == Some(&AddonStatus::Deleting),
+        tags: |a: &Addon| a.tags(),
+        observe: to_observed,
+    };
+    super::eks::read_in_clusters(scope, kind).await
 }
 
 fn config_string(attrs: &Attrs) -> Option<String> {
     attrs.get("configuration_values").filter(|v| v.as_object().is_some_and(|m| !m.is_empty())).map(Value::to_string)
 }
 
-async fn wait_active(cx: &Cx, cluster: &str, addon: &str) -> Result<Addon> {
+async fn wait_active(cx: &Session, cluster: &str, addon: &str) -> Result<Addon> {
     wait::until(&cx.polling, &format!("add-on {addon} of cluster {cluster} to become ACTIVE"), || async {
         let Some(a) = describe(cx, cluster, addon).await? else { return Ok(None) };
         match a.status() {
@@ -82,7 +67,7 @@ async fn wait_active(cx: &Cx, cluster: &str, addon: &str) -> Result<Addon> {
     .await
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, addon) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "addon_name")?);
     let tags = super::string_map(attrs, "tags");
     let result = cx
@@ -105,7 +90,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     Ok(to_observed(&wait_active(cx, cluster, addon).await?))
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let (cluster, addon) = names(&current.id);
     let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, addon).await?)) }).await?;
     let current = &*settled;
@@ -127,7 +112,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     Ok(to_observed(&wait_active(cx, cluster, addon).await?))
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let (cluster, addon) = names(&current.id);
     match cx.eks().delete_addon().cluster_name(cluster).addon_name(addon).send().await.map_err(ApiError::from) {
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),

@@ -5,12 +5,12 @@
 use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest};
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, observed, strings, wait};
+use super::{Session, attr_str, observed, strings, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["name", "role_arn", "subnet_ids"], summary: "version", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_arn", "subnet_ids"]).outputs(&["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"]).normalize(normalize);
 
 const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
@@ -69,7 +69,7 @@ fn to_observed(c: &Cluster) -> Observed {
 }
 
 /// The stack's clusters: ListClusters, then DescribeCluster for each (EKS has no tag filter).
-pub async fn describe_stack_clusters(cx: &Cx) -> Result<Vec<Cluster>> {
+pub async fn describe_stack_clusters(cx: &Session) -> Result<Vec<Cluster>> {
     let names: Vec<String> = cx.eks().list_clusters().into_paginator().items().send().try_collect().await?;
     let mut out = vec![];
     // Every cluster of the account and region (EKS cannot filter by tag), eight at a time.
@@ -85,7 +85,7 @@ pub async fn describe_stack_clusters(cx: &Cx) -> Result<Vec<Cluster>> {
     Ok(out)
 }
 
-async fn describe(cx: &Cx, name: &str) -> Result<Option<Cluster>> {
+async fn describe(cx: &Session, name: &str) -> Result<Option<Cluster>> {
     match cx.eks().describe_cluster().name(name).send().await.map_err(ApiError::from) {
         Ok(out) => Ok(out.cluster().cloned()),
         Err(e) if e.code == "ResourceNotFoundException" => Ok(None),
@@ -93,7 +93,7 @@ async fn describe(cx: &Cx, name: &str) -> Result<Option<Cluster>> {
     }
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     for c in describe_stack_clusters(cx).await? {
         if c.status().map(|s| s.as_str()) == Some("DELETING") {
@@ -133,7 +133,7 @@ fn vpc_config(attrs: &Attrs, with_subnets: bool) -> VpcConfigRequest {
 }
 
 /// Waits for ACTIVE (a failed cluster is an error naming its status).
-async fn wait_active(cx: &Cx, name: &str) -> Result<Cluster> {
+async fn wait_active(cx: &Session, name: &str) -> Result<Cluster> {
     wait::until(&cx.polling, &format!("EKS cluster {name} to become ACTIVE"), || async {
         let Some(c) = describe(cx, name).await? else { return Err(ApiError::new("ResourceNotFoundException", format!("cluster {name} disappeared"))) };
         match c.status().map(|s| s.as_str()) {
@@ -145,11 +145,11 @@ async fn wait_active(cx: &Cx, name: &str) -> Result<Cluster> {
     .await
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let name = attr_str(attrs, "name")?;
     let tags = super::string_map(attrs, "tags");
     let mode = AuthenticationMode::from(attr_str(attrs, "authentication_mode")?);
-    let result = wait::retrying_if(&cx.polling, wait::ROLE_PROPAGATION, wait::role_not_ready, || async {
+    let create = || async {
         cx.eks()
             .create_cluster()
             .name(name)
@@ -163,20 +163,13 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
             .send()
             .await
             .map_err(ApiError::from)
-    })
-    .await;
-    match result {
-        Ok(_) => {}
-        // Created by a run that died before recording it (same token): wait for it.
-        Err(e)
-            if e.code == "ResourceInUseException"
-                && describe(cx, name).await?.is_some_and(|c| c.tags().and_then(|t| t.get(super::tags::STACK)) == Some(&cx.stack)) => {}
-        Err(e) => return Err(wait::role_timeout(e)),
-    }
+    };
+    let already_ours = || async { Ok(describe(cx, name).await?.is_some_and(|c| super::eks::is_stacks(cx, c.tags()))) };
+    super::eks::create_naming_role(cx, create, already_ours).await?;
     Ok(to_observed(&wait_active(cx, name).await?))
 }
 
-async fn wait_update(cx: &Cx, name: &str, id: &str) -> Result<()> {
+async fn wait_update(cx: &Session, name: &str, id: &str) -> Result<()> {
     wait::until(&cx.polling, &format!("update {id} of EKS cluster {name}"), || async {
         let out = cx.eks().describe_update().name(name).update_id(id).send().await?;
         let update = out.update();
@@ -194,7 +187,7 @@ async fn wait_update(cx: &Cx, name: &str, id: &str) -> Result<()> {
 }
 
 /// One update at a time, as EKS requires: version, then endpoint access, logging, auth mode.
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let name = current.id.as_str();
     let eks = cx.eks();
     let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, name).await?)) }).await?;
@@ -230,7 +223,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     Ok(to_observed(&wait_active(cx, name).await?))
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let name = current.id.as_str();
     // Refused while add-ons or nodegroups are still being deleted, or an update runs.
     match wait::retrying(&cx.polling, &["ResourceInUseException"], || async { cx.eks().delete_cluster().name(name).send().await.map_err(ApiError::from) }).await {

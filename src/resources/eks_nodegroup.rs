@@ -9,17 +9,12 @@ use aws_sdk_eks::types::{
 };
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, observed, strings, wait};
+use super::{Session, attr_str, observed, strings, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema {
-    replace_on: &["cluster_name", "nodegroup_name", "node_role_arn", "subnet_ids", "instance_types", "ami_type", "capacity_type", "disk_size"],
-    summary: "instance_types",
-    derived: true,
-    parent: None,
-};
+pub const SCHEMA: Schema = Schema::derived("instance_types").replace_on(&["cluster_name", "nodegroup_name", "node_role_arn", "subnet_ids", "instance_types", "ami_type", "capacity_type", "disk_size"]).outputs(&["arn"]).normalize(normalize);
 
 pub fn normalize(attrs: &mut Attrs) {
     for key in ["subnet_ids", "taints"] {
@@ -65,7 +60,7 @@ fn names(id: &str) -> (&str, &str) {
     id.split_once(':').unwrap_or((id, ""))
 }
 
-async fn describe(cx: &Cx, cluster: &str, name: &str) -> Result<Option<Nodegroup>> {
+async fn describe(cx: &Session, cluster: &str, name: &str) -> Result<Option<Nodegroup>> {
     match cx.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from) {
         Ok(out) => Ok(out.nodegroup().cloned()),
         Err(e) if e.code == "ResourceNotFoundException" => Ok(None),
@@ -73,25 +68,15 @@ async fn describe(cx: &Cx, cluster: &str, name: &str) -> Result<Option<Nodegroup
     }
 }
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
-    let mut out = Found::new();
-    for cluster in super::eks_addon::clusters(scope) {
-        let names: Vec<String> = match cx.eks().list_nodegroups().cluster_name(cluster).into_paginator().items().send().try_collect().await.map_err(ApiError::from) {
-            Err(e) if e.code == "ResourceNotFoundException" => continue,
-            other => other?,
-        };
-        // EKS has no batch describe: the objects are described side by side.
-        let described = futures::future::join_all(names.iter().map(|name| describe(cx, cluster, name))).await;
-        for n in described {
-            let Some(n) = n? else { continue };
-            if n.status() == Some(&NodegroupStatus::Deleting) {
-                continue;
-            }
-            let Some(address) = n.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
-            out.push((address, to_observed(&n)));
-        }
-    }
-    Ok(out)
+pub async fn read(cx: &Session, scope: &Scope<'_>) -> Result<Found> {
+    let kind = super::eks::InCluster {
+        list: |cluster: String| async move { Ok(cx.eks().list_nodegroups().cluster_name(cluster).into_paginator().items().send().try_collect().await?) },
+        describe: |cluster: String, name: String| async move { describe(cx, &cluster, &name).await },
+        deleting: |n: &Nodegroup| n.status() == Some(&NodegroupStatus::Deleting),
+        tags: |n: &Nodegroup| n.tags(),
+        observe: to_observed,
+    };
+    super::eks::read_in_clusters(scope, kind).await
 }
 
 fn scaling(attrs: &Attrs) -> NodegroupScalingConfig {
@@ -127,7 +112,7 @@ fn update_config(attrs: &Attrs) -> NodegroupUpdateConfig {
     NodegroupUpdateConfig::builder().max_unavailable(attrs.get("max_unavailable").and_then(Value::as_i64).unwrap_or(1) as i32).build()
 }
 
-async fn wait_active(cx: &Cx, cluster: &str, name: &str) -> Result<Nodegroup> {
+async fn wait_active(cx: &Session, cluster: &str, name: &str) -> Result<Nodegroup> {
     wait::until(&cx.polling, &format!("nodegroup {name} of cluster {cluster} to become ACTIVE"), || async {
         let Some(n) = describe(cx, cluster, name).await? else { return Ok(None) };
         match n.status() {
@@ -143,10 +128,10 @@ async fn wait_active(cx: &Cx, cluster: &str, name: &str) -> Result<Nodegroup> {
     .await
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, name) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "nodegroup_name")?);
     let tags = super::string_map(attrs, "tags");
-    let result = wait::retrying_if(&cx.polling, wait::ROLE_PROPAGATION, wait::role_not_ready, || async {
+    let create = || async {
         cx.eks()
             .create_nodegroup()
             .cluster_name(cluster)
@@ -166,17 +151,13 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
             .send()
             .await
             .map_err(ApiError::from)
-    })
-    .await;
-    match result {
-        Ok(_) => {}
-        Err(e) if e.code == "ResourceInUseException" => {}
-        Err(e) => return Err(wait::role_timeout(e)),
-    }
+    };
+    let already_ours = || async { Ok(describe(cx, cluster, name).await?.is_some_and(|n| super::eks::is_stacks(cx, n.tags()))) };
+    super::eks::create_naming_role(cx, create, already_ours).await?;
     Ok(to_observed(&wait_active(cx, cluster, name).await?))
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let (cluster, name) = names(&current.id);
     let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, name).await?)) }).await?;
     let current = &*settled;
@@ -218,7 +199,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     Ok(to_observed(&wait_active(cx, cluster, name).await?))
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let (cluster, name) = names(&current.id);
     match cx.eks().delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(ApiError::from) {
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),

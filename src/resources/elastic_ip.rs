@@ -3,14 +3,14 @@
 use aws_sdk_ec2::types::{DomainType, ResourceType};
 use serde_json::json;
 
-use super::{Cx, gone_ok, observed, tags, wait};
+use super::{Session, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["domain"], summary: "domain", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("domain").replace_on(&["domain"]).outputs(&["public_ip"]);
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     // DescribeAddresses is not paginated: one call returns every address.
     let found = cx.ec2().describe_addresses().filters(tags::stack_filter(&cx.stack)).send().await?;
     let mut out = Found::new();
@@ -24,8 +24,8 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let id = super::untokened::create(cx, address, |ec2| async move {
+pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let id = super::create_once::create(cx, address, |ec2| async move {
         let created =
             ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await?;
         Ok(created.allocation_id().unwrap_or_default().to_string())
@@ -37,12 +37,12 @@ pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> 
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[("public_ip", public_ip)]) })
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     // Still held by a NAT gateway that is being deleted: AWS answers one of these until it is gone.
     let busy = ["DependencyViolation", "InvalidIPAddress.InUse", "AuthFailure"];
     gone_ok(wait::retrying(&cx.polling, &busy, || async { cx.ec2().release_address().allocation_id(&current.id).send().await.map_err(ApiError::from) }).await)

@@ -4,12 +4,12 @@
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, observed, wait};
+use super::{Session, attr_str, observed, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["name", "path", "trusted_service"], summary: "name", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("name").replace_on(&["name", "path", "trusted_service"]).outputs(&["arn"]);
 
 fn trust_policy(service: &str) -> String {
     json!({
@@ -46,14 +46,14 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn attached(cx: &Cx, role: &str) -> Result<Vec<String>> {
+async fn attached(cx: &Session, role: &str) -> Result<Vec<String>> {
     let policies: Vec<_> = cx.iam().list_attached_role_policies().role_name(role).into_paginator().items().send().try_collect().await?;
     let mut arns: Vec<String> = policies.iter().filter_map(|p| p.policy_arn().map(str::to_string)).collect();
     arns.sort();
     Ok(arns)
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let prefix = format!("/eksnet/{}/", cx.stack);
     let roles: Vec<_> = cx.iam().list_roles().path_prefix(&prefix).into_paginator().items().send().try_collect().await?;
     // IAM has no batch read of attached policies and tags (ListRoles returns neither): the
@@ -83,7 +83,7 @@ fn policies(attrs: &Attrs) -> Vec<String> {
     attrs.get("policy_arns").and_then(Value::as_array).map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect()).unwrap_or_default()
 }
 
-async fn sync_policies(cx: &Cx, role: &str, current: &[String], want: &[String]) -> Result<()> {
+async fn sync_policies(cx: &Session, role: &str, current: &[String], want: &[String]) -> Result<()> {
     for arn in want.iter().filter(|p| !current.contains(p)) {
         cx.iam().attach_role_policy().role_name(role).policy_arn(arn).send().await?;
     }
@@ -101,7 +101,7 @@ fn tag_list(attrs: &Attrs) -> Vec<Tag> {
         .unwrap_or_default()
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let name = attr_str(attrs, "name")?;
     let tags = tag_list(attrs);
     let created = match cx
@@ -126,7 +126,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
     Ok(Observed { id: name.into(), attrs: attrs.clone(), outputs: super::outputs(name, &[("arn", &created)]) })
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     sync_policies(cx, &current.id, &policies(&current.attrs), &policies(attrs)).await?;
     let (old, new) = (tag_list(&current.attrs), tag_list(attrs));
     let set: Vec<Tag> = new.iter().filter(|t| !old.contains(t)).cloned().collect();
@@ -140,7 +140,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let policies = match attached(cx, &current.id).await {
         Err(e) if e.code == "NoSuchEntity" => return Ok(()),
         other => other?,

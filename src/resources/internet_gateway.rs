@@ -4,14 +4,14 @@
 use aws_sdk_ec2::types::ResourceType;
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, gone_ok, observed, tags, wait};
+use super::{Session, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &[], summary: "vpc_id", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("vpc_id");
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let gateways =
         cx.ec2().describe_internet_gateways().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     let mut out = Found::new();
@@ -25,8 +25,8 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let id = super::untokened::create(cx, address, |ec2| async move {
+pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+    let id = super::create_once::create(cx, address, |ec2| async move {
         let created = ec2.create_internet_gateway().tag_specifications(tags::spec(ResourceType::InternetGateway, attrs)).send().await?;
         Ok(created.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string())
     })
@@ -35,7 +35,7 @@ pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> 
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
-async fn detach(cx: &Cx, id: &str, vpc: &str) -> Result<()> {
+async fn detach(cx: &Session, id: &str, vpc: &str) -> Result<()> {
     // Detaching fails while public addresses are mapped in the VPC (e.g. a NAT still deleting).
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
@@ -45,7 +45,7 @@ async fn detach(cx: &Cx, id: &str, vpc: &str) -> Result<()> {
     )
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let old = current.attrs.get("vpc_id").and_then(Value::as_str);
     let new = attr_str(attrs, "vpc_id")?;
     if old != Some(new) {
@@ -58,7 +58,7 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     if let Some(vpc) = current.attrs.get("vpc_id").and_then(Value::as_str) {
         detach(cx, &current.id, vpc).await?;
     }

@@ -9,13 +9,13 @@ use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope as KubeScope, pinned_kind};
 use serde_json::{Value, json};
 
-use super::{Cx, wait};
+use super::{Session, wait};
 use crate::address::Address;
 use crate::k8s::{ClusterRef, is_not_found};
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cluster", "api"], summary: "api", derived: true, parent: None };
+pub const SCHEMA: Schema = Schema::derived("api").replace_on(&["cluster", "api"]);
 
 pub use crate::ownership::{ADDRESS_ANNOTATION, STACK_LABEL};
 
@@ -32,7 +32,7 @@ fn gvk(object: &Value) -> GroupVersionKind {
 }
 
 /// Resolves the object's kind through discovery, waiting (bounded) for a CRD to be served.
-async fn resource(cx: &Cx, client: &kube::Client, gvk: &GroupVersionKind) -> Result<(ApiResource, ApiCapabilities)> {
+async fn resource(cx: &Session, client: &kube::Client, gvk: &GroupVersionKind) -> Result<(ApiResource, ApiCapabilities)> {
     let what = format!("the API to serve {}/{} {}", gvk.group, gvk.version, gvk.kind);
     let mut polling = cx.polling;
     polling.timeout = polling.timeout.min(std::time::Duration::from_secs(120));
@@ -87,7 +87,7 @@ fn observe(cluster: &ClusterRef, live: &Value, desired: Option<&Attrs>) -> Obser
     super::observed(&id, attrs, &[("uid", meta["uid"].as_str().unwrap_or_default())])
 }
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, scope: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     let Some(outputs) = scope.outputs.get(&Address::new("eks_cluster", "main")) else { return Ok(out) };
     let field = |k: &str| outputs.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
@@ -127,7 +127,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-async fn apply(cx: &Cx, attrs: &Attrs) -> Result<Observed> {
+async fn apply(cx: &Session, attrs: &Attrs) -> Result<Observed> {
     let cluster = cluster_of(attrs)?;
     let client = cx.kube.client(&cluster).await?;
     let object = &attrs["object"];
@@ -162,16 +162,16 @@ async fn apply(cx: &Cx, attrs: &Attrs) -> Result<Observed> {
     Ok(observe(&cluster, &live, Some(&desired)))
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     apply(cx, attrs).await
 }
 
-pub async fn update(cx: &Cx, _: &Address, _: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, _: &Observed, attrs: &Attrs) -> Result<Observed> {
     apply(cx, attrs).await
 }
 
 /// Foreground deletion, then waits until the object is gone (a namespace until finalized).
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     if current.attrs.get("abandon_on_delete").and_then(Value::as_bool) == Some(true) {
         return Ok(());
     }

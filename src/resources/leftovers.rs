@@ -7,7 +7,7 @@
 
 use aws_sdk_ec2::types::{Filter, NetworkInterface, NetworkInterfaceStatus, SecurityGroup, Tag};
 
-use super::{Cx, tags};
+use super::{Session, tags};
 use crate::provider::{ApiError, Result};
 
 /// Tag keys Kubernetes components put on what they create, with the cluster name as value.
@@ -29,7 +29,7 @@ fn made_by_kubernetes(eni: &NetworkInterface) -> bool {
 
 /// An ENI eksnet may delete: detached, made by Kubernetes, and not naming another cluster
 /// (branch ENIs carry no cluster tag; being in the stack's subnet is what makes them ours).
-fn ours(cx: &Cx, eni: &NetworkInterface) -> bool {
+fn ours(cx: &Session, eni: &NetworkInterface) -> bool {
     eni.status() == Some(&NetworkInterfaceStatus::Available)
         && made_by_kubernetes(eni)
         && tagged_cluster(eni.tag_set()).is_none_or(|c| cx.clusters.iter().any(|ours| ours == c))
@@ -44,12 +44,12 @@ fn describe_eni(eni: &NetworkInterface) -> String {
     )
 }
 
-async fn enis(cx: &Cx, filter: Filter) -> Result<Vec<NetworkInterface>> {
+async fn enis(cx: &Session, filter: Filter) -> Result<Vec<NetworkInterface>> {
     cx.ec2().describe_network_interfaces().filters(filter).into_paginator().items().send().try_collect().await.map_err(ApiError::from)
 }
 
 /// Deletes the cluster's detached ENIs among `found`; returns the ones left (not ours).
-async fn delete_ours(cx: &Cx, found: Vec<NetworkInterface>) -> Result<Vec<NetworkInterface>> {
+async fn delete_ours(cx: &Session, found: Vec<NetworkInterface>) -> Result<Vec<NetworkInterface>> {
     let mut left = vec![];
     for eni in found {
         if !ours(cx, &eni) {
@@ -71,14 +71,14 @@ async fn delete_ours(cx: &Cx, found: Vec<NetworkInterface>) -> Result<Vec<Networ
 /// Removes the cluster's leftover ENIs in a subnet. Fails at once, naming them, when a
 /// detached ENI of another owner is there: nothing will ever remove it, so waiting is pointless.
 /// In-use ENIs are left to the caller's DependencyViolation retry (nodes still terminating).
-pub async fn clear_subnet(cx: &Cx, subnet: &str) -> Result<()> {
+pub async fn clear_subnet(cx: &Session, subnet: &str) -> Result<()> {
     let found = enis(cx, Filter::builder().name("subnet-id").values(subnet).build()).await?;
     let left = delete_ours(cx, found).await?;
     stuck(&format!("subnet {subnet}"), &left)
 }
 
 /// The same for ENIs that use a security group (pod branch ENIs carry the pod group).
-pub async fn clear_group_enis(cx: &Cx, group: &str) -> Result<()> {
+pub async fn clear_group_enis(cx: &Session, group: &str) -> Result<()> {
     let found = enis(cx, Filter::builder().name("group-id").values(group).build()).await?;
     let left = delete_ours(cx, found).await?;
     stuck(&format!("security group {group}"), &left)
@@ -113,14 +113,14 @@ fn stuck(what: &str, left: &[NetworkInterface]) -> Result<()> {
 }
 
 /// Names what still holds a subnet, for the error after DependencyViolation outlasted the wait.
-pub async fn subnet_blockers(cx: &Cx, subnet: &str) -> String {
+pub async fn subnet_blockers(cx: &Session, subnet: &str) -> String {
     match enis(cx, Filter::builder().name("subnet-id").values(subnet).build()).await {
         Ok(found) if !found.is_empty() => format!("; still in it: {}", found.iter().map(describe_eni).collect::<Vec<_>>().join(", ")),
         _ => String::new(),
     }
 }
 
-fn group_is_ours(cx: &Cx, g: &SecurityGroup) -> bool {
+fn group_is_ours(cx: &Session, g: &SecurityGroup) -> bool {
     // A group eksnet made is the stack's own resource, deleted by its own step.
     if tag(g.tags(), tags::STACK).is_some() {
         return false;
@@ -132,23 +132,23 @@ fn group_is_ours(cx: &Cx, g: &SecurityGroup) -> bool {
 /// Deletes the security groups Kubernetes made for the stack's cluster in a VPC (load balancer
 /// groups, the cluster group EKS failed to remove): first every rule of each, since they refer
 /// to each other and to themselves, then the groups. Fails naming any other non-default group.
-pub async fn clear_vpc_groups(cx: &Cx, vpc: &str) -> Result<()> {
-    let groups: Vec<SecurityGroup> = cx
-        .ec2()
-        .describe_security_groups()
-        .filters(Filter::builder().name("vpc-id").values(vpc).build())
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        ?;
+pub async fn clear_vpc_groups(cx: &Session, vpc: &str) -> Result<()> {
+    let groups: Vec<SecurityGroup> =
+        cx.ec2().describe_security_groups().filters(Filter::builder().name("vpc-id").values(vpc).build()).into_paginator().items().send().try_collect().await?;
     let (ours, others): (Vec<&SecurityGroup>, Vec<&SecurityGroup>) =
         groups.iter().filter(|g| g.group_name() != Some("default")).partition(|g| group_is_ours(cx, g));
     for g in &ours {
         let id = g.group_id().unwrap_or_default();
         if !g.ip_permissions().is_empty() {
-            gone(cx.ec2().revoke_security_group_ingress().group_id(id).set_ip_permissions(Some(g.ip_permissions().to_vec())).send().await.map_err(ApiError::from))?;
+            gone(
+                cx.ec2()
+                    .revoke_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(Some(g.ip_permissions().to_vec()))
+                    .send()
+                    .await
+                    .map_err(ApiError::from),
+            )?;
         }
         if !g.ip_permissions_egress().is_empty() {
             gone(

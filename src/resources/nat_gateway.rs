@@ -8,13 +8,12 @@ use std::sync::Arc;
 use aws_sdk_ec2::types::{ConnectivityType, Filter, NatGateway, NatGatewayState, ResourceType};
 use serde_json::json;
 
-use super::{Cx, attr_str, observed, tags, wait};
+use super::{Session, attr_str, observed, tags, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema =
-    Schema { replace_on: &["subnet_id", "connectivity_type", "allocation_id"], summary: "connectivity_type", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("connectivity_type").replace_on(&["subnet_id", "connectivity_type", "allocation_id"]);
 
 fn attrs_of(n: &NatGateway) -> serde_json::Value {
     let connectivity = n.connectivity_type().map(|c| c.as_str()).unwrap_or("public");
@@ -25,7 +24,7 @@ fn attrs_of(n: &NatGateway) -> serde_json::Value {
     attrs
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let gateways =
         cx.ec2().describe_nat_gateways().filter(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     let mut out = Found::new();
@@ -44,7 +43,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
 
 /// Every NAT gateway being waited for is polled by one DescribeNatGateways (filtered by id,
 /// so one that is gone is absent rather than an error for all).
-fn waiter(cx: &Cx) -> Arc<wait::Batch<NatGateway>> {
+fn waiter(cx: &Session) -> Arc<wait::Batch<NatGateway>> {
     cx.batch("nat_gateway", || {
         let ec2 = cx.ec2().clone();
         wait::Batch::new(cx.polling, move |ids| {
@@ -57,7 +56,7 @@ fn waiter(cx: &Cx) -> Arc<wait::Batch<NatGateway>> {
     })
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let private = attr_str(attrs, "connectivity_type")? == "private";
     let mut call = cx
         .ec2()
@@ -90,12 +89,12 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     Ok(observed(&id, attrs_of(&nat), &[]))
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     match cx.ec2().delete_nat_gateway().nat_gateway_id(&current.id).send().await.map_err(ApiError::from) {
         Err(e) if e.code.ends_with("NotFound") => return Ok(()),
         other => other.map(|_| ())?,

@@ -4,12 +4,25 @@
 use aws_sdk_ec2::types::{ResourceType, Route, RouteOrigin};
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, gone_ok, observed, tags, wait};
+use super::{Session, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id"], summary: "routes", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("routes").replace_on(&["vpc_id"]).summarize(summarize);
+
+/// `0.0.0.0/0 → nat-…` for each route: what a reviewer checks first in a route table.
+fn summarize(attrs: &Attrs) -> Option<String> {
+    let routes = attrs.get("routes")?.as_array()?;
+    let shown: Vec<String> = routes
+        .iter()
+        .map(|r| {
+            let target = r.get("gateway_id").or_else(|| r.get("nat_gateway_id")).map(crate::value::render).unwrap_or_default();
+            format!("{} → {}", r["destination"].as_str().unwrap_or("?"), target.trim_matches('"'))
+        })
+        .collect();
+    Some(shown.join(", "))
+}
 
 fn route_json(r: &Route) -> Option<Value> {
     if r.origin() != Some(&RouteOrigin::CreateRoute) {
@@ -23,7 +36,7 @@ fn route_json(r: &Route) -> Option<Value> {
     Some(json!({"destination": destination, "gateway_id": gateway}))
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let tables =
         cx.ec2().describe_route_tables().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     cx.share("DescribeRouteTables", tables.clone());
@@ -47,7 +60,7 @@ fn destination(route: &Value) -> &str {
 }
 
 /// Creates, retargets and removes routes until the table holds exactly `attrs.routes`.
-async fn sync_routes(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
+async fn sync_routes(cx: &Session, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
     let have = routes(current);
     let want = routes(attrs);
     for route in &want {
@@ -84,7 +97,7 @@ async fn sync_routes(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Resul
     Ok(())
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let created = cx
         .ec2()
         .create_route_table()
@@ -99,13 +112,13 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, token: &str) -> Result<
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     sync_routes(cx, &current.id, &current.attrs, attrs).await?;
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
             cx.ec2().delete_route_table().route_table_id(&current.id).send().await.map_err(ApiError::from)

@@ -3,14 +3,14 @@
 
 use serde_json::json;
 
-use super::{Cx, attr_str, gone_ok, observed, tags};
+use super::{Session, attr_str, gone_ok, observed, tags};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["subnet_id"], summary: "route_table_id", derived: true, parent: Some("subnet_id") };
+pub const SCHEMA: Schema = Schema::derived("route_table_id").replace_on(&["subnet_id"]).parent("subnet_id");
 
-pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, scope: &Scope<'_>) -> Result<Found> {
     let tables: Vec<aws_sdk_ec2::types::RouteTable> = match cx.shared("DescribeRouteTables") {
         Some(tables) => tables,
         None => {
@@ -33,7 +33,7 @@ pub async fn read(cx: &Cx, scope: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let created = cx
         .ec2()
         .associate_route_table()
@@ -47,7 +47,7 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
 }
 
 /// Moving a subnet to another table is one call, and gives the association a new id.
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let replaced = cx
         .ec2()
         .replace_route_table_association()
@@ -60,6 +60,6 @@ pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> 
     Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(cx.ec2().disassociate_route_table().association_id(&current.id).send().await.map_err(ApiError::from))
 }

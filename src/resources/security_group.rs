@@ -4,18 +4,18 @@
 use aws_sdk_ec2::types::{ResourceType, SecurityGroup};
 use serde_json::json;
 
-use super::{Cx, attr_str, gone_ok, observed, tags, wait};
+use super::{Session, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "group_name", "description"], summary: "group_name", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("group_name").replace_on(&["vpc_id", "group_name", "description"]);
 
-pub async fn describe(cx: &Cx) -> Result<Vec<SecurityGroup>> {
+pub async fn describe(cx: &Session) -> Result<Vec<SecurityGroup>> {
     cx.ec2().describe_security_groups().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(ApiError::from)
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     let groups = describe(cx).await?;
     cx.share("DescribeSecurityGroups", groups.clone());
@@ -32,9 +32,9 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let (vpc, name, description) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "group_name")?, attr_str(attrs, "description")?);
-    let id = super::untokened::create(cx, address, |ec2| async move {
+    let id = super::create_once::create(cx, address, |ec2| async move {
         let call = ec2.create_security_group().vpc_id(vpc).group_name(name).description(description);
         let created = call.tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs)).send().await?;
         Ok(created.group_id().unwrap_or_default().to_string())
@@ -43,12 +43,12 @@ pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> 
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let since = std::time::Instant::now();
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {

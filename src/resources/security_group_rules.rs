@@ -4,12 +4,12 @@
 use aws_sdk_ec2::types::{IpPermission, IpRange, UserIdGroupPair};
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, observed};
+use super::{Session, attr_str, observed};
 use crate::address::Address;
 use crate::provider::{Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["group_id"], summary: "group_id", derived: true, parent: Some("group_id") };
+pub const SCHEMA: Schema = Schema::derived("group_id").replace_on(&["group_id"]).parent("group_id").normalize(normalize);
 
 /// Rules are a set: sort them so that order never shows up as a change.
 pub fn normalize(attrs: &mut Attrs) {
@@ -59,7 +59,7 @@ fn permission(rule: &Value) -> IpPermission {
     p.build()
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     let groups = match cx.shared::<Vec<aws_sdk_ec2::types::SecurityGroup>>("DescribeSecurityGroups") {
         Some(groups) => groups,
@@ -76,7 +76,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-async fn current(cx: &Cx, group: &str) -> Result<Attrs> {
+async fn current(cx: &Session, group: &str) -> Result<Attrs> {
     let found = cx.ec2().describe_security_groups().group_ids(group).send().await?;
     let g = found.security_groups().first();
     let attrs = json!({
@@ -87,7 +87,7 @@ async fn current(cx: &Cx, group: &str) -> Result<Attrs> {
 }
 
 /// Authorizes what is missing and revokes what is not wanted.
-async fn converge(cx: &Cx, group: &str, have: &Attrs, want: &Attrs) -> Result<()> {
+async fn converge(cx: &Session, group: &str, have: &Attrs, want: &Attrs) -> Result<()> {
     for egress in [false, true] {
         let key = if egress { "egress" } else { "ingress" };
         let list = |a: &Attrs| a.get(key).and_then(Value::as_array).cloned().unwrap_or_default();
@@ -113,18 +113,18 @@ async fn converge(cx: &Cx, group: &str, have: &Attrs, want: &Attrs) -> Result<()
     Ok(())
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let group = attr_str(attrs, "group_id")?;
     converge(cx, group, &current(cx, group).await?, attrs).await?;
     Ok(Observed { id: group.into(), attrs: attrs.clone(), outputs: super::outputs(group, &[]) })
 }
 
-pub async fn update(cx: &Cx, address: &Address, _: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, address: &Address, _: &Observed, attrs: &Attrs) -> Result<Observed> {
     create(cx, address, attrs, "").await
 }
 
 /// Revokes every rule, so that groups referring to this one can be deleted.
-pub async fn delete(cx: &Cx, _: &Address, current_rules: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current_rules: &Observed) -> Result<()> {
     let group = &current_rules.id;
     let have = match current(cx, group).await {
         Err(e) if e.code.ends_with("NotFound") => return Ok(()),

@@ -3,14 +3,14 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, gone_ok, observed, tags, wait};
+use super::{Session, attr_str, gone_ok, observed, tags, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block", "availability_zone"], summary: "cidr_block", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("cidr_block").replace_on(&["vpc_id", "cidr_block", "availability_zone"]);
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let subnets = cx.ec2().describe_subnets().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await?;
     let mut out = Found::new();
     for s in subnets {
@@ -35,9 +35,9 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let (vpc, cidr, az) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "cidr_block")?, attr_str(attrs, "availability_zone")?);
-    let id = super::untokened::create(cx, address, |ec2| async move {
+    let id = super::create_once::create(cx, address, |ec2| async move {
         let call = ec2.create_subnet().vpc_id(vpc).cidr_block(cidr).availability_zone(az);
         let created = call.tag_specifications(tags::spec(ResourceType::Subnet, attrs)).send().await?;
         Ok(created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string())
@@ -49,7 +49,7 @@ pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> 
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
-async fn set_public_ip(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
+async fn set_public_ip(cx: &Session, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
     let want = attrs.get("map_public_ip_on_launch").and_then(Value::as_bool).unwrap_or(false);
     if current.get("map_public_ip_on_launch").and_then(Value::as_bool) != Some(want) {
         let value = AttributeBooleanValue::builder().value(want).build();
@@ -58,13 +58,13 @@ async fn set_public_ip(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Res
     Ok(())
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     set_public_ip(cx, &current.id, &current.attrs, attrs).await?;
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let since = std::time::Instant::now();
     let result = wait::retrying(&cx.polling, &["DependencyViolation"], || async {
         // Pod and node ENIs the VPC CNI left behind would hold the subnet forever.

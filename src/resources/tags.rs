@@ -3,7 +3,7 @@
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use serde_json::{Map, Value};
 
-use super::Cx;
+use super::Session;
 use crate::address::Address;
 use crate::provider::Result;
 use crate::value::Attrs;
@@ -51,7 +51,7 @@ pub fn stack_filter(stack: &str) -> Filter {
 }
 
 /// Makes the object's tags those of `attrs`: adds and changes, then removes the rest.
-pub async fn sync(cx: &Cx, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
+pub async fn sync(cx: &Session, id: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
     let old = pairs(current);
     let new = pairs(attrs);
     let set: Vec<Tag> = new.iter().filter(|p| !old.contains(p)).map(|(k, v)| tag(k, v)).collect();

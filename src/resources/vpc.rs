@@ -3,18 +3,18 @@
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc};
 use serde_json::{Value, json};
 
-use super::{Cx, attr_str, gone_ok, observed, outputs, tags};
+use super::{Session, attr_str, gone_ok, observed, outputs, tags};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["cidr_block"], summary: "cidr_block", derived: false, parent: None };
+pub const SCHEMA: Schema = Schema::tagged("cidr_block").replace_on(&["cidr_block"]);
 
-pub async fn describe(cx: &Cx) -> Result<Vec<Vpc>> {
+pub async fn describe(cx: &Session) -> Result<Vec<Vpc>> {
     cx.ec2().describe_vpcs().filters(tags::stack_filter(&cx.stack)).into_paginator().items().send().try_collect().await.map_err(ApiError::from)
 }
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     let vpcs = describe(cx).await?;
     cx.share("DescribeVpcs", vpcs.clone());
@@ -40,9 +40,9 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let cidr = attr_str(attrs, "cidr_block")?;
-    let id = super::untokened::create(cx, address, |ec2| async move {
+    let id = super::create_once::create(cx, address, |ec2| async move {
         let created = ec2.create_vpc().cidr_block(cidr).tag_specifications(tags::spec(ResourceType::Vpc, attrs)).send().await?;
         Ok(created.vpc().and_then(|v| v.vpc_id()).unwrap_or_default().to_string())
     })
@@ -51,7 +51,7 @@ pub async fn create(cx: &Cx, address: &Address, attrs: &Attrs, _token: &str) -> 
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: outputs(&id, &[]) })
 }
 
-async fn set_dns(cx: &Cx, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()> {
+async fn set_dns(cx: &Session, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()> {
     // EC2 takes one attribute per call; support before hostnames (hostnames need support).
     for key in ["enable_dns_support", "enable_dns_hostnames"] {
         let want = attrs.get(key).and_then(Value::as_bool).unwrap_or(true);
@@ -66,13 +66,13 @@ async fn set_dns(cx: &Cx, id: &str, attrs: &Attrs, current: &Attrs) -> Result<()
     Ok(())
 }
 
-pub async fn update(cx: &Cx, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
+pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     set_dns(cx, &current.id, attrs, &current.attrs).await?;
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         super::wait::retrying(&cx.polling, &["DependencyViolation"], || async {
             // Load balancer and cluster security groups Kubernetes made would hold the VPC.

@@ -3,16 +3,16 @@
 
 use serde_json::json;
 
-use super::{Cx, attr_str, gone_ok, observed, wait};
+use super::{Session, attr_str, gone_ok, observed, wait};
 use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema { replace_on: &["vpc_id", "cidr_block"], summary: "cidr_block", derived: true, parent: Some("vpc_id") };
+pub const SCHEMA: Schema = Schema::derived("cidr_block").replace_on(&["vpc_id", "cidr_block"]).parent("vpc_id");
 
 const LIVE: &[&str] = &["associating", "associated"];
 
-pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
+pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
     let mut out = Found::new();
     let vpcs = match cx.shared::<Vec<aws_sdk_ec2::types::Vpc>>("DescribeVpcs") {
         Some(vpcs) => vpcs,
@@ -35,7 +35,7 @@ pub async fn read(cx: &Cx, _: &Scope<'_>) -> Result<Found> {
     Ok(out)
 }
 
-pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
+pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let vpc_id = attr_str(attrs, "vpc_id")?;
     let created = cx.ec2().associate_vpc_cidr_block().vpc_id(vpc_id).cidr_block(attr_str(attrs, "cidr_block")?).send().await?;
     let id = created.cidr_block_association().and_then(|a| a.association_id()).unwrap_or_default().to_string();
@@ -61,11 +61,11 @@ pub async fn create(cx: &Cx, _: &Address, attrs: &Attrs, _token: &str) -> Result
     Ok(observed(&id, json!({"vpc_id": vpc_id, "cidr_block": attrs["cidr_block"]}), &[]))
 }
 
-pub async fn update(_: &Cx, address: &Address, _: &Observed, _: &Attrs) -> Result<Observed> {
+pub async fn update(_: &Session, address: &Address, _: &Observed, _: &Attrs) -> Result<Observed> {
     Err(ApiError::new("NotUpdatable", format!("{address} can only be replaced")))
 }
 
-pub async fn delete(cx: &Cx, _: &Address, current: &Observed) -> Result<()> {
+pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     gone_ok(
         wait::retrying(&cx.polling, &["DependencyViolation"], || async {
             cx.ec2().disassociate_vpc_cidr_block().association_id(&current.id).send().await.map_err(ApiError::from)

@@ -4,12 +4,11 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use tokio::sync::{Notify, watch};
 
-use super::Polling;
 use crate::provider::{ApiError, Result};
 
 /// Polls `check` until it returns `Some`, sleeping `initial_interval`, then half as long again
@@ -238,5 +237,27 @@ mod tests {
         let batch: Arc<Batch<()>> = Batch::new(polling, |_| Box::pin(async { Err(ApiError::new("UnauthorizedOperation", "no")) }));
         let err = batch.until("x", "x", |_| Ok(Some(()))).await.unwrap_err();
         assert_eq!(err.code, "UnauthorizedOperation");
+    }
+}
+
+/// How long and how often eksnet waits for AWS.
+#[derive(Debug, Clone, Copy)]
+pub struct Polling {
+    /// First wait between two polls; grows by half each poll up to `max_interval`.
+    pub initial_interval: Duration,
+    pub max_interval: Duration,
+    pub timeout: Duration,
+    /// How long a delete retries DependencyViolation before naming what blocks it.
+    pub dependency_timeout: Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Polling {
+            initial_interval: Duration::from_millis(250),
+            max_interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(30 * 60),
+            dependency_timeout: Duration::from_secs(5 * 60),
+        }
     }
 }

@@ -23,15 +23,9 @@ pub struct Manifest {
     pub abandon_on_delete: bool,
 }
 
-/// Outputs other resources may reference, by kind (every kind has `id`).
+/// Outputs other resources may reference: `id`, and what the kind's schema declares.
 fn known_output(kind: &str, output: &str) -> bool {
-    output == "id"
-        || match kind {
-            "eks_cluster" => ["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"].contains(&output),
-            "elastic_ip" => output == "public_ip",
-            "iam_role" | "eks_addon" | "eks_nodegroup" => output == "arn",
-            _ => false,
-        }
+    crate::resources::schema(kind).is_some_and(|s| s.has_output(output))
 }
 
 pub struct Context<'a> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
 
-use super::Cx;
+use super::Session;
 use super::tags::{ADDRESS, STACK};
 use crate::address::Address;
 use crate::provider::{ApiError, Result};
@@ -34,7 +34,7 @@ fn retryable(e: &ApiError) -> bool {
 /// Runs `call` (given a client that does not retry) until it answers, at most as many times as
 /// the SDK's retry policy allows; returns the new object's id, or the id of the object an earlier
 /// attempt made.
-pub async fn create<F, Fut>(cx: &Cx, address: &Address, call: F) -> Result<String>
+pub async fn create<F, Fut>(cx: &Session, address: &Address, call: F) -> Result<String>
 where
     F: Fn(aws_sdk_ec2::Client) -> Fut,
     Fut: std::future::Future<Output = Result<String>>,
@@ -61,25 +61,13 @@ where
 /// The id of the stack's object that carries `address` (addresses name their kind, so one is
 /// unique among the stack's objects), if one exists. Addresses are compared here, not in a
 /// filter: `[` and `"` in them are not literal in every EC2 filter implementation.
-async fn find(cx: &Cx, address: &Address) -> Result<Option<String>> {
+async fn find(cx: &Session, address: &Address) -> Result<Option<String>> {
     let filter = |name: &str, value: &str| Filter::builder().name(name).values(value).build();
-    let ours: Vec<_> = cx
-        .ec2()
-        .describe_tags()
-        .filters(filter("key", STACK))
-        .filters(filter("value", &cx.stack))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        ?;
+    let ours: Vec<_> =
+        cx.ec2().describe_tags().filters(filter("key", STACK)).filters(filter("value", &cx.stack)).into_paginator().items().send().try_collect().await?;
     // Checked here too: a filter that did not hold must not hand over another stack's object.
-    let ids: Vec<String> = ours
-        .iter()
-        .filter(|t| t.key() == Some(STACK) && t.value() == Some(cx.stack.as_str()))
-        .filter_map(|t| t.resource_id().map(str::to_string))
-        .collect();
+    let ids: Vec<String> =
+        ours.iter().filter(|t| t.key() == Some(STACK) && t.value() == Some(cx.stack.as_str())).filter_map(|t| t.resource_id().map(str::to_string)).collect();
     if ids.is_empty() {
         return Ok(None);
     }
@@ -92,8 +80,7 @@ async fn find(cx: &Cx, address: &Address) -> Result<Option<String>> {
         .items()
         .send()
         .try_collect()
-        .await
-        ?;
+        .await?;
     let wanted = address.to_string();
     Ok(addressed
         .iter()

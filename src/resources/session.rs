@@ -1,0 +1,95 @@
+//! The session every kind's code works in: the AWS clients (made on first use), the
+//! Kubernetes connections, the stack's settings, and what is shared between calls of one run
+//! (batched waiters, reads one kind made for another).
+
+use std::sync::OnceLock;
+
+use aws_config::SdkConfig;
+
+use super::wait::{self, Polling};
+
+/// What every kind's code gets: the clients and settings of this run.
+pub struct Session {
+    config: SdkConfig,
+    ec2: OnceLock<aws_sdk_ec2::Client>,
+    /// EC2 without SDK retries, for creates that take no idempotency token (create_once.rs).
+    ec2_once: OnceLock<aws_sdk_ec2::Client>,
+    eks: OnceLock<aws_sdk_eks::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    pub kube: crate::k8s::Connections,
+    pub stack: String,
+    pub polling: Polling,
+    /// Take over Kubernetes fields another field manager owns (server-side apply `force`).
+    pub force_conflicts: bool,
+    /// The stack's EKS cluster names: what Kubernetes made for them is the stack's to clean up.
+    pub clusters: Vec<String>,
+    /// Per kind, the objects being waited for, polled together (`wait::Batch`).
+    batches: std::sync::Mutex<std::collections::HashMap<&'static str, std::sync::Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Reads a tagged kind made for a derived kind of the same refresh (`share` / `shared`).
+    shared_reads: std::sync::Mutex<std::collections::HashMap<&'static str, Box<dyn std::any::Any + Send>>>,
+}
+
+impl Session {
+    pub fn new(config: SdkConfig, stack: &str, polling: Polling, force_conflicts: bool) -> Self {
+        Session {
+            kube: crate::k8s::Connections::new(config.clone()),
+            config,
+            ec2: OnceLock::new(),
+            ec2_once: OnceLock::new(),
+            eks: OnceLock::new(),
+            iam: OnceLock::new(),
+            stack: stack.into(),
+            polling,
+            force_conflicts,
+            clusters: vec![],
+            batches: Default::default(),
+            shared_reads: Default::default(),
+        }
+    }
+
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
+        self.ec2.get_or_init(|| aws_sdk_ec2::Client::new(&self.config))
+    }
+
+    pub fn ec2_once(&self) -> &aws_sdk_ec2::Client {
+        self.ec2_once.get_or_init(|| {
+            let conf = aws_sdk_ec2::config::Builder::from(&self.config).retry_config(aws_config::retry::RetryConfig::disabled()).build();
+            aws_sdk_ec2::Client::from_conf(conf)
+        })
+    }
+
+    /// Attempts per call, as the SDK retry policy is configured.
+    pub fn max_attempts(&self) -> u32 {
+        self.config.retry_config().map_or(3, |r| r.max_attempts()).max(1)
+    }
+
+    pub fn eks(&self) -> &aws_sdk_eks::Client {
+        self.eks.get_or_init(|| aws_sdk_eks::Client::new(&self.config))
+    }
+
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam.get_or_init(|| aws_sdk_iam::Client::new(&self.config))
+    }
+
+    /// Keeps what a tagged kind's read saw (e.g. DescribeVpcs) for the derived kind that reads
+    /// the same objects later in the same refresh (vpc_cidr), so the call is made once.
+    pub(crate) fn share<T: Send + 'static>(&self, call: &'static str, value: T) {
+        self.shared_reads.lock().expect("shared reads lock").insert(call, Box::new(value));
+    }
+
+    /// What `share` kept, taken (used once: a later refresh reads afresh).
+    pub(crate) fn shared<T: Send + 'static>(&self, call: &'static str) -> Option<T> {
+        self.shared_reads.lock().expect("shared reads lock").remove(call).and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+    }
+
+    /// The shared waiter of `kind`, made by `make` on first use.
+    pub(crate) fn batch<T: Send + Sync + 'static>(
+        &self,
+        kind: &'static str,
+        make: impl FnOnce() -> std::sync::Arc<wait::Batch<T>>,
+    ) -> std::sync::Arc<wait::Batch<T>> {
+        let mut batches = self.batches.lock().expect("batches lock");
+        let any = batches.entry(kind).or_insert_with(|| make() as std::sync::Arc<dyn std::any::Any + Send + Sync>).clone();
+        any.downcast::<wait::Batch<T>>().expect("one item type per kind")
+    }
+}
