@@ -3,6 +3,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from localcloud import pagination
+from localcloud import ec2_filters
 from localcloud.awserrors import AwsError, Response
 from localcloud.ec2_rules import Ec2Rules
 from localcloud.nat import NatTracker
@@ -56,6 +57,7 @@ class Ec2:
         self.nats.tick()
 
     def handle(self, req, operation: str, forward, page_size: int) -> Response:
+        forward = ec2_filters.wrap(forward)  # Describe filters as EC2 applies them
         self.nats.tick()
         self.rules.check(operation, req.params, req.region)
         if operation == "CreateNatGateway":
