@@ -13,10 +13,12 @@ use crate::apply::{Failure, RefreshError, Run, refresh, sync};
 use crate::backend::{BackendConfig, Store, check_push};
 use crate::cli::{Cli, Command, Format, Global, OutputArgs, PlanArgs, StateCommand};
 use crate::cloud::{CloudOptions, load as load_cloud};
-use crate::diagnostic::Invalid;
+use crate::diagnostic::{Help, Invalid, help};
 use crate::ownership::{Foreign, Owner};
-use crate::plan::{Inputs, Plan, plan as make_plan, render_text};
+use crate::plan::{Inputs, Plan, plan as make_plan};
 use crate::provider::{Desired, Observed};
+use crate::render::style::Style;
+use crate::render::text;
 use crate::resources::{Aws, Polling};
 use crate::stack::{Overrides, Stack};
 use crate::state::{State, StateFile};
@@ -38,7 +40,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
             if let Some(invalid) = e.downcast_ref::<Invalid>() {
                 eprintln!("{invalid}");
             } else {
-                eprintln!("{} {e:#}", printer.paint("31;1", "error:"));
+                eprintln!("{} {e:#}", printer.paint(Style::Error, "error:"));
+                if let Some(fix) = e.chain().find_map(|c| c.downcast_ref::<Help>()) {
+                    eprintln!("  = help: {}", fix.help);
+                }
             }
             1
         }
@@ -55,7 +60,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
             Ok(0)
         }
         Command::Graph(args) => {
-            print!("{}", crate::render::graph_command(args, || load_stack(g))?);
+            print!("{}", graph_command(g, args)?);
             Ok(0)
         }
         Command::Show(args) => {
@@ -84,8 +89,28 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),
         Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
         Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),
-        Command::State(command) => runtime()?.block_on(state_command(g, command)),
+        Command::State(command) => runtime()?.block_on(state_command(g, command, printer)),
     }
+}
+
+/// `eksnet graph`: the stack's graph, or with `--plan` a saved plan's changes (which needs no
+/// stack file, so a reviewer can draw a plan downloaded from CI).
+fn graph_command(g: &Global, args: &crate::cli::GraphArgs) -> anyhow::Result<String> {
+    use crate::cli::GraphFormat;
+    use crate::render::mermaid::Diagram;
+    if let Some(path) = &args.plan {
+        let diagram = Diagram::of_plan(&read_plan(path)?, true);
+        return Ok(match args.format {
+            GraphFormat::Mermaid => diagram.render(),
+            GraphFormat::Dot => diagram.dot(),
+        });
+    }
+    let desired = load_stack(g)?.desired();
+    let graph = crate::graph::Graph::build(&desired).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(match args.format {
+        GraphFormat::Dot => graph.dot(),
+        GraphFormat::Mermaid => Diagram::of_stack(graph.order().cloned(), &desired).render(),
+    })
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -140,7 +165,7 @@ async fn output_command(g: &Global, args: &OutputArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-async fn state_command(g: &Global, command: &StateCommand) -> anyhow::Result<i32> {
+async fn state_command(g: &Global, command: &StateCommand, printer: Printer) -> anyhow::Result<i32> {
     let (store, stack_name) = store_for(g).await?;
     match command {
         StateCommand::Unlock { id } => {
@@ -177,7 +202,7 @@ async fn state_command(g: &Global, command: &StateCommand) -> anyhow::Result<i32
                 store.save(&mut pushed).await
             }
             .await;
-            held.release().await;
+            release(held, printer).await;
             result?;
             eprintln!("pushed {} ({} resources) to {}, now at serial {}", file.display(), pushed.resources.len(), store.location(), pushed.serial);
         }
@@ -212,17 +237,19 @@ fn owned_elsewhere(owner: &Owner, foreign: &[Foreign]) -> anyhow::Error {
     lineages.dedup();
     let shown: Vec<String> = foreign.iter().take(5).map(|f| format!("    {} ({})", f.address, f.id)).collect();
     let more = if foreign.len() > shown.len() { format!("\n    … and {} more", foreign.len() - shown.len()) } else { String::new() };
-    anyhow::anyhow!(
-        "stack `{}` already exists in this account and region, managed by another state (lineage {}); this state's lineage is {}.\n  \
-         {} of its objects carry the other state's `eksnet:lineage` tag:\n{}{more}\n  Nothing was changed.\n  \
-         = help: use the state that manages it (--state FILE, or the stack's `backend:`), or give this stack another `name:`, \
-         or take it over deliberately: `eksnet plan --take-over` shows what that changes, `eksnet apply --take-over` does it \
-         (the other state must not be used afterwards; docs/ownership.md)",
-        owner.stack,
-        lineages.join(", "),
-        owner.lineage,
-        foreign.len(),
-        shown.join("\n"),
+    help(
+        format!(
+            "stack `{}` already exists in this account and region, managed by another state (lineage {}); this state's lineage is {}.\n  \
+             {} of its objects carry the other state's `eksnet:lineage` tag:\n{}{more}\n  Nothing was changed.",
+            owner.stack,
+            lineages.join(", "),
+            owner.lineage,
+            foreign.len(),
+            shown.join("\n"),
+        ),
+        "use the state that manages it (--state FILE, or the stack's `backend:`), or give this stack another `name:`, or take it over \
+         deliberately: `eksnet plan --take-over` shows what that changes, `eksnet apply --take-over` does it (the other state must not be \
+         used afterwards; docs/ownership.md)",
     )
 }
 
@@ -250,7 +277,7 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
         let drifts = crate::drift::drift(state.as_ref(), &observed);
         match args.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&crate::drift::json(&drifts))?),
-            _ => print!("{}", crate::drift::render_text(&drifts, &|c, t| printer.paint(c, t))),
+            _ => print!("{}", text::drift(&drifts, &|c, t| printer.paint(c, t))),
         }
         return Ok(if args.detailed_exitcode && !drifts.is_empty() { 2 } else { 0 });
     }
@@ -273,7 +300,7 @@ async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) -> anyhow::
 
 fn render_plan(plan: &Plan, format: Format, printer: Printer) -> anyhow::Result<String> {
     Ok(match format {
-        Format::Text => render_text(plan, &|c, t| printer.paint(c, t)),
+        Format::Text => text::plan(plan, &|c, t| printer.paint(c, t)),
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&crate::plan::json(plan))?),
         Format::Markdown => crate::render::markdown::render(plan, &Default::default()),
     })
@@ -335,7 +362,7 @@ async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: 
     let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
     let how = How { approved: plan_file.is_some() || how.approved, take_over: how.take_over || saved.as_ref().is_some_and(|p| p.take_over), ..how };
     let result = apply_locked(g, &target, saved, how, printer).await;
-    held.release().await;
+    release(held, printer).await;
     result
 }
 
@@ -366,11 +393,10 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
     if let Some(p) = &saved {
         let moved = p.state_lineage.as_ref().is_some_and(|l| *l != state.lineage) || p.state_serial != state.serial;
         if moved {
-            bail!(
-                "the saved plan is stale: it was made against state serial {} but the state is now at serial {}\n  = help: run `eksnet plan --out FILE` again and apply the new plan",
-                p.state_serial,
-                state.serial
-            );
+            return Err(help(
+                format!("the saved plan is stale: it was made against state serial {} but the state is now at serial {}", p.state_serial, state.serial),
+                "run `eksnet plan --out FILE` again and apply the new plan",
+            ));
         }
     }
     let mut aws = connect(g, name, region).await?;
@@ -386,7 +412,7 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
     let observed = observe(&aws, &owner, Some(&state), &desired).await?;
     let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
     if let Some(drifts) = &drifts {
-        print!("{}", crate::drift::render_text(drifts, &|c, t| printer.paint(c, t)));
+        print!("{}", text::drift(drifts, &|c, t| printer.paint(c, t)));
         if !drifts.is_empty() && !approved && !confirm("record")? {
             eprintln!("Cancelled; the state was not changed.");
             return Ok(1);
@@ -412,7 +438,7 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
             p
         }
     };
-    print!("{}", render_text(&plan, &|c, t| printer.paint(c, t)));
+    print!("{}", text::plan(&plan, &|c, t| printer.paint(c, t)));
     if !plan.has_changes() {
         return Ok(0);
     }
@@ -497,11 +523,19 @@ fn report(failures: &[Failure]) {
     }
 }
 
+/// Releases the run's lock, warning when that fails.
+async fn release(held: crate::backend::Held, printer: Printer) {
+    if let Some(warning) = held.release().await {
+        eprintln!("{} {warning}", printer.paint(Style::Warning, "warning:"));
+    }
+}
+
 fn confirm(what: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        bail!(
-            "{what} needs a confirmation and there is no terminal to ask on\n  = help: pass --auto-approve, or save a plan with `eksnet plan --out FILE` and run `eksnet apply FILE`"
-        );
+        return Err(help(
+            format!("{what} needs a confirmation and there is no terminal to ask on"),
+            "pass --auto-approve, or save a plan with `eksnet plan --out FILE` and run `eksnet apply FILE`",
+        ));
     }
     eprint!("\nDo you want to {what} these changes? Only `yes` is accepted: ");
     std::io::stderr().flush()?;

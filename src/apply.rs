@@ -102,12 +102,26 @@ fn new_token() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// Why one step of a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    /// The cloud refused or failed the call.
+    #[error("{0}")]
+    Cloud(#[from] ApiError),
+    /// The change was made but the state could not record it: the next refresh adopts it.
+    #[error("the state could not be written: {0}")]
+    StateWrite(String),
+    /// A saved plan changes an address it has no desired attributes for (a damaged plan file).
+    #[error("{0} is not in the plan's desired resources")]
+    NotInPlan(Address),
+}
+
 /// One failed step, for the final report.
 #[derive(Debug)]
 pub struct Failure {
     pub address: Address,
     pub verb: Verb,
-    pub error: ApiError,
+    pub error: StepError,
 }
 
 struct Step {
@@ -206,14 +220,14 @@ impl<P: Provider> Run<'_, P> {
     }
 
     /// Changes the state and writes it; writes are serialized by the state's mutex.
-    async fn save(&self, state: &Mutex<State>, change: impl FnOnce(&mut State)) -> Result<(), ApiError> {
+    async fn save(&self, state: &Mutex<State>, change: impl FnOnce(&mut State)) -> Result<(), StepError> {
         let mut state = state.lock().await;
         change(&mut state);
-        self.store.save(&mut state).await.map_err(|e| ApiError::new("StateWriteFailed", format!("{e:#}")))
+        self.store.save(&mut state).await.map_err(|e| StepError::StateWrite(format!("{e:#}")))
     }
 
     /// Runs one step; returns the object's id for the progress line.
-    async fn step(&self, step: &Step, state: &Mutex<State>, desired: Option<&Desired>, observed: &BTreeMap<Address, Observed>) -> Result<String, ApiError> {
+    async fn step(&self, step: &Step, state: &Mutex<State>, desired: Option<&Desired>, observed: &BTreeMap<Address, Observed>) -> Result<String, StepError> {
         let address = &step.address;
         match step.verb {
             Verb::Delete => {
@@ -228,7 +242,7 @@ impl<P: Provider> Run<'_, P> {
                 Ok(String::new())
             }
             Verb::Create | Verb::Update => {
-                let desired = desired.ok_or_else(|| ApiError::new("NotInPlan", format!("{address} is not in the plan's desired resources")))?;
+                let desired = desired.ok_or_else(|| StepError::NotInPlan(address.clone()))?;
                 let (mut attrs, current, token) = {
                     let s = state.lock().await;
                     let lookup = |a: &Address, output: &str| s.resources.get(a).and_then(|r| r.outputs.get(output)).cloned();

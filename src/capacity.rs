@@ -120,28 +120,6 @@ pub fn capacity(stack: &Stack, lookup: &dyn Fn(&str) -> Option<InstanceNetwork>)
     Some(out)
 }
 
-pub fn render_text(c: &Capacity) -> String {
-    let mut out = String::from("\nIP capacity (custom networking: pods take addresses from the intra subnets):\n");
-    for s in &c.intra_subnets {
-        out.push_str(&format!("  {:<20} {:<16} {:>6} usable addresses\n", s.availability_zone, s.cidr, s.usable_addresses));
-    }
-    for n in &c.nodegroups {
-        let or_unknown = |v: Option<u32>| v.map_or("unknown".to_string(), |v| v.to_string());
-        out.push_str(&format!(
-            "  nodegroup {:<10} {:<12} max {} pods/node, {} branch ENIs/node (security groups for pods), up to {} nodes\n",
-            n.nodegroup,
-            n.instance_type,
-            or_unknown(n.max_pods_per_node),
-            or_unknown(n.branch_enis_per_node),
-            n.max_nodes
-        ));
-    }
-    for w in &c.warnings {
-        out.push_str(&format!("  warning: {w}\n"));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
@@ -38,9 +38,12 @@ pub async fn load(options: &CloudOptions) -> anyhow::Result<SdkConfig> {
     use aws_credential_types::provider::ProvideCredentials as _;
     // The provider chain's own error nests every source tried (IMDS, SSO, …): the summary and
     // the fix help more than the dump.
-    provider.provide_credentials().await.map_err(|e| anyhow!("{e}")).context(
-        "no AWS credentials found\n  = help: set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-    )?;
+    provider.provide_credentials().await.map_err(|e| {
+        crate::diagnostic::help(
+            format!("no AWS credentials found: {e}"),
+            "set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        )
+    })?;
     Ok(config)
 }
 

@@ -1,4 +1,5 @@
-//! Diagnostics: problems with the user's input, each pointing at file:line:column with a hint.
+//! Diagnostics: problems with the user's input, each pointing at file:line:column with a hint;
+//! and `Help`, a failure that knows its fix. Both are rendered in one place (`app::run`).
 
 use std::fmt;
 
@@ -51,5 +52,27 @@ impl fmt::Display for Invalid {
         }
         let n = self.0.len();
         write!(f, "{n} problem{} found; nothing was created", if n == 1 { "" } else { "s" })
+    }
+}
+
+/// A failure that knows what the user can do about it. The fix is data, rendered once as
+/// `= help:` under the message (app::run), whatever context the error gathered on its way.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Help {
+    pub message: String,
+    pub help: String,
+}
+
+/// An error with its fix.
+pub fn help(message: impl Into<String>, help: impl Into<String>) -> anyhow::Error {
+    Help { message: message.into(), help: help.into() }.into()
+}
+
+/// An error with its fix when there is one.
+pub fn maybe_help(message: impl Into<String>, fix: Option<String>) -> anyhow::Error {
+    match fix {
+        Some(fix) => help(message, fix),
+        None => anyhow::anyhow!(message.into()),
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::address::Address;
-use crate::plan::{Diff, diff, render_diffs};
+use crate::plan::{Diff, diff};
 use crate::provider::Observed;
 use crate::state::State;
 
@@ -62,30 +62,6 @@ pub fn drift(state: Option<&State>, observed: &BTreeMap<Address, Observed>) -> V
     out
 }
 
-pub fn render_text(drifts: &[Drift], paint: &dyn Fn(&str, &str) -> String) -> String {
-    if drifts.is_empty() {
-        return "No changes outside eksnet: the state matches what exists.\n".into();
-    }
-    let mut out = String::from("Changes outside eksnet (the state will record them; nothing in AWS changes):\n\n");
-    for d in drifts {
-        let (symbol, color, note) = match d.kind {
-            DriftKind::Changed => ("~", "33", "changed outside eksnet"),
-            DriftKind::Gone => ("-", "31", "deleted outside eksnet; the state forgets it"),
-            DriftKind::Found => ("+", "32", "exists but not in the state; the state adopts it"),
-        };
-        out.push_str(&format!("{:>3} {}  {}  ({note})\n", paint(color, symbol), d.address, d.id));
-        render_diffs(&d.diffs, &mut out);
-    }
-    let count = |k: DriftKind| drifts.iter().filter(|d| d.kind == k).count();
-    out.push_str(&format!(
-        "\nRefresh: {} changed, {} deleted, {} found outside eksnet.\n",
-        count(DriftKind::Changed),
-        count(DriftKind::Gone),
-        count(DriftKind::Found)
-    ));
-    out
-}
-
 pub fn json(drifts: &[Drift]) -> serde_json::Value {
     serde_json::json!({ "format_version": crate::plan::FORMAT_VERSION, "refresh_only": true, "drift": drifts })
 }
@@ -124,7 +100,7 @@ mod tests {
         );
         assert_eq!(d[0].diffs.len(), 1);
         assert_eq!(d[0].diffs[0].old, Some(json!([{"destination": "0.0.0.0/0", "nat_gateway_id": "nat-1"}])));
-        let text = render_text(&d, &|_, t| t.to_string());
+        let text = crate::render::text::drift(&d, &crate::render::style::plain);
         assert!(text.contains("- subnet.a  subnet-1  (deleted outside eksnet; the state forgets it)"), "{text}");
         assert!(text.contains("Refresh: 1 changed, 1 deleted, 1 found outside eksnet."), "{text}");
         assert!(drift(Some(&state), &BTreeMap::new()).iter().all(|d| d.kind == DriftKind::Gone));

@@ -98,15 +98,13 @@ impl Drop for Lock {
 /// Why a lock cannot be taken, naming its holder and the way out.
 pub(crate) fn held_error(holder: Option<LockInfo>, location: &str) -> anyhow::Error {
     match holder {
-        Some(h) if h.holder_is_gone() => anyhow::anyhow!(
-            "the state is locked by {}, but that process is gone (it crashed or was killed)\n  = help: if no other eksnet runs on this state, run `eksnet state unlock {}`",
-            h.describe(),
-            h.id
+        Some(h) if h.holder_is_gone() => crate::diagnostic::help(
+            format!("the state is locked by {}, but that process is gone (it crashed or was killed)", h.describe()),
+            format!("if no other eksnet runs on this state, run `eksnet state unlock {}`", h.id),
         ),
-        Some(h) => anyhow::anyhow!(
-            "the state is locked by {}\n  = help: wait for it to finish, pass --lock-timeout 10m to wait here, or if it is dead run `eksnet state unlock {}`",
-            h.describe(),
-            h.id
+        Some(h) => crate::diagnostic::help(
+            format!("the state is locked by {}", h.describe()),
+            format!("wait for it to finish, pass --lock-timeout 10m to wait here, or if it is dead run `eksnet state unlock {}`", h.id),
         ),
         None => anyhow::anyhow!("the state is locked ({location} exists but cannot be read)"),
     }

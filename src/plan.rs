@@ -260,54 +260,6 @@ pub fn json(plan: &Plan) -> Value {
     })
 }
 
-/// One line per attribute: `      name: old → new`.
-pub fn render_diffs(diffs: &[Diff], out: &mut String) {
-    for d in diffs {
-        let old = d.old.as_ref().map(render).unwrap_or_else(|| "(none)".into());
-        let new = d.new.as_ref().map(render).unwrap_or_else(|| "(none)".into());
-        let forces = if d.forces_replacement { "  # forces replacement" } else { "" };
-        out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
-    }
-}
-
-/// The terminal rendering: one line per change, attribute lines below updates and replaces.
-pub fn render_text(plan: &Plan, paint: &dyn Fn(&str, &str) -> String) -> String {
-    let mut out = String::new();
-    for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
-        let (symbol, color) = match c.action {
-            Action::Create => ("+", "32"),
-            Action::Update => ("~", "33"),
-            Action::Replace => ("-/+", "35"),
-            Action::Delete => ("-", "31"),
-            Action::NoOp => continue,
-        };
-        let mut line = format!("{:>3} {}", paint(color, symbol), c.address);
-        if !c.summary.is_empty() {
-            line.push_str(&format!("  {}", c.summary));
-        }
-        match (&c.action, &c.reason) {
-            (Action::Replace, Some(r)) => line.push_str(&format!("  (must be replaced because {r})")),
-            (_, Some(r)) => line.push_str(&format!("  ({r})")),
-            _ => {}
-        }
-        out.push_str(&line);
-        out.push('\n');
-        if matches!(c.action, Action::Update | Action::Replace) {
-            render_diffs(&c.diffs, &mut out);
-        }
-    }
-    if let Some(c) = &plan.capacity {
-        out.push_str(&crate::capacity::render_text(c));
-    }
-    let s = plan.summary();
-    if plan.has_changes() {
-        out.push_str(&format!("\nPlan: {} to add, {} to change, {} to destroy.\n", s.add, s.change, s.destroy));
-    } else {
-        out.push_str("No changes. The infrastructure matches the stack.\n");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

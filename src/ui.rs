@@ -9,6 +9,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::address::Address;
+use crate::render::style::Style;
 use crate::reporter::{Reporter, Verb, seconds, timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
@@ -39,8 +40,8 @@ impl Printer {
         Printer { color, live: tty && !ci }
     }
 
-    pub fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+    pub fn paint(&self, style: Style, text: &str) -> String {
+        if self.color { format!("\x1b[{}m{text}\x1b[0m", style.ansi()) } else { text.to_string() }
     }
 
     pub fn reporter(&self) -> Box<dyn Reporter> {

@@ -10,6 +10,7 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use crate::cloud::CloudOptions;
+use crate::diagnostic::help;
 use crate::lock::{Lock, LockInfo};
 use crate::state::{State, StateFile};
 
@@ -41,9 +42,14 @@ pub enum Held {
 }
 
 impl Held {
-    pub async fn release(self) {
+    /// Releases the lock; a lock that could not be released is returned as a warning for the
+    /// user (the run itself is done: the next one meets the lock and is told how to remove it).
+    pub async fn release(self) -> Option<String> {
         match self {
-            Held::Local(lock) => drop(lock),
+            Held::Local(lock) => {
+                drop(lock);
+                None
+            }
             Held::S3(lock) => lock.release().await,
         }
     }
@@ -56,11 +62,10 @@ impl Store {
         match (config, state_flag) {
             (BackendConfig::Local, Some(path)) => Ok(Store::Local(StateFile::new(path))),
             (BackendConfig::Local, None) => Ok(Store::Local(StateFile::new(PathBuf::from(".eksnet").join(format!("{stack}.state.json"))))),
-            (BackendConfig::S3 { bucket, key, .. }, Some(path)) => bail!(
-                "--state {} names a local file, but the stack keeps its state in s3://{bucket}/{key}\n  = help: drop --state; to move a local state into S3, run `eksnet state push {}`",
-                path.display(),
-                path.display()
-            ),
+            (BackendConfig::S3 { bucket, key, .. }, Some(path)) => Err(help(
+                format!("--state {} names a local file, but the stack keeps its state in s3://{bucket}/{key}", path.display()),
+                format!("drop --state; to move a local state into S3, run `eksnet state push {}`", path.display()),
+            )),
             (BackendConfig::S3 { bucket, key, region, use_path_style }, None) => {
                 let options = CloudOptions { region: region.clone(), ..cloud.clone() };
                 let config = crate::cloud::load(&options).await?;
@@ -121,18 +126,19 @@ pub fn check_push(pushed: &State, current: Option<&State>, force: bool) -> anyho
         return Ok(());
     }
     if pushed.lineage != current.lineage {
-        bail!(
-            "the pushed state has lineage {}, the stored one {}: they are different histories of the stack\n  = help: pass --force to replace the stored state anyway (`eksnet state pull > saved.json` first)",
-            pushed.lineage,
-            current.lineage
-        );
+        return Err(help(
+            format!("the pushed state has lineage {}, the stored one {}: they are different histories of the stack", pushed.lineage, current.lineage),
+            "pass --force to replace the stored state anyway (`eksnet state pull > saved.json` first)",
+        ));
     }
     if pushed.serial < current.serial {
-        bail!(
-            "the pushed state is at serial {}, older than the stored state (serial {}): it moved on since you pulled it\n  = help: pull again and redo the edit, or pass --force to replace it anyway",
-            pushed.serial,
-            current.serial
-        );
+        return Err(help(
+            format!(
+                "the pushed state is at serial {}, older than the stored state (serial {}): it moved on since you pulled it",
+                pushed.serial, current.serial
+            ),
+            "pull again and redo the edit, or pass --force to replace it anyway",
+        ));
     }
     Ok(())
 }

@@ -6,13 +6,14 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use aws_config::SdkConfig;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::BucketVersioningStatus;
 
+use crate::diagnostic::{help, maybe_help};
 use crate::lock::{LockInfo, held_error};
 use crate::provider::ApiError;
 use crate::state::State;
@@ -51,17 +52,18 @@ fn lost_condition<E>(e: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) ->
     matches!(status(e), Some(412 | 409))
 }
 
-/// The fix for the usual S3 failures, after the API's own code and message.
-fn hint(error: &crate::provider::ApiError, bucket: &str) -> String {
-    let help = match error.code.as_str() {
-        "NoSuchBucket" => format!("\n  = help: create the bucket `{bucket}` (and enable versioning on it), or fix `state.bucket` in the stack"),
-        "AccessDenied" | "Forbidden" => {
-            "\n  = help: the credentials need s3:GetObject, s3:PutObject and s3:DeleteObject on the state key, `<key>.lock` and `<key>.backup`, and s3:ListBucket on the bucket (without it S3 answers AccessDenied for a state that does not exist yet)".to_string()
-        }
-        "PermanentRedirect" | "AuthorizationHeaderMalformed" => "\n  = help: set `state.region` to the bucket's region".to_string(),
-        _ => String::new(),
+/// `what` failed: the API's own code and message, and the fix for the usual S3 failures.
+fn failed(what: String, error: impl Into<ApiError>, bucket: &str) -> anyhow::Error {
+    let error = error.into();
+    let fix = match error.code.as_str() {
+        "NoSuchBucket" => Some(format!("create the bucket `{bucket}` (and enable versioning on it), or fix `state.bucket` in the stack")),
+        "AccessDenied" | "Forbidden" => Some(
+            "the credentials need s3:GetObject, s3:PutObject and s3:DeleteObject on the state key, `<key>.lock` and `<key>.backup`, and s3:ListBucket on the bucket (without it S3 answers AccessDenied for a state that does not exist yet)".to_string(),
+        ),
+        "PermanentRedirect" | "AuthorizationHeaderMalformed" => Some("set `state.region` to the bucket's region".to_string()),
+        _ => None,
     };
-    format!("{error}{help}")
+    maybe_help(format!("{what}: {error}"), fix)
 }
 
 impl Remote {
@@ -91,7 +93,7 @@ impl Remote {
                 Ok(Some((body, etag)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => bail!("cannot read the state {}: {}", self.location(), hint(&ApiError::from(e), &self.bucket)),
+            Err(e) => return Err(failed(format!("cannot read the state {}", self.location()), e, &self.bucket)),
         }
     }
 
@@ -129,7 +131,7 @@ impl Remote {
                 .body(ByteStream::from(previous.clone()))
                 .send()
                 .await
-                .map_err(|e| anyhow!("cannot keep the previous state as s3://{}/{backup}: {}", self.bucket, hint(&ApiError::from(e), &self.bucket)))?;
+                .map_err(|e| failed(format!("cannot keep the previous state as s3://{}/{backup}", self.bucket), e, &self.bucket))?;
         }
         let mut body = serde_json::to_vec_pretty(&State { serial: state.serial + 1, ..state.clone() })?;
         body.push(b'\n');
@@ -144,12 +146,14 @@ impl Remote {
             // condition: the object then holds exactly these bytes, and that is a success.
             Err(e) if lost_condition(&e) => match self.fetch().await? {
                 Some((current, etag)) if current == body => etag,
-                _ => bail!(
-                    "the state {} changed since this run read it (another writer?); eksnet did not overwrite it\n  = help: what this run created carries its tags and is adopted by the next run; find out who else wrote the state (was its lock removed with `state unlock`?), then run `eksnet plan` again",
-                    self.location()
-                ),
+                _ => {
+                    return Err(help(
+                        format!("the state {} changed since this run read it (another writer?); eksnet did not overwrite it", self.location()),
+                        "what this run created carries its tags and is adopted by the next run; find out who else wrote the state (was its lock removed with `state unlock`?), then run `eksnet plan` again",
+                    ));
+                }
             },
-            Err(e) => bail!("cannot write the state {}: {}", self.location(), hint(&ApiError::from(e), &self.bucket)),
+            Err(e) => return Err(failed(format!("cannot write the state {}", self.location()), e, &self.bucket)),
         };
         state.serial += 1;
         let mut seen = self.seen.lock().expect("seen");
@@ -174,7 +178,7 @@ impl Remote {
                 Ok(Some((serde_json::from_slice(&body).ok(), etag)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => bail!("cannot read the lock s3://{}/{}: {}", self.bucket, self.lock_key(), hint(&ApiError::from(e), &self.bucket)),
+            Err(e) => return Err(failed(format!("cannot read the lock s3://{}/{}", self.bucket, self.lock_key()), e, &self.bucket)),
         }
     }
 
@@ -194,7 +198,7 @@ impl Remote {
                     Some(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_secs(1)).await,
                     Some((holder, _)) => return Err(held_error(holder, &format!("s3://{}/{}", self.bucket, self.lock_key()))),
                 },
-                Err(e) => bail!("cannot lock the state {}: {}", self.location(), hint(&ApiError::from(e), &self.bucket)),
+                Err(e) => return Err(failed(format!("cannot lock the state {}", self.location()), e, &self.bucket)),
             }
         }
     }
@@ -217,14 +221,14 @@ impl Remote {
             Some(etag) => delete.if_match(etag),
             None => delete,
         };
-        delete.send().await.map_err(|e| anyhow!("cannot remove the lock: {}", hint(&ApiError::from(e), &self.bucket)))?;
+        delete.send().await.map_err(|e| failed("cannot remove the lock".into(), e, &self.bucket))?;
         Ok(holder)
     }
 }
 
 impl RemoteLock {
-    /// Deletes the lock object, only if it is still this run's.
-    pub async fn release(self) {
+    /// Deletes the lock object, only if it is still this run's; says why when it cannot.
+    pub async fn release(self) -> Option<String> {
         let delete = self.client.delete_object().bucket(&self.bucket).key(&self.key);
         let delete = match &self.etag {
             Some(etag) => delete.if_match(etag),
@@ -232,14 +236,14 @@ impl RemoteLock {
         };
         match delete.send().await {
             // Gone already: a retried DELETE whose first attempt landed.
-            Ok(_) => {}
-            Err(e) if status(&e) == Some(404) => {}
+            Ok(_) => None,
+            Err(e) if status(&e) == Some(404) => None,
             Err(e) => {
                 let why = if lost_condition(&e) { "it was replaced by another run".to_string() } else { ApiError::from(e).to_string() };
-                eprintln!(
-                    "warning: could not release the lock s3://{}/{} ({why}); if no eksnet runs, `eksnet state unlock {}` removes it",
+                Some(format!(
+                    "could not release the lock s3://{}/{} ({why}); if no eksnet runs, `eksnet state unlock {}` removes it",
                     self.bucket, self.key, self.info.id
-                );
+                ))
             }
         }
     }

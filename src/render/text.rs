@@ -1,0 +1,103 @@
+//! The terminal renderings: a plan, what changed outside eksnet, the IP capacity. One line per
+//! resource, in address order whatever the action, attribute lines below updates and replaces.
+
+use super::style::{Paint, Style};
+use crate::capacity::Capacity;
+use crate::drift::{Drift, DriftKind};
+use crate::plan::{Action, Diff, Plan};
+use crate::value::render;
+
+/// One line per attribute: `      name: old → new`.
+pub fn diffs(diffs: &[Diff], out: &mut String) {
+    for d in diffs {
+        let old = d.old.as_ref().map(render).unwrap_or_else(|| "(none)".into());
+        let new = d.new.as_ref().map(render).unwrap_or_else(|| "(none)".into());
+        let forces = if d.forces_replacement { "  # forces replacement" } else { "" };
+        out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
+    }
+}
+
+pub fn plan(plan: &Plan, paint: Paint) -> String {
+    let mut out = String::new();
+    let mut changes: Vec<_> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    for c in changes {
+        let (symbol, style) = match c.action {
+            Action::Create => ("+", Style::Add),
+            Action::Update => ("~", Style::Change),
+            Action::Replace => ("-/+", Style::Replace),
+            Action::Delete => ("-", Style::Delete),
+            Action::NoOp => continue,
+        };
+        let mut line = format!("{:>3} {}", paint(style, symbol), c.address);
+        if !c.summary.is_empty() {
+            line.push_str(&format!("  {}", c.summary));
+        }
+        match (&c.action, &c.reason) {
+            (Action::Replace, Some(r)) => line.push_str(&format!("  (must be replaced because {r})")),
+            (_, Some(r)) => line.push_str(&format!("  ({r})")),
+            _ => {}
+        }
+        out.push_str(&line);
+        out.push('\n');
+        if matches!(c.action, Action::Update | Action::Replace) {
+            diffs(&c.diffs, &mut out);
+        }
+    }
+    if let Some(c) = &plan.capacity {
+        out.push_str(&capacity(c, paint));
+    }
+    let s = plan.summary();
+    if plan.has_changes() {
+        out.push_str(&format!("\nPlan: {} to add, {} to change, {} to destroy.\n", s.add, s.change, s.destroy));
+    } else {
+        out.push_str("No changes. The infrastructure matches the stack.\n");
+    }
+    out
+}
+
+pub fn drift(drifts: &[Drift], paint: Paint) -> String {
+    if drifts.is_empty() {
+        return "No changes outside eksnet: the state matches what exists.\n".into();
+    }
+    let mut out = String::from("Changes outside eksnet (the state will record them; nothing in AWS changes):\n\n");
+    for d in drifts {
+        let (symbol, style, note) = match d.kind {
+            DriftKind::Changed => ("~", Style::Change, "changed outside eksnet"),
+            DriftKind::Gone => ("-", Style::Delete, "deleted outside eksnet; the state forgets it"),
+            DriftKind::Found => ("+", Style::Add, "exists but not in the state; the state adopts it"),
+        };
+        out.push_str(&format!("{:>3} {}  {}  ({note})\n", paint(style, symbol), d.address, d.id));
+        diffs(&d.diffs, &mut out);
+    }
+    let count = |k: DriftKind| drifts.iter().filter(|d| d.kind == k).count();
+    out.push_str(&format!(
+        "\nRefresh: {} changed, {} deleted, {} found outside eksnet.\n",
+        count(DriftKind::Changed),
+        count(DriftKind::Gone),
+        count(DriftKind::Found)
+    ));
+    out
+}
+
+pub fn capacity(c: &Capacity, paint: Paint) -> String {
+    let mut out = String::from("\nIP capacity (custom networking: pods take addresses from the intra subnets):\n");
+    for s in &c.intra_subnets {
+        out.push_str(&format!("  {:<20} {:<16} {:>6} usable addresses\n", s.availability_zone, s.cidr, s.usable_addresses));
+    }
+    for n in &c.nodegroups {
+        let or_unknown = |v: Option<u32>| v.map_or("unknown".to_string(), |v| v.to_string());
+        out.push_str(&format!(
+            "  nodegroup {:<10} {:<12} max {} pods/node, {} branch ENIs/node (security groups for pods), up to {} nodes\n",
+            n.nodegroup,
+            n.instance_type,
+            or_unknown(n.max_pods_per_node),
+            or_unknown(n.branch_enis_per_node),
+            n.max_nodes
+        ));
+    }
+    for w in &c.warnings {
+        out.push_str(&format!("  {} {w}\n", paint(Style::Warning, "warning:")));
+    }
+    out
+}
