@@ -76,11 +76,8 @@ async fn find(cx: &Cx, address: &Address) -> Result<Option<String>> {
         .await
         .map_err(api_error)?;
     // Checked here too: a filter that did not hold must not hand over another stack's object.
-    let ids: Vec<String> = ours
-        .iter()
-        .filter(|t| t.key() == Some(STACK) && t.value() == Some(cx.stack.as_str()))
-        .filter_map(|t| t.resource_id().map(str::to_string))
-        .collect();
+    let ids: Vec<String> =
+        ours.iter().filter(|t| t.key() == Some(STACK) && t.value() == Some(cx.stack.as_str())).filter_map(|t| t.resource_id().map(str::to_string)).collect();
     if ids.is_empty() {
         return Ok(None);
     }
