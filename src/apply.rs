@@ -266,3 +266,6 @@ impl<P: Provider> Run<'_, P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
