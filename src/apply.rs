@@ -280,3 +280,6 @@ impl<P: Provider> Run<'_, P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

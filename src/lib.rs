@@ -15,6 +15,8 @@ pub mod graph;
 pub mod k8s;
 pub mod kubeconfig;
 pub mod lock;
+/// The engine's test double: a `Provider` kept in memory.
+pub mod memory;
 pub mod outputs;
 pub mod ownership;
 pub mod plan;

@@ -1,5 +1,5 @@
-//! The boundary between the engine (plan, executor, state) and a cloud. The engine is tested
-//! with a fake provider; `resources::Aws` is the real one.
+//! The boundary between the engine (plan, executor, state) and a cloud. `resources::Aws` is the
+//! real provider; the engine is tested with `memory::Memory`, one kept in memory.
 
 use std::collections::HashMap;
 use std::fmt;
