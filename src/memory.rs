@@ -211,11 +211,11 @@ fn located(o: &Object) -> Option<Address> {
 }
 
 fn schema(kind: &str) -> Schema {
-    let tagged = |replace_on| Schema { replace_on, summary: "cidr", derived: false, parent: None };
+    let tagged = |replace_on| Schema::tagged("cidr").replace_on(replace_on);
     match kind {
         "net" => tagged(&["cidr"]),
         "sub" => tagged(&["cidr", "net_id"]),
-        "assoc" => Schema { replace_on: &["sub_id"], summary: "gw_id", derived: true, parent: Some("sub_id") },
+        "assoc" => Schema::derived("gw_id").replace_on(&["sub_id"]).parent("sub_id"),
         _ => tagged(&[]),
     }
 }

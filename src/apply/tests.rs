@@ -120,7 +120,17 @@ impl Applied {
 
     /// (address, verb, error code), sorted.
     fn failures(&self) -> Vec<(String, Verb, String)> {
-        let mut out: Vec<_> = self.failures.iter().map(|f| (f.address.to_string(), f.verb, f.error.code.clone())).collect();
+        let mut out: Vec<_> = self
+            .failures
+            .iter()
+            .map(|f| {
+                let code = match &f.error {
+                    StepError::Cloud(e) => e.code.clone(),
+                    other => other.to_string(),
+                };
+                (f.address.to_string(), f.verb, code)
+            })
+            .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
