@@ -46,7 +46,7 @@ pub async fn refresh<P: Provider>(
     let mut outputs: HashMap<Address, Attrs> = HashMap::new();
     for derived in [false, true] {
         let kinds: Vec<&str> = provider.kinds().iter().copied().filter(|k| provider.schema(k).derived == derived).collect();
-        let scope = Scope { stack: &owner.stack, ids: &ids, outputs: &outputs, known: &known };
+        let scope = Scope { ids: &ids, outputs: &outputs, known: &known };
         let results = join_all(kinds.iter().map(|k| provider.refresh(k, &scope))).await;
         for (kind, result) in kinds.iter().zip(results) {
             match result {

@@ -1,33 +1,34 @@
 //! eksnet: an EKS cluster with VPC CNI custom networking and security groups for pods,
 //! built from a YAML stack as a dependency graph, with a plan before every change.
 
-pub mod address;
-pub mod app;
-pub mod apply;
-pub mod backend;
-pub mod capacity;
-pub mod cli;
-pub mod cloud;
-pub mod diagnostic;
-pub mod drift;
-pub mod executor;
-pub mod graph;
-pub mod k8s;
-pub mod kubeconfig;
-pub mod lock;
+mod address;
+mod app;
+mod apply;
+mod backend;
+mod capacity;
+mod cli;
+mod cloud;
+mod diagnostic;
+mod drift;
+mod executor;
+mod graph;
+mod k8s;
+mod kubeconfig;
+mod lock;
 /// The engine's test double: a `Provider` kept in memory.
-pub mod memory;
-pub mod outputs;
-pub mod ownership;
-pub mod plan;
-pub mod provider;
-pub mod render;
-pub mod reporter;
-pub mod resources;
-pub mod stack;
-pub mod state;
-pub mod token;
-pub mod ui;
-pub mod value;
+#[cfg(test)]
+mod memory;
+mod outputs;
+mod ownership;
+mod plan;
+mod provider;
+mod render;
+mod reporter;
+mod resources;
+mod stack;
+mod state;
+mod token;
+mod ui;
+mod value;
 
 pub use app::run;

@@ -109,11 +109,10 @@ impl Schema {
     }
 }
 
-/// What refresh knows when it reads a kind: the stack, every known id → address, the outputs
+/// What refresh knows when it reads a kind: every known id → address, the outputs
 /// of what was read before (e.g. the cluster's endpoint), and the attributes eksnet expects
 /// (desired, else recorded) to know what to look for.
 pub struct Scope<'a> {
-    pub stack: &'a str,
     pub ids: &'a HashMap<String, Address>,
     pub outputs: &'a HashMap<Address, Attrs>,
     pub known: &'a HashMap<Address, Attrs>,

@@ -38,9 +38,11 @@ pub trait Reporter: Send + Sync {
     fn note(&self, message: &str);
 }
 
-/// A reporter that says nothing (library use, tests).
+/// A reporter that says nothing (the engine tests).
+#[cfg(test)]
 pub struct Silent;
 
+#[cfg(test)]
 impl Reporter for Silent {
     fn started(&self, _: &Address, _: Verb) {}
     fn finished(&self, _: &Address, _: Verb, _: Result<&str, &str>, _: Duration) {}

@@ -97,10 +97,6 @@ pub fn render(value: &Value) -> String {
     }
 }
 
-pub fn str_attr<'a>(attrs: &'a Attrs, key: &str) -> Option<&'a str> {
-    attrs.get(key).and_then(Value::as_str)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,7 +93,7 @@ impl Remote {
                 Ok(Some((body, etag)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => return Err(failed(format!("cannot read the state {}", self.location()), e, &self.bucket)),
+            Err(e) => Err(failed(format!("cannot read the state {}", self.location()), e, &self.bucket)),
         }
     }
 
@@ -178,7 +178,7 @@ impl Remote {
                 Ok(Some((serde_json::from_slice(&body).ok(), etag)))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => return Err(failed(format!("cannot read the lock s3://{}/{}", self.bucket, self.lock_key()), e, &self.bucket)),
+            Err(e) => Err(failed(format!("cannot read the lock s3://{}/{}", self.bucket, self.lock_key()), e, &self.bucket)),
         }
     }
 

@@ -18,6 +18,7 @@ use crate::render::mermaid::{self, Diagram};
 
 /// GitHub's limit on one comment (and on a job summary step: 1 MiB, so the comment is the
 /// binding one).
+#[cfg(test)]
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
 
 /// The default budget leaves room below the limit for what a workflow wraps around the

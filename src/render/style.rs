@@ -29,7 +29,8 @@ impl Style {
 /// How a renderer asks for styled text.
 pub type Paint<'a> = &'a dyn Fn(Style, &str) -> String;
 
-/// Text as it is, for tests and files.
+/// Text as it is, for tests.
+#[cfg(test)]
 pub fn plain(_: Style, text: &str) -> String {
     text.to_string()
 }

@@ -15,7 +15,6 @@ use crate::address::Address;
 use crate::diagnostic::{Diagnostic, Invalid, Span};
 use crate::graph::GraphError;
 pub use crate::provider::Desired;
-pub use cidr::derive_subnets;
 pub use manifests::Manifest;
 pub use model::NatLayout;
 
@@ -25,7 +24,6 @@ pub struct Stack {
     pub file: String,
     pub name: String,
     pub region: String,
-    pub azs: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub vpc_cidr: Ipv4Net,
     pub secondary_cidrs: Vec<Ipv4Net>,

@@ -304,7 +304,9 @@ pub struct RuleSpec {
     /// Another security group of this stack, by name.
     #[serde(default)]
     pub security_group: Option<S<String>>,
+    /// Accepted in the stack file for its readers; not yet sent to EC2 as the rule's description.
     #[serde(default)]
+    #[allow(dead_code)]
     pub description: Option<String>,
 }
 

@@ -157,7 +157,6 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
             file: file.into(),
             name,
             region,
-            azs,
             tags: raw.tags.clone(),
             vpc_cidr: vpc_cidr.expect("checked"),
             secondary_cidrs: secondary,
