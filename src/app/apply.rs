@@ -1,0 +1,160 @@
+//! `eksnet apply` and `eksnet destroy`: under the state lock, refresh, show the plan, ask, execute.
+
+use super::*;
+
+/// What `apply_command` does once it holds the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Apply,
+    Destroy,
+    /// Record what changed outside eksnet; change nothing in AWS.
+    RefreshOnly,
+}
+
+/// How an apply runs: its mode, whether it was approved beforehand, and whether it may take over
+/// objects another state manages.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct How {
+    pub approved: bool,
+    pub mode: Mode,
+    pub take_over: bool,
+}
+
+pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
+    let mode = how.mode;
+    let saved: Option<Plan> = plan_file.map(read_plan).transpose()?;
+    // A saved plan carries its stack; otherwise the stack file is the source.
+    let stack = match &saved {
+        Some(_) if !g.stack.exists() => None,
+        _ => Some(load_stack(g)?),
+    };
+    let (name, region, backend) = match (&saved, &stack) {
+        (Some(p), _) => (p.stack.clone(), p.region.clone(), p.backend.clone()),
+        (None, Some(s)) => (s.name.clone(), s.region.clone(), s.backend.clone()),
+        (None, None) => unreachable!("loaded above"),
+    };
+    let store = Store::open(&backend, g.state.as_deref(), &name, &cloud_options(g, &region)).await?;
+    let command = match mode {
+        Mode::Apply => "eksnet apply",
+        Mode::Destroy => "eksnet destroy",
+        Mode::RefreshOnly => "eksnet apply --refresh-only",
+    };
+    let held = store.lock(command, g.lock_timeout).await?;
+    let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
+    let how = How { approved: plan_file.is_some() || how.approved, take_over: how.take_over || saved.as_ref().is_some_and(|p| p.take_over), ..how };
+    let result = apply_locked(g, &target, saved, how, printer).await;
+    release(held, printer).await;
+    result
+}
+
+/// What an apply works on.
+struct Target<'a> {
+    name: String,
+    region: String,
+    backend: BackendConfig,
+    stack: Option<&'a Stack>,
+    store: &'a Store,
+}
+
+async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<i32> {
+    let Target { name, region, stack, store, .. } = target;
+    let How { approved, mode, take_over } = how;
+    let destroy = mode == Mode::Destroy;
+    let mut state = match store.load().await? {
+        Some(state) => state,
+        // A saved plan made without a state names the lineage it marked its objects with.
+        None => {
+            let mut fresh = State::new(name);
+            if let Some(lineage) = saved.as_ref().and_then(|p| p.state_lineage.clone()) {
+                fresh.lineage = lineage;
+            }
+            fresh
+        }
+    };
+    if let Some(p) = &saved {
+        let moved = p.state_lineage.as_ref().is_some_and(|l| *l != state.lineage) || p.state_serial != state.serial;
+        if moved {
+            return Err(help(
+                format!("the saved plan is stale: it was made against state serial {} but the state is now at serial {}", p.state_serial, state.serial),
+                "run `eksnet plan --out FILE` again and apply the new plan",
+            ));
+        }
+    }
+    let mut aws = connect(g, name, region).await?;
+    let reporter = printer.reporter();
+    reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
+    let desired = match (&saved, stack) {
+        (Some(p), _) => p.desired.clone(),
+        (None, Some(s)) => marked(s.desired(), &state.lineage),
+        (None, None) => vec![],
+    };
+    aws.set_clusters(cluster_names(&desired, &state));
+    let owner = Owner { stack: name.clone(), lineage: state.lineage.clone(), take_over };
+    let observed = observe(&aws, &owner, Some(&state), &desired).await?;
+    let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
+    if let Some(drifts) = &drifts {
+        print!("{}", text::drift(drifts, &|c, t| printer.paint(c, t)));
+        if !drifts.is_empty() && !approved && !confirm("record")? {
+            eprintln!("Cancelled; the state was not changed.");
+            return Ok(1);
+        }
+    }
+    if sync(&mut state, &observed, &desired) {
+        store.save(&mut state).await?;
+    }
+    if let Some(drifts) = drifts {
+        eprintln!("Refresh complete: the state records {} change(s) made outside eksnet; nothing in AWS was changed.", drifts.len());
+        return Ok(0);
+    }
+    let plan = match saved {
+        Some(p) => p,
+        None => {
+            let mut p = make_plan(&aws, &Inputs { stack: name, desired: &desired, state: Some(&state), observed: &observed, destroy });
+            p.region = region.clone();
+            p.backend = target.backend.clone();
+            p.take_over = take_over;
+            if let (Some(s), false) = (stack, destroy) {
+                p.capacity = capacity(&aws, s).await?;
+            }
+            p
+        }
+    };
+    print!("{}", text::plan(&plan, &|c, t| printer.paint(c, t)));
+    if !plan.has_changes() {
+        return Ok(0);
+    }
+    if !approved && !confirm(if destroy { "destroy" } else { "apply" })? {
+        eprintln!("Cancelled; nothing was changed.");
+        return Ok(1);
+    }
+    let run = Run { provider: &aws, reporter: reporter.as_ref(), store, parallelism: usize::from(g.parallelism) };
+    let started = std::time::Instant::now();
+    let (_state, failures) = run.execute(&plan, state, &observed).await;
+    let s = plan.summary();
+    if failures.is_empty() {
+        let verb = if destroy { "Destroy" } else { "Apply" };
+        eprintln!("{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.", started.elapsed().as_secs_f64(), s.add, s.change, s.destroy);
+        Ok(0)
+    } else {
+        report(&failures);
+        Ok(1)
+    }
+}
+
+/// The stack's EKS cluster names, from what it wants and what the state remembers (a cluster
+/// removed from the stack, or already deleted by an interrupted destroy, still counts).
+fn cluster_names(desired: &[Desired], state: &State) -> Vec<String> {
+    let wanted = desired.iter().filter(|d| d.address.kind == "eks_cluster").map(|d| &d.attrs);
+    let recorded = state.resources.iter().filter(|(a, _)| a.kind == "eks_cluster").map(|(_, r)| &r.attrs);
+    let mut names: Vec<String> = wanted.chain(recorded).filter_map(|a| a.get("name")?.as_str().map(str::to_string)).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn report(failures: &[Failure]) {
+    eprintln!("\n{} step(s) failed; the state records everything that exists, so the next run continues from here:", failures.len());
+    for f in failures {
+        eprintln!("  {} {}: {}", f.verb.doing(), f.address, f.error);
+    }
+}

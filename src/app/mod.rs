@@ -1,0 +1,226 @@
+//! The commands: parse, load, dispatch, and turn errors into messages and exit codes (the one
+//! place that renders them). One file per command family below.
+
+mod apply;
+mod cluster;
+mod plan;
+mod state;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+use crate::address::Address;
+use crate::apply::{Failure, RefreshError, Run, refresh, sync};
+use crate::backend::{BackendConfig, Store, check_push};
+use crate::cli::{Cli, Command, Format, Global, OutputArgs, PlanArgs, StateCommand};
+use crate::cloud::{CloudOptions, load as load_cloud};
+use crate::diagnostic::{Help, Invalid, help};
+use crate::ownership::{Foreign, Owner};
+use crate::plan::{Inputs, Plan, plan as make_plan};
+use crate::provider::{Desired, Observed};
+use crate::render::style::Style;
+use crate::render::text;
+use crate::resources::{Aws, Polling};
+use crate::stack::{Overrides, Stack};
+use crate::state::{State, StateFile};
+use crate::ui::Printer;
+use apply::{How, Mode, apply_command};
+use cluster::{graph_command, kubeconfig_command, token_command};
+use plan::{plan_command, render_plan};
+use state::{output_command, state_command};
+
+/// Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode).
+pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    let printer = Printer::detect(cli.global.color);
+    match dispatch(&cli, printer) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(invalid) = e.downcast_ref::<Invalid>() {
+                eprintln!("{invalid}");
+            } else {
+                eprintln!("{} {e:#}", printer.paint(Style::Error, "error:"));
+                if let Some(fix) = e.chain().find_map(|c| c.downcast_ref::<Help>()) {
+                    eprintln!("  = help: {}", fix.help);
+                }
+            }
+            1
+        }
+    }
+}
+
+fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Validate => {
+            let stack = load_stack(g)?;
+            let n = stack.desired().len();
+            println!("{} is valid: stack `{}` in {}, {} resources", g.stack.display(), stack.name, stack.region, n);
+            Ok(0)
+        }
+        Command::Graph(args) => {
+            print!("{}", graph_command(g, args)?);
+            Ok(0)
+        }
+        Command::Show(args) => {
+            let plan = read_plan(&args.plan_file)?;
+            print!("{}", render_plan(&plan, args.format, printer)?);
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "eksnet", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout())?;
+            Ok(0)
+        }
+        Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
+        Command::Apply(args) => {
+            let mode = if args.refresh_only { Mode::RefreshOnly } else { Mode::Apply };
+            let how = How { approved: args.confirm.auto_approve, mode, take_over: args.take_over };
+            runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))
+        }
+        Command::Destroy(args) => {
+            let how = How { approved: args.auto_approve, mode: Mode::Destroy, take_over: false };
+            runtime()?.block_on(apply_command(g, None, how, printer))
+        }
+        Command::Output(args) => runtime()?.block_on(output_command(g, args)),
+        Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
+        Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),
+        Command::State(command) => runtime()?.block_on(state_command(g, command, printer)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+fn load_stack(g: &Global) -> anyhow::Result<Stack> {
+    Ok(crate::stack::load(&g.stack, &Overrides { region: g.region.clone() })?)
+}
+
+fn cloud_options(g: &Global, region: &str) -> CloudOptions {
+    CloudOptions {
+        region: region.into(),
+        endpoint_url: g.endpoint_url.clone(),
+        max_attempts: g.max_attempts,
+        adaptive_retries: g.retry_mode == crate::cli::RetryMode::Adaptive,
+    }
+}
+
+/// The stack's state store (a local file, or its `state:` backend).
+async fn stack_store(g: &Global, stack: &Stack) -> anyhow::Result<Store> {
+    Store::open(&stack.backend, g.state.as_deref(), &stack.name, &cloud_options(g, &stack.region)).await
+}
+
+/// The store for commands that only read or repair the state: `--state FILE` without loading
+/// the stack, else the stack's. Also returns the stack's name when it was loaded.
+async fn store_for(g: &Global) -> anyhow::Result<(Store, Option<String>)> {
+    if let Some(path) = &g.state {
+        return Ok((Store::Local(StateFile::new(path)), None));
+    }
+    let stack = load_stack(g)?;
+    Ok((stack_store(g, &stack).await?, Some(stack.name)))
+}
+
+async fn load_existing(store: &Store, why: &str) -> anyhow::Result<State> {
+    store.load().await?.with_context(|| format!("no state at {}: {why}", store.location()))
+}
+
+fn polling(g: &Global) -> Polling {
+    let mut p = Polling { max_interval: g.poll_interval, ..Polling::default() };
+    p.initial_interval = p.initial_interval.min(g.poll_interval);
+    p
+}
+
+async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
+    Ok(Aws::new(load_cloud(&cloud_options(g, region)).await?, stack_name, polling(g), g.force_conflicts))
+}
+
+async fn observe(aws: &Aws, owner: &Owner, state: Option<&State>, desired: &[Desired]) -> anyhow::Result<BTreeMap<Address, Observed>> {
+    refresh(aws, owner, state, desired).await.map_err(|e| match e {
+        RefreshError::Reads(failures) => {
+            let lines: Vec<String> = failures.iter().map(|(kind, e)| format!("  reading {kind}: {e}")).collect();
+            anyhow::anyhow!("cannot read what exists in AWS:\n{}", lines.join("\n"))
+        }
+        RefreshError::OwnedElsewhere(foreign) => owned_elsewhere(owner, &foreign),
+    })
+}
+
+/// The stack exists, managed by another state: nothing may change until the user chooses.
+fn owned_elsewhere(owner: &Owner, foreign: &[Foreign]) -> anyhow::Error {
+    let mut lineages: Vec<&str> = foreign.iter().map(|f| f.lineage.as_str()).collect();
+    lineages.sort();
+    lineages.dedup();
+    let shown: Vec<String> = foreign.iter().take(5).map(|f| format!("    {} ({})", f.address, f.id)).collect();
+    let more = if foreign.len() > shown.len() { format!("\n    … and {} more", foreign.len() - shown.len()) } else { String::new() };
+    help(
+        format!(
+            "stack `{}` already exists in this account and region, managed by another state (lineage {}); this state's lineage is {}.\n  \
+             {} of its objects carry the other state's `eksnet:lineage` tag:\n{}{more}\n  Nothing was changed.",
+            owner.stack,
+            lineages.join(", "),
+            owner.lineage,
+            foreign.len(),
+            shown.join("\n"),
+        ),
+        "use the state that manages it (--state FILE, or the stack's `backend:`), or give this stack another `name:`, or take it over \
+         deliberately: `eksnet plan --take-over` shows what that changes, `eksnet apply --take-over` does it (the other state must not be \
+         used afterwards; docs/ownership.md)",
+    )
+}
+
+/// The stack's desired resources, marked with the lineage of the state that will manage them.
+fn marked(desired: Vec<Desired>, lineage: &str) -> Vec<Desired> {
+    let mut desired = desired;
+    crate::ownership::mark(&mut desired, lineage);
+    desired
+}
+
+fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read plan {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))
+}
+
+/// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
+async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+    let Some(cluster) = &stack.cluster else { return Ok(None) };
+    let mut types: Vec<String> = cluster.nodegroups.iter().flat_map(|n| n.instance_types.iter().cloned()).collect();
+    types.sort();
+    types.dedup();
+    let networks = aws.instance_networks(&types).await.map_err(|e| anyhow::anyhow!("reading instance types: {e}"))?;
+    Ok(crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n)))
+}
+
+/// Releases the run's lock, warning when that fails.
+async fn release(held: crate::backend::Held, printer: Printer) {
+    if let Some(warning) = held.release().await {
+        eprintln!("{} {warning}", printer.paint(Style::Warning, "warning:"));
+    }
+}
+
+fn confirm(what: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(help(
+            format!("{what} needs a confirmation and there is no terminal to ask on"),
+            "pass --auto-approve, or save a plan with `eksnet plan --out FILE` and run `eksnet apply FILE`",
+        ));
+    }
+    eprint!("\nDo you want to {what} these changes? Only `yes` is accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
