@@ -1,0 +1,190 @@
+//! The cluster: version, endpoint, roles, logging, add-ons, the CNI and nodegroups.
+
+use serde_saphyr::Spanned;
+
+use super::super::model::{self, StackFile};
+use super::super::{Cluster, Cni, DEFAULT_KUBERNETES_VERSION, EniSecurityGroup, KUBERNETES_VERSIONS, Nodegroup, Role, span_of};
+use super::Checker;
+
+const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
+const AMI_TYPES: &[&str] =
+    &["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "AL2023_x86_64_NVIDIA", "AL2_x86_64", "AL2_ARM_64", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"];
+const OPTIONAL_ADDONS: &[&str] = &["coredns", "kube-proxy"];
+
+pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, az_count: usize) -> Option<Cluster> {
+    let Some(spec) = &raw.cluster else {
+        if let Some(cni) = &raw.cni {
+            c.error(cni, "`cni` configures the cluster's VPC CNI, but the stack has no `cluster`", "add a `cluster:` section or remove `cni`");
+        }
+        if let Some((_, ng)) = raw.nodegroups.iter().next() {
+            c.error(ng, "nodegroups need a `cluster`", "add a `cluster:` section");
+        }
+        return None;
+    };
+    let s = &spec.value;
+    let name = s.name.as_ref().map_or(stack.to_string(), |n| n.value.clone());
+    let valid_name = name.len() <= 100
+        && name.starts_with(|ch: char| ch.is_ascii_alphanumeric())
+        && name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_');
+    if !valid_name {
+        let at = s.name.as_ref().map_or(span_of(spec), span_of);
+        c.error_at(at, format!("`{name}` is not a valid EKS cluster name"), "use up to 100 letters, digits, `-` and `_`, starting with a letter or digit");
+    }
+    if stack.len() > 55 {
+        c.error(&raw.name, format!("stack name `{stack}` is too long for the IAM role names eksnet derives from it"), "use at most 55 characters");
+    }
+    let version = s.version.as_ref().map_or(DEFAULT_KUBERNETES_VERSION.to_string(), |v| v.value.clone());
+    if let Some(v) = s.version.as_ref().filter(|v| !KUBERNETES_VERSIONS.contains(&v.value.as_str())) {
+        c.error(v, format!("Kubernetes version `{}` is not offered by EKS", v.value), &format!("use one of {}", KUBERNETES_VERSIONS.join(", ")));
+    }
+    if az_count < 2 {
+        c.error(spec, format!("EKS needs subnets in at least 2 availability zones; the stack has {az_count}"), "list at least two availability zones");
+    }
+    if raw.subnets.private.is_none() {
+        c.error(spec, "the cluster runs in the private subnets, but the stack has none", "add `subnets.private`");
+    }
+    for l in &s.logging {
+        if !LOG_TYPES.contains(&l.value.as_str()) {
+            c.error(l, format!("unknown control-plane log type `{}`", l.value), &format!("use any of {}", LOG_TYPES.join(", ")));
+        }
+    }
+    let mut public_cidrs = vec![];
+    for cidr in &s.endpoint.public_cidrs {
+        if let Some(net) = c.cidr(cidr, "public endpoint CIDR") {
+            public_cidrs.push(net.to_string());
+        }
+    }
+    if !s.endpoint.public && !s.endpoint.private {
+        c.error(spec, "the cluster endpoint is neither public nor private", "set `endpoint.public: true` or `endpoint.private: true`");
+    }
+    if s.endpoint.public && public_cidrs.is_empty() {
+        public_cidrs.push("0.0.0.0/0".into());
+    }
+    let authentication_mode = s.authentication_mode.as_ref().map_or("API_AND_CONFIG_MAP".to_string(), |m| m.value.clone());
+    if let Some(m) = s.authentication_mode.as_ref().filter(|m| !["API", "API_AND_CONFIG_MAP"].contains(&m.value.as_str())) {
+        c.error(m, format!("authentication mode `{}` is not supported", m.value), "use API or API_AND_CONFIG_MAP (access entries need one of them)");
+    }
+    for a in &s.admins {
+        if !is_iam_arn(&a.value) {
+            c.error(a, format!("`{}` is not an IAM principal ARN", a.value), "write arn:aws:iam::123456789012:role/NAME or …:user/NAME");
+        }
+    }
+    let role = |c: &mut Checker, r: &Option<Spanned<model::RoleSpec>>| -> Role {
+        let Some(r) = r else { return Role::default() };
+        if let Some(arn) = r.value.arn.as_ref().filter(|a| !is_iam_arn(&a.value)) {
+            c.error(arn, format!("`{}` is not an IAM role ARN", arn.value), "write arn:aws:iam::123456789012:role/NAME");
+        }
+        for p in &r.value.extra_policies {
+            if !p.value.starts_with("arn:") || !p.value.contains(":policy/") {
+                c.error(p, format!("`{}` is not an IAM policy ARN", p.value), "write arn:aws:iam::aws:policy/NAME or arn:aws:iam::123456789012:policy/NAME");
+            }
+        }
+        Role { existing_arn: r.value.arn.as_ref().map(|a| a.value.clone()), extra_policies: r.value.extra_policies.iter().map(|p| p.value.clone()).collect() }
+    };
+    let cluster_role = role(c, &s.roles.cluster);
+    let node_role = role(c, &s.roles.node);
+    let cni = cni(c, raw);
+    let nodegroups = raw.nodegroups.iter().filter_map(|(name, ng)| nodegroup(c, name, ng)).collect();
+    Some(Cluster {
+        name,
+        version,
+        endpoint_public: s.endpoint.public,
+        endpoint_private: s.endpoint.private,
+        public_cidrs,
+        logging: s.logging.iter().map(|l| l.value.clone()).collect(),
+        authentication_mode,
+        admins: s.admins.iter().map(|a| a.value.clone()).collect(),
+        cluster_role,
+        node_role,
+        tags: s.tags.clone(),
+        cni,
+        nodegroups,
+    })
+}
+
+fn is_iam_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    parts.len() == 6 && parts[0] == "arn" && parts[2] == "iam" && parts[4].len() == 12 && (parts[5].starts_with("role/") || parts[5].starts_with("user/"))
+}
+
+pub(super) fn cni(c: &mut Checker, raw: &StackFile) -> Cni {
+    let Some(spec) = &raw.cni else {
+        return Cni { mode: model::CniMode::Addon, external_snat: false, eni_security_groups: vec![EniSecurityGroup::Cluster], addons: vec![] };
+    };
+    let s = &spec.value;
+    if raw.subnets.intra.is_none() {
+        c.error(spec, "custom networking puts pods in the intra subnets, but the stack has none", "add `subnets.intra` in the secondary CIDR");
+    }
+    let mut groups = vec![];
+    for g in &s.eni_security_groups {
+        if g.value == "cluster" {
+            groups.push(EniSecurityGroup::Cluster);
+        } else if raw.security_groups.contains_key(&g.value) {
+            groups.push(EniSecurityGroup::Named(g.value.clone()));
+        } else {
+            c.error(
+                g,
+                format!("security group `{}` is not defined in this stack", g.value),
+                "use `cluster` (the EKS cluster security group, which the nodes carry) or a name from `security_groups`",
+            );
+        }
+    }
+    if groups.is_empty() {
+        groups.push(EniSecurityGroup::Cluster);
+    }
+    for a in &s.addons {
+        if !OPTIONAL_ADDONS.contains(&a.value.as_str()) {
+            c.error(a, format!("unknown add-on `{}`", a.value), "eksnet manages vpc-cni itself; list coredns and/or kube-proxy here");
+        }
+    }
+    Cni { mode: s.mode, external_snat: s.external_snat, eni_security_groups: groups, addons: s.addons.iter().map(|a| a.value.clone()).collect() }
+}
+
+fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>) -> Option<Nodegroup> {
+    let s = &spec.value;
+    if name.is_empty() || name.len() > 63 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+        c.error(spec, format!("nodegroup name `{name}` is not allowed"), "use up to 63 letters, digits, `-` and `_`");
+    }
+    let sc = &s.scaling.value;
+    if sc.min > sc.max || sc.desired < sc.min || sc.desired > sc.max || sc.max == 0 {
+        c.error(
+            &s.scaling,
+            format!("nodegroup `{name}` scaling min {} / desired {} / max {} is not possible", sc.min, sc.desired, sc.max),
+            "keep min ≤ desired ≤ max, and max ≥ 1",
+        );
+    }
+    let ami_type = s.ami_type.as_ref().map_or("AL2023_x86_64_STANDARD".to_string(), |a| a.value.clone());
+    if let Some(a) = s.ami_type.as_ref().filter(|a| !AMI_TYPES.contains(&a.value.as_str())) {
+        c.error(a, format!("unknown AMI type `{}`", a.value), &format!("use one of {}", AMI_TYPES.join(", ")));
+    }
+    let capacity_type = s.capacity_type.as_ref().map_or("ON_DEMAND".to_string(), |a| a.value.clone());
+    if let Some(a) = s.capacity_type.as_ref().filter(|a| !["ON_DEMAND", "SPOT"].contains(&a.value.as_str())) {
+        c.error(a, format!("unknown capacity type `{}`", a.value), "use ON_DEMAND or SPOT");
+    }
+    for t in &s.taints {
+        if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&t.effect.as_str()) {
+            c.error(spec, format!("taint `{}` has unknown effect `{}`", t.key, t.effect), "use NoSchedule, PreferNoSchedule or NoExecute");
+        }
+    }
+    let instance_types: Vec<String> =
+        if s.instance_types.is_empty() { vec!["c5.large".into()] } else { s.instance_types.iter().map(|t| t.value.clone()).collect() };
+    for t in &s.instance_types {
+        if !t.value.contains('.') {
+            c.error(t, format!("`{}` is not an EC2 instance type", t.value), "write it like c5.large");
+        }
+    }
+    Some(Nodegroup {
+        name: name.into(),
+        instance_types,
+        ami_type,
+        capacity_type,
+        disk_size: s.disk_size.unwrap_or(20),
+        min: sc.min,
+        desired: sc.desired,
+        max: sc.max,
+        labels: s.labels.clone(),
+        taints: s.taints.clone(),
+        max_unavailable: s.max_unavailable.unwrap_or(1),
+        tags: s.tags.clone(),
+    })
+}
