@@ -16,6 +16,7 @@ import uuid
 from localcloud import addons as addon_lib
 from localcloud import pagination
 from localcloud.awserrors import AwsError, Response
+from localcloud.strict import Settings
 
 ACCOUNT = "123456789012"
 ACCESS_POLICIES = ["AmazonEKSAdminPolicy", "AmazonEKSClusterAdminPolicy", "AmazonEKSEditPolicy",
@@ -197,8 +198,9 @@ def _kube_class():
 
 
 class Eks:
-    def __init__(self, clients, profile, page_size_fn, front_url_fn, log_request):
+    def __init__(self, clients, profile, page_size_fn, front_url_fn, log_request, settings=None):
         self.clients = clients
+        self.settings = settings or Settings()
         self.profile = profile
         self.page_size = page_size_fn
         self.front_url = front_url_fn
