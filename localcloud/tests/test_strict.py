@@ -1,12 +1,25 @@
 """Strict (AWS as it is) vs lenient (today's default) behaviours; see localcloud/strict.py and
 docs/aws-behaviour.md. Each test runs the same calls with the switch off and on."""
+import base64
+import datetime
 import json
+import ssl
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from unittest import mock
 
 import botocore.exceptions
+import botocore.session
 import pytest
 
-from conftest import Cloud
+from conftest import Cloud, make_network
+from localcloud import eks_token
+from localcloud.strict import Settings
+
+
+CALENDAR_DAY = "2026-06-01"  # offered then: 1.30, 1.31, 1.32 (extended), 1.33, 1.34, 1.35 (standard)
 
 
 def code(fn, **kw):
@@ -39,17 +52,24 @@ def test_defaults_are_lenient_and_strict_turns_all_on(cloud):
     assert cloud.control("GET", "config")["strict"] is False
 
 
-def test_strict_flag_at_start(tmp_path):
-    c = Cloud(tmp_path, "--strict", "--config", '{"ec2_consistency_calls": 1}')
-    try:
-        got = c.control("GET", "config")
-        assert got["strict"] is True and got["ec2_consistency_calls"] == 1
-        assert json.loads(c.script("config").stdout)["strict"] is True
-        assert json.loads(c.script("config", '{"tag_rules": false}').stdout)["tag_rules"] is False
-        c.control("POST", "reset")
-        assert c.control("GET", "config")["strict"] is True  # reset returns to the start-up settings
-    finally:
-        c.down()
+@pytest.fixture(scope="module")
+def strict_cloud(tmp_path_factory):
+    """A private instance started strict, on the realistic profile's clock (scaled 600x)."""
+    c = Cloud(tmp_path_factory.mktemp("strict"), "--profile", "realistic", "--scale", "600", "--strict",
+              "--config", json.dumps({"k8s_calendar_date": CALENDAR_DAY, "ec2_consistency": False}))
+    c._net = None
+    yield c
+    c.down()
+
+
+def test_strict_flag_at_start(strict_cloud):
+    c = strict_cloud
+    got = c.control("GET", "config")
+    assert got["tag_rules"] is True and got["ec2_consistency"] is False and got["k8s_calendar_date"] == CALENDAR_DAY
+    assert json.loads(c.script("config").stdout)["token_signature"] is True
+    assert json.loads(c.script("config", '{"tag_rules": false}').stdout)["tag_rules"] is False
+    c.control("POST", "reset")
+    assert c.control("GET", "config")["tag_rules"] is True  # reset returns to the start-up settings
 
 
 # --- 1. EC2 eventual consistency -------------------------------------------------------------
@@ -139,3 +159,254 @@ def test_ec2_tag_rules(cloud):
         {"ResourceType": "subnet", "Tags": [{"Key": "AWS:x", "Value": "y"}]}]) == "InvalidParameterValue"
     # EC2 allows any character, and the limits themselves
     ec2.create_tags(Resources=[vpc], Tags=[{"Key": "k" * 128, "Value": "v" * 256}, {"Key": "a,b;c", "Value": "#!"}])
+
+
+# --- EKS helpers -----------------------------------------------------------------------------
+
+def eks_cluster(cloud, name="demo", version="1.33", **extra):
+    net = make_network(cloud) if not cloud.__dict__.get("_net") else cloud._net
+    cloud._net = net
+    eks = cloud.client("eks")
+    eks.create_cluster(name=name, roleArn=net["role"], version=version,
+                       resourcesVpcConfig={"subnetIds": net["subnets"]}, **extra)
+    return wait_cluster(cloud, name)
+
+
+def wait_cluster(cloud, name, timeout=10.0):
+    eks, t0 = cloud.client("eks"), time.monotonic()
+    while True:
+        c = eks.describe_cluster(name=name)["cluster"]
+        if c["status"] == "ACTIVE" or time.monotonic() - t0 > timeout:
+            return c
+        time.sleep(0.05)
+
+
+def node_group(cloud, cluster="demo", name="ng", **extra):
+    eks = cloud.client("eks")
+    role = cloud.client("iam").create_role(RoleName=f"node-{cluster}-{name}", AssumeRolePolicyDocument="{}")
+    return eks.create_nodegroup(clusterName=cluster, nodegroupName=name, nodeRole=role["Role"]["Arn"],
+                                subnets=cloud._net["subnets"], instanceTypes=["t3.medium"],
+                                scalingConfig={"minSize": 1, "maxSize": 2, "desiredSize": 1}, **extra)["nodegroup"]
+
+
+@pytest.fixture
+def eks_cloud(cloud):
+    cloud._net = None
+    return cloud
+
+
+def message(fn, **kw):
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        fn(**kw)
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+# --- 2. add-ons pass through DEGRADED; updates start after their id is answered ---------------
+
+def test_addons_degraded(eks_cloud):
+    cloud, eks = eks_cloud, eks_cloud.client("eks")
+    eks_cluster(cloud)
+    eks.create_addon(clusterName="demo", addonName="coredns")
+    a = eks.describe_addon(clusterName="demo", addonName="coredns")["addon"]
+    assert a["status"] == "ACTIVE" and a["health"]["issues"] == []  # lenient: no nodes, still ACTIVE
+    eks.delete_addon(clusterName="demo", addonName="coredns")
+
+    config(cloud, addon_degraded=True, addon_degraded_calls=2)
+    eks.create_addon(clusterName="demo", addonName="coredns")
+    for _ in range(3):
+        a = eks.describe_addon(clusterName="demo", addonName="coredns")["addon"]
+        assert a["status"] == "DEGRADED"
+        assert a["health"]["issues"][0]["code"] == "InsufficientNumberOfReplicas"
+    node_group(cloud)
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["status"] == "ACTIVE"
+    a = eks.describe_addon(clusterName="demo", addonName="coredns")["addon"]
+    assert a["status"] == "ACTIVE" and a["health"]["issues"] == []
+
+    eks.create_addon(clusterName="demo", addonName="vpc-cni")
+    seen = [eks.describe_addon(clusterName="demo", addonName="vpc-cni")["addon"]["status"] for _ in range(3)]
+    assert seen == ["DEGRADED", "DEGRADED", "ACTIVE"]
+    u = eks.update_addon(clusterName="demo", addonName="vpc-cni", addonVersion="v1.19.6-eksbuild.1")["update"]
+    seen = [eks.describe_addon(clusterName="demo", addonName="vpc-cni")["addon"]["status"] for _ in range(3)]
+    assert seen == ["DEGRADED", "DEGRADED", "ACTIVE"]
+    assert eks.describe_update(name="demo", updateId=u["id"], addonName="vpc-cni")["update"]["status"] == "Successful"
+
+
+def test_update_answers_its_id_before_it_starts(eks_cloud):
+    cloud, eks = eks_cloud, eks_cloud.client("eks")
+    eks_cluster(cloud)
+    logging = {"clusterLogging": [{"types": ["api"], "enabled": True}]}
+    u = eks.update_cluster_config(name="demo", logging=logging)["update"]
+    c = eks.describe_cluster(name="demo")["cluster"]  # lenient: done at once (profile none)
+    assert c["status"] == "ACTIVE" and c["logging"] == logging
+
+    config(cloud, update_lag=True, update_lag_calls=1)
+    logging = {"clusterLogging": [{"types": ["audit"], "enabled": True}]}
+    u = eks.update_cluster_config(name="demo", logging=logging)["update"]
+    assert u["status"] == "InProgress"
+    c = eks.describe_cluster(name="demo")["cluster"]
+    assert c["status"] == "ACTIVE" and c["logging"] != logging  # not started: the old state
+    assert eks.describe_update(name="demo", updateId=u["id"])["update"]["status"] == "Successful"
+    assert eks.describe_cluster(name="demo")["cluster"]["logging"] == logging
+
+    node_group(cloud)
+    eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")
+    config(cloud, update_lag_calls=2)  # every EKS call on the cluster counts, DescribeUpdate too
+    u = eks.update_nodegroup_config(clusterName="demo", nodegroupName="ng",
+                                    scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2})["update"]
+    assert eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng")["update"]["status"] == "InProgress"
+    ng = eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]
+    assert ng["status"] == "ACTIVE" and ng["scalingConfig"]["desiredSize"] == 1
+    assert eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng")["update"]["status"] == "Successful"
+
+    config(cloud, update_lag_calls=1)
+    eks.create_addon(clusterName="demo", addonName="kube-proxy")
+    eks.describe_addon(clusterName="demo", addonName="kube-proxy")
+    u = eks.update_addon(clusterName="demo", addonName="kube-proxy", addonVersion="v1.33.0-eksbuild.1")["update"]
+    a = eks.describe_addon(clusterName="demo", addonName="kube-proxy")["addon"]
+    assert a["status"] == "ACTIVE" and a["addonVersion"] == "v1.33.3-eksbuild.2"
+    assert eks.describe_update(name="demo", updateId=u["id"], addonName="kube-proxy")["update"]["status"] == \
+        "Successful"
+    assert eks.describe_addon(clusterName="demo", addonName="kube-proxy")["addon"]["addonVersion"] == \
+        "v1.33.0-eksbuild.1"
+
+
+# --- 4. Kubernetes versions age --------------------------------------------------------------
+
+def versions(eks, **kw):
+    out, token = [], None
+    while True:
+        page = eks.describe_cluster_versions(**kw, **({"nextToken": token} if token else {}))
+        out += page["clusterVersions"]
+        token = page.get("nextToken")
+        if not token:
+            return out
+
+
+def test_describe_cluster_versions(cloud):
+    eks = cloud.client("eks")
+    config(cloud, k8s_calendar_date=CALENDAR_DAY)
+    vs = versions(eks)
+    got = {v["clusterVersion"]: v["versionStatus"] for v in vs}
+    assert got == {"1.35": "STANDARD_SUPPORT", "1.34": "STANDARD_SUPPORT", "1.33": "STANDARD_SUPPORT",
+                   "1.32": "EXTENDED_SUPPORT", "1.31": "EXTENDED_SUPPORT", "1.30": "EXTENDED_SUPPORT"}
+    assert [v["clusterVersion"] for v in vs if v["defaultVersion"]] == ["1.35"]
+    v133 = next(v for v in vs if v["clusterVersion"] == "1.33")
+    assert v133["endOfStandardSupportDate"].date().isoformat() == "2026-07-29"
+    assert v133["endOfExtendedSupportDate"].date().isoformat() == "2027-07-29"
+    assert v133["status"] == "standard-support" and v133["clusterType"] == "eks"
+    every = versions(eks, includeAll=True)
+    assert {v["clusterVersion"]: v["versionStatus"] for v in every}["1.29"] == "UNSUPPORTED"
+    assert [v["clusterVersion"] for v in eks.describe_cluster_versions(clusterVersions=["1.31"])["clusterVersions"]] \
+        == ["1.31"]
+    ext = eks.describe_cluster_versions(versionStatus="EXTENDED_SUPPORT")["clusterVersions"]
+    assert sorted(v["clusterVersion"] for v in ext) == ["1.30", "1.31", "1.32"]
+    assert [v["clusterVersion"] for v in eks.describe_cluster_versions(defaultOnly=True)["clusterVersions"]] == ["1.35"]
+
+
+def test_versions_not_offered_are_refused(eks_cloud):
+    cloud, eks = eks_cloud, eks_cloud.client("eks")
+    config(cloud, k8s_calendar_date=CALENDAR_DAY)
+    eks_cluster(cloud, name="old", version="1.29")  # lenient: any version localcloud knows
+    config(cloud, k8s_versions=True)
+    assert message(eks.create_cluster, name="older", roleArn=cloud._net["role"], version="1.29",
+                   resourcesVpcConfig={"subnetIds": cloud._net["subnets"]}) == \
+        ("InvalidParameterException", "unsupported Kubernetes version 1.29")
+    eks.update_cluster_version(name="old", version="1.30")  # 1.30 is offered (extended support)
+    c = eks_cluster(cloud, name="new", version="1.34")
+    assert c["version"] == "1.34"
+    eks.update_cluster_version(name="new", version="1.35")
+    config(cloud, k8s_calendar_date="2028-04-01")  # 1.35 past its extended support
+    assert message(eks.create_cluster, name="x", roleArn=cloud._net["role"], version="1.35",
+                   resourcesVpcConfig={"subnetIds": cloud._net["subnets"]})[1] == "unsupported Kubernetes version 1.35"
+
+
+def test_al2_nodegroups_refused_from_133(eks_cloud):
+    cloud, eks = eks_cloud, eks_cloud.client("eks")
+    eks_cluster(cloud, name="demo", version="1.33")
+    eks_cluster(cloud, name="c132", version="1.32")
+    node_group(cloud, "demo", "al2", amiType="AL2_x86_64")  # lenient: accepted
+    config(cloud, k8s_versions=True, k8s_calendar_date=CALENDAR_DAY)
+    for ami in ("AL2_x86_64", "AL2_ARM_64", "AL2_x86_64_GPU"):
+        assert message(node_group, cloud=cloud, cluster="demo", name="n-" + ami.lower().replace("_", "-"),
+                       amiType=ami) == ("InvalidParameterException",
+                                        f"AMI Type {ami} is only supported for kubernetes versions 1.32 or earlier")
+    node_group(cloud, "c132", "al2", amiType="AL2_x86_64")
+    node_group(cloud, "demo", "al2023", amiType="AL2023_x86_64_STANDARD")
+
+
+# --- 5. tags (EKS) ---------------------------------------------------------------------------
+
+def test_eks_tag_rules(eks_cloud):
+    cloud, eks = eks_cloud, eks_cloud.client("eks")
+    c = eks_cluster(cloud, tags={"aws:team": "x", "a,b": "c"})  # lenient: taken
+    config(cloud, tag_rules=True)
+    for tags in ({"aws:team": "x"}, {"AWS:x": "y"}, {"k" * 129: "v"}, {"k": "v" * 257}, {"a,b": "c"}, {"k": "v;w"}):
+        assert code(eks.tag_resource, resourceArn=c["arn"], tags=tags) == "BadRequestException"
+        assert code(eks.create_cluster, name="t", roleArn=cloud._net["role"], version="1.33", tags=tags,
+                    resourcesVpcConfig={"subnetIds": cloud._net["subnets"]}) == "InvalidParameterException"
+    eks.tag_resource(resourceArn=c["arn"], tags={"k" * 128: "v" * 256, "Name": "a b+-=._:/@", "ünï": "çødé"})
+
+
+# --- 6. authentication mode moves one way ----------------------------------------------------
+
+def test_authentication_mode_one_way(eks_cloud):
+    cloud, eks = eks_cloud, eks_cloud.client("eks")
+    eks_cluster(cloud, name="lenient")
+    eks.update_cluster_config(name="lenient", accessConfig={"authenticationMode": "API"})  # today: skipping is fine
+    wait_cluster(cloud, "lenient")
+    assert code(eks.update_cluster_config, name="lenient", accessConfig={"authenticationMode": "CONFIG_MAP"}) == \
+        "InvalidParameterException"  # backwards was refused already
+    config(cloud, auth_mode_rules=True)
+    eks_cluster(cloud, name="strict")
+    assert message(eks.update_cluster_config, name="strict", accessConfig={"authenticationMode": "API"}) == \
+        ("InvalidParameterException", "Unsupported authentication mode update from CONFIG_MAP to API")
+    assert message(eks.update_cluster_config, name="strict", accessConfig={"authenticationMode": "CONFIG_MAP"})[1] == \
+        "Unsupported authentication mode update from CONFIG_MAP to CONFIG_MAP"
+    eks.update_cluster_config(name="strict", accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+    assert wait_cluster(cloud, "strict")["accessConfig"]["authenticationMode"] == "API_AND_CONFIG_MAP"
+    assert message(eks.update_cluster_config, name="strict", accessConfig={"authenticationMode": "CONFIG_MAP"})[1] == \
+        "Unsupported authentication mode update from API_AND_CONFIG_MAP to CONFIG_MAP"
+    eks.update_cluster_config(name="strict", accessConfig={"authenticationMode": "API"})
+    assert wait_cluster(cloud, "strict")["accessConfig"]["authenticationMode"] == "API"
+    assert message(eks.create_cluster, name="cm", roleArn=cloud._net["role"], version="1.33",
+                   resourcesVpcConfig={"subnetIds": cloud._net["subnets"]},
+                   accessConfig={"authenticationMode": "CONFIG_MAP",
+                                 "bootstrapClusterCreatorAdminPermissions": False})[1] == \
+        "bootstrapClusterCreatorAdminPermissions must be true if cluster authentication mode is set to CONFIG_MAP"
+
+
+# --- 8. vpc-cni configurationValues: eniConfig.subnets needs an entry -------------------------
+
+def test_vpc_cni_custom_networking_needs_subnets(eks_cloud):
+    cloud, eks = eks_cloud, eks_cloud.client("eks")
+    eks_cluster(cloud)
+    empty = json.dumps({"env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true"},
+                        "eniConfig": {"create": True, "region": "us-west-2", "subnets": {}}})
+    assert message(eks.create_addon, clusterName="demo", addonName="vpc-cni", configurationValues=empty) == \
+        ("InvalidParameterException", "ConfigurationValue provided in request is not supported: Json schema "
+         "validation failed with error: [$.eniConfig.subnets: should have a minimum of 1 properties]")
+    config(cloud, strict=True)
+    assert code(eks.create_addon, clusterName="demo", addonName="vpc-cni", configurationValues=empty) == \
+        "InvalidParameterException"
+    config(cloud, addon_schema=False)  # the only way to get it through
+    eks.create_addon(clusterName="demo", addonName="vpc-cni", configurationValues=empty)
+
+
+# --- the profile clock: updates and tokens under --profile realistic --scale ------------------
+
+def test_strict_on_the_profile_clock(strict_cloud):
+    cloud = strict_cloud
+    eks = cloud.client("eks")
+    c = eks_cluster(cloud, version="1.33")  # CREATING 0.9 s
+    assert c["status"] == "ACTIVE"
+    # an update: its id first, then UPDATING (180 s / 600 = 0.3 s), then Successful
+    u = eks.update_cluster_config(name="demo", logging={"clusterLogging": [{"types": ["api"], "enabled": True}]})
+    u = u["update"]
+    seen = [eks.describe_cluster(name="demo")["cluster"]["status"]]
+    t0 = time.monotonic()
+    while seen[-1] != "ACTIVE" or len(seen) < 2:
+        assert time.monotonic() - t0 < 5, seen
+        time.sleep(0.05)
+        seen.append(eks.describe_cluster(name="demo")["cluster"]["status"])
+    assert seen[0] == "ACTIVE" and "UPDATING" in seen, seen
+    assert eks.describe_update(name="demo", updateId=u["id"])["update"]["status"] == "Successful"
