@@ -392,6 +392,83 @@ def test_vpc_cni_custom_networking_needs_subnets(eks_cloud):
     eks.create_addon(clusterName="demo", addonName="vpc-cni", configurationValues=empty)
 
 
+# --- 3 and 7. EKS tokens: expiry, tokens presigned for localcloud's endpoint, signatures ------
+
+def mint(cluster, akid="testing", secret="testing", endpoint=None, age=None, region="us-west-2"):
+    session = botocore.session.Session()
+    session.set_credentials(akid, secret)
+    if age is None:
+        return eks_token.token(cluster, region, session, endpoint)
+    at = datetime.datetime.now(datetime.timezone.utc) - age
+    with mock.patch("botocore.auth.get_current_datetime", return_value=at.replace(tzinfo=None)):
+        return eks_token.token(cluster, region, session, endpoint)
+
+
+def kube_get(cluster, token, path="/api/v1/namespaces"):
+    ctx = ssl.create_default_context(cadata=base64.b64decode(cluster["certificateAuthority"]["data"]).decode())
+    req = urllib.request.Request(cluster["endpoint"] + path, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_token_expiry(eks_cloud):
+    c = eks_cluster(eks_cloud)
+    minutes = datetime.timedelta(minutes=1)
+    assert kube_get(c, mint("demo")) == 200
+    assert kube_get(c, mint("demo", age=10 * minutes)) == 200
+    assert kube_get(c, mint("demo", age=16 * minutes)) == 401   # 15 minutes, always (aws-iam-authenticator)
+    config(eks_cloud, token_lifetime_seconds=60)
+    assert kube_get(c, mint("demo", age=2 * minutes)) == 401
+    assert kube_get(c, mint("demo")) == 200
+    config(eks_cloud, token_lifetime_seconds=None, token_expiry_scaled=True)
+    assert kube_get(c, mint("demo", age=10 * minutes)) == 200  # --scale 1: still 15 minutes
+    assert Settings(overrides={"token_expiry_scaled": True}).token_lifetime(60) == 15.0
+    assert Settings().token_lifetime(60) == 900.0
+
+
+def test_tokens_for_localcloud_endpoint_and_signatures(eks_cloud):
+    cloud = eks_cloud
+    c = eks_cluster(cloud)
+    local = mint("demo", endpoint=cloud.endpoint)  # what `aws eks get-token` makes with AWS_ENDPOINT_URL set
+    assert base64.urlsafe_b64decode(local[11:] + "==").decode().startswith(cloud.endpoint + "/?")
+    assert kube_get(c, local) == 200
+    assert kube_get(c, mint("demo", endpoint="http://127.0.0.1:1")) == 401  # another endpoint: never
+    config(cloud, token_local_sts=False)
+    assert kube_get(c, local) == 401
+    config(cloud, token_local_sts=True)
+
+    wrong_secret, other_cluster = mint("demo", secret="nope"), mint("other")
+    assert kube_get(c, wrong_secret) == 200 and kube_get(c, other_cluster) == 200  # lenient: not checked
+    config(cloud, token_signature=True)
+    assert kube_get(c, mint("demo")) == 200 and kube_get(c, local) == 200
+    assert kube_get(c, wrong_secret) == 401
+    assert kube_get(c, other_cluster) == 401  # the signed x-k8s-aws-id names another cluster
+    assert kube_get(c, mint("demo", akid="AKIAUNKNOWN000000000")) == 401
+    iam = cloud.client("iam")
+    iam.create_user(UserName="dev")
+    key = iam.create_access_key(UserName="dev")["AccessKey"]
+    assert kube_get(c, mint("demo", key["AccessKeyId"], key["SecretAccessKey"])) == 200
+    secret = key["SecretAccessKey"]
+    assert kube_get(c, mint("demo", key["AccessKeyId"], secret[:-1] + ("A" if secret[-1] != "A" else "B"))) == 401
+
+
+def test_empty_body_hash_signatures_are_accepted():
+    """aws-sigv4 (eksnet's src/token.rs) signs the empty body's hash, botocore UNSIGNED-PAYLOAD."""
+    from localcloud import token_signature
+    url = urllib.parse.urlsplit("https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15")
+    params = {"Action": "GetCallerIdentity", "Version": "2011-06-15", "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+              "X-Amz-Credential": "testing/20260601/us-west-2/sts/aws4_request", "X-Amz-Date": "20260601T000000Z",
+              "X-Amz-Expires": "60", "X-Amz-SignedHeaders": "host;x-k8s-aws-id"}
+    headers = {"host": url.netloc, "x-k8s-aws-id": "demo"}
+    unsigned, empty = token_signature.expected_signatures(url, params, headers, "testing")
+    for sig in (unsigned, empty):
+        assert token_signature.valid(url, {**params, "X-Amz-Signature": sig}, "demo", "testing")
+    assert not token_signature.valid(url, {**params, "X-Amz-Signature": empty}, "other", "testing")
+
+
 # --- the profile clock: updates and tokens under --profile realistic --scale ------------------
 
 def test_strict_on_the_profile_clock(strict_cloud):
@@ -399,6 +476,9 @@ def test_strict_on_the_profile_clock(strict_cloud):
     eks = cloud.client("eks")
     c = eks_cluster(cloud, version="1.33")  # CREATING 0.9 s
     assert c["status"] == "ACTIVE"
+    # tokens live 900 s / 600 = 1.5 s
+    assert kube_get(c, mint("demo")) == 200
+    assert kube_get(c, mint("demo", age=datetime.timedelta(seconds=3))) == 401
     # an update: its id first, then UPDATING (180 s / 600 = 0.3 s), then Successful
     u = eks.update_cluster_config(name="demo", logging={"clusterLogging": [{"types": ["api"], "enabled": True}]})
     u = u["update"]
