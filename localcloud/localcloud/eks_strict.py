@@ -32,6 +32,7 @@ token_expiry_scaled / token_signature / token_local_sts — TokenPolicy below, k
 """
 from __future__ import annotations
 
+import json
 import time
 
 from localcloud import k8s_versions, tag_rules
@@ -144,7 +145,6 @@ class EksStrict:
         return resp
 
     def _updated(self, c, op, args, resp):
-        import json
         update_id = json.loads(resp.body)["update"]["id"]
         holder = c if op.startswith("UpdateCluster") else \
             c.nodegroups.get(args[1]) if op.startswith("UpdateNodegroup") else c.addons.get(args[1])
