@@ -14,7 +14,7 @@ import yaml
 from localcloud.awserrors import AwsError
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34"]
+K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"]
 ADDON_TYPES = {"vpc-cni": "networking", "coredns": "networking", "kube-proxy": "networking"}
 
 
@@ -74,8 +74,12 @@ def _path(err) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
 
 
-def parse_configuration(addon: str, text) -> dict | None:
-    """Parse and validate configurationValues (JSON or YAML); raise InvalidParameterException."""
+def parse_configuration(addon: str, text, validate: bool = True) -> dict | None:
+    """Parse and validate configurationValues (JSON or YAML); raise InvalidParameterException.
+
+    `validate` (switch `addon_schema`, on by default and in strict): check the add-on's schema,
+    e.g. vpc-cni's `eniConfig.subnets` has `minProperties: 1`, so custom networking with
+    `subnets: {}` is refused, as by EKS."""
     if text is None or str(text).strip() == "":
         return None
     try:
@@ -89,6 +93,8 @@ def parse_configuration(addon: str, text) -> dict | None:
     if not isinstance(config, dict):
         raise AwsError("InvalidParameterException",
                        "ConfigurationValue provided in request is not supported: it must be a JSON/YAML object")
+    if not validate:
+        return config
     schema = json.loads(schema_text(addon))
     validator = jsonschema.Draft7Validator(schema, format_checker=FORMAT_CHECKER)
     problems = []
@@ -98,6 +104,8 @@ def parse_configuration(addon: str, text) -> dict | None:
             for extra in sorted(set(err.instance) - allowed):
                 problems.append(f"{_path(err)}.{extra}: is not defined in the schema and the schema does not "
                                 "allow additional properties")
+        elif err.validator == "minProperties":  # EKS's validator (networknt) words it so
+            problems.append(f"{_path(err)}: should have a minimum of {err.validator_value} properties")
         else:
             problems.append(f"{_path(err)}: {err.message}")
     if problems:
@@ -128,7 +136,8 @@ class Addon:
 
     def view(self) -> dict:
         v = {"addonName": self.name, "clusterName": self.cluster.name, "status": self.status,
-             "addonVersion": self.version, "health": {"issues": []}, "addonArn": self.arn,
+             "addonVersion": self.version, "health": {"issues": list(getattr(self, "issues", []))},
+             "addonArn": self.arn,
              "createdAt": self.created, "modifiedAt": self.modified, "tags": self.tags,
              "owner": "aws", "publisher": "eks", "configurationValues": self.config_text}
         if self.role:

@@ -6,8 +6,8 @@ GET    /_localcloud/faults          rules with seen/fired counters
 POST   /_localcloud/faults          add one rule (object) or several (array)
 PUT    /_localcloud/faults          replace all rules (array)
 DELETE /_localcloud/faults          remove all rules
-GET    /_localcloud/config          {"page_size": N, "profile": ..., "scale": ...}
-POST   /_localcloud/config          {"page_size": N}
+GET    /_localcloud/config          {"page_size": N, "profile": ..., "scale": ..., <strict switches>}
+POST   /_localcloud/config          {"page_size": N} and/or strict switches ({"strict": true}, see strict.py)
 POST   /_localcloud/reset           forget all AWS + EKS state and fault rules (log kept)
 """
 import json
@@ -49,11 +49,14 @@ class Control:
                         app.faults.add(r)
                 return _json(200, app.faults.list())
             if route == "config":
-                if req.method == "POST" and body and "page_size" in body:
-                    app.page_size = int(body["page_size"])
-                    app.front.page_size = app.page_size
+                if req.method == "POST" and body:
+                    page_size = int(body["page_size"]) if "page_size" in body else None
+                    app.settings.apply(body)
+                    if page_size is not None:
+                        app.page_size = page_size
+                        app.front.page_size = page_size
                 return _json(200, {"page_size": app.page_size, "profile": app.profile.name,
-                                   "scale": app.profile.scale})
+                                   "scale": app.profile.scale, **app.settings.as_json()})
             if route == "reset" and req.method == "POST":
                 app.reset()
                 return _json(200, {"reset": True})

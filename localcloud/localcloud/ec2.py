@@ -6,6 +6,8 @@ from localcloud import pagination
 from localcloud import ec2_filters
 from localcloud.awserrors import AwsError, Response
 from localcloud.ec2_rules import Ec2Rules
+from localcloud.ec2_strict import Ec2Strict
+from localcloud.strict import Settings
 from localcloud.nat import NatTracker
 
 FILTER_KEY = re.compile(r"^Filter\.(\d+)\.(Name|Value\.(\d+))$")
@@ -48,10 +50,11 @@ def to_xml(root) -> bytes:
 
 
 class Ec2:
-    def __init__(self, clients, profile):
+    def __init__(self, clients, profile, settings=None):
         self.clients = clients
         self.nats = NatTracker(clients, profile)
         self.rules = Ec2Rules(clients, self.nats)
+        self.strict = Ec2Strict(settings or Settings())
 
     def tick(self):
         self.nats.tick()
@@ -60,6 +63,7 @@ class Ec2:
         forward = ec2_filters.wrap(forward)  # Describe filters as EC2 applies them
         self.nats.tick()
         self.rules.check(operation, req.params, req.region)
+        forward = self.strict.wrap(operation, req, forward)  # strict switches: NotFound window, tags
         if operation == "CreateNatGateway":
             return self.create_nat(req, forward)
         if operation == "DeleteNatGateway":

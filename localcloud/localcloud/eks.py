@@ -14,8 +14,10 @@ import urllib.parse
 import uuid
 
 from localcloud import addons as addon_lib
-from localcloud import pagination
+from localcloud import k8s_versions, pagination
 from localcloud.awserrors import AwsError, Response
+from localcloud.eks_strict import EksStrict
+from localcloud.strict import Settings
 
 ACCOUNT = "123456789012"
 ACCESS_POLICIES = ["AmazonEKSAdminPolicy", "AmazonEKSClusterAdminPolicy", "AmazonEKSEditPolicy",
@@ -24,6 +26,7 @@ POLICY_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"
 
 ROUTES = [
     ("GET", r"/clusters", "ListClusters"),
+    ("GET", r"/cluster-versions", "DescribeClusterVersions"),
     ("POST", r"/clusters", "CreateCluster"),
     ("GET", r"/clusters/([^/]+)", "DescribeCluster"),
     ("DELETE", r"/clusters/([^/]+)", "DeleteCluster"),
@@ -197,8 +200,10 @@ def _kube_class():
 
 
 class Eks:
-    def __init__(self, clients, profile, page_size_fn, front_url_fn, log_request):
+    def __init__(self, clients, profile, page_size_fn, front_url_fn, log_request, settings=None):
         self.clients = clients
+        self.settings = settings or Settings()
+        self.strict = EksStrict(self.settings, profile)  # strict switches (eks_strict.py)
         self.profile = profile
         self.page_size = page_size_fn
         self.front_url = front_url_fn
@@ -229,7 +234,9 @@ class Eks:
         multi = req.qs
         self.tick()
         with self.lock:
-            return getattr(self, "op_" + op)(req.region, args, body, query, multi)
+            self.strict.before(self, op, req.region, args, body, query)
+            resp = getattr(self, "op_" + op)(req.region, args, body, query, multi)
+            return self.strict.after(self, op, req.region, args, body, query, resp)
 
     # --- time -------------------------------------------------------------------
     def tick(self):
@@ -249,6 +256,7 @@ class Eks:
                             u.status = "Successful"
                             if u.apply:
                                 u.apply()
+            self.strict.tick(list(self.clusters.values()))
 
     def cluster(self, region, name, active=False) -> Cluster:
         c = self.clusters.get((region, name))
@@ -266,6 +274,11 @@ class Eks:
         names = sorted(n for (r, n) in self.clusters if r == region)
         items, token = self._page(names, query)
         return ok({"clusters": items, "nextToken": token})
+
+    def op_DescribeClusterVersions(self, region, args, body, query, multi):
+        found = k8s_versions.describe(query, multi, self.settings.calendar_date())
+        items, token = self._page(found, query)
+        return ok({"clusterVersions": items, "nextToken": token})
 
     def op_DescribeCluster(self, region, args, body, query, multi):
         return ok({"cluster": self.cluster(region, args[0]).view()})
@@ -341,6 +354,7 @@ class Eks:
         kube_cls = _kube_class()
         if kube_cls is not None:
             c.kube = kube_cls(c.name, c.region, self.front_url(), self.log_request)
+            self.strict.configure_kube(c.kube)
             c.kube.start()
 
     def _unwire_cluster(self, c: Cluster):
@@ -603,7 +617,7 @@ class Eks:
             self.tokens[("addon", region, c.name, token)] = name
         self._check_resolve(body)
         version = self._resolve_version(c, name, body.get("addonVersion"))
-        config = addon_lib.parse_configuration(name, body.get("configurationValues"))
+        config = addon_lib.parse_configuration(name, body.get("configurationValues"), self.settings.on("addon_schema"))
         a = addon_lib.Addon(c, name, version, body, body.get("configurationValues"))
         a.begin("CREATING", self.profile.transition("addon.CREATING"), lambda: setattr(a, "status", "ACTIVE"))
         c.addons[name] = a
@@ -622,7 +636,7 @@ class Eks:
         self._check_resolve(body)
         version = self._resolve_version(c, a.name, body.get("addonVersion")) if body.get("addonVersion") else a.version
         text = body["configurationValues"] if "configurationValues" in body else a.config_text
-        config = addon_lib.parse_configuration(a.name, text)
+        config = addon_lib.parse_configuration(a.name, text, self.settings.on("addon_schema"))
         params = [("AddonVersion", version)]
         if "configurationValues" in body:
             params.append(("ConfigurationValues", text))
@@ -799,3 +813,4 @@ class Eks:
                         pass
             self.clusters.clear()
             self.tokens.clear()
+            self.strict.reset()

@@ -4,9 +4,12 @@
 
 The token is `k8s-aws-v1.` + base64url (no padding) of a presigned STS GetCallerIdentity URL
 whose signature covers the `x-k8s-aws-id: <cluster>` header. Presigning makes no network call.
-The URL always names the real STS host (`sts.<region>.amazonaws.com`), never AWS_ENDPOINT_URL:
-the API server (real EKS or localcloud's double) decides where to send it, and EKS rejects any
-other host.
+By default the URL names the real STS host (`sts.<region>.amazonaws.com`), never
+AWS_ENDPOINT_URL: the API server (real EKS or localcloud's double) decides where to send it, and
+EKS rejects any other host. `--sts-endpoint URL` presigns for another endpoint instead, which is
+what `aws eks get-token` does while AWS_ENDPOINT_URL points at localcloud (botocore resolves the
+STS endpoint from that variable); localcloud's double accepts such tokens for its own endpoint
+(switch `token_local_sts`).
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ def sts_host(region: str) -> str:
     return f"sts.{region}.amazonaws.com"
 
 
-def presigned_url(cluster: str, region: str, session: botocore.session.Session | None = None) -> str:
+def presigned_url(cluster: str, region: str, session: botocore.session.Session | None = None,
+                  endpoint_url: str | None = None) -> str:
     session = session or botocore.session.get_session()
     client = session.create_client(
-        "sts", region_name=region, endpoint_url=f"https://{sts_host(region)}"
+        "sts", region_name=region, endpoint_url=endpoint_url or f"https://{sts_host(region)}"
     )
 
     def add_cluster_header(request, **_):
@@ -47,13 +51,14 @@ def presigned_url(cluster: str, region: str, session: botocore.session.Session |
     )
 
 
-def token(cluster: str, region: str, session: botocore.session.Session | None = None) -> str:
-    url = presigned_url(cluster, region, session)
+def token(cluster: str, region: str, session: botocore.session.Session | None = None,
+          endpoint_url: str | None = None) -> str:
+    url = presigned_url(cluster, region, session, endpoint_url)
     encoded = base64.urlsafe_b64encode(url.encode("utf-8")).decode("ascii").rstrip("=")
     return TOKEN_PREFIX + encoded
 
 
-def exec_credential(cluster: str, region: str) -> dict:
+def exec_credential(cluster: str, region: str, endpoint_url: str | None = None) -> dict:
     expires = datetime.datetime.now(datetime.timezone.utc) + TOKEN_LIFETIME
     return {
         "kind": "ExecCredential",
@@ -61,7 +66,7 @@ def exec_credential(cluster: str, region: str) -> dict:
         "spec": {},
         "status": {
             "expirationTimestamp": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "token": token(cluster, region),
+            "token": token(cluster, region, endpoint_url=endpoint_url),
         },
     }
 
@@ -73,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         "--region",
         default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
     )
+    parser.add_argument("--sts-endpoint", help="presign for this STS endpoint instead of sts.<region>.amazonaws.com")
     args = parser.parse_args(argv)
-    json.dump(exec_credential(args.cluster, args.region), sys.stdout)
+    json.dump(exec_credential(args.cluster, args.region, args.sts_endpoint), sys.stdout)
     sys.stdout.write("\n")
     return 0
 

@@ -8,7 +8,16 @@ Limitation: moto does not verify SigV4 signatures, so the binding of a token to 
 signed `x-k8s-aws-id` header) cannot be checked cryptographically here. We require that the
 header is among X-Amz-SignedHeaders, which is what a forged or `aws sts` style URL lacks, and we
 send the header with our cluster name, as EKS does; a token minted for another cluster name is
-accepted by this double where real EKS would refuse it.
+accepted by this double where real EKS would refuse it — unless the server's `token_signature`
+switch is on (see token_signature.py), which checks the SigV4 signature over the header.
+
+A verifier may carry a `policy` (set by localcloud's EKS, eks_strict.TokenPolicy) with
+`token_lifetime()` (seconds; 900 unless the `token_expiry_scaled`/`token_lifetime_seconds`
+settings change it), `accepts_local_sts()` (tokens presigned for the STS endpoint this verifier
+replays to, i.e. localcloud's own endpoint, as `aws eks get-token` makes them while
+AWS_ENDPOINT_URL points at localcloud) and `secret_for(access_key_id)` (None: no signature
+check; else the secret, or "" for an unknown key). Without a policy: 15 minutes, local endpoint
+accepted, no signature check.
 """
 
 from __future__ import annotations
@@ -60,11 +69,16 @@ def _decode(token: str) -> str:
     return url
 
 
-def parse_token(token: str, now: datetime.datetime | None = None) -> tuple[urllib.parse.SplitResult, dict[str, str], datetime.datetime]:
-    """Validate the presigned URL inside a token; return (url, params, expiry)."""
+def parse_token(token: str, now: datetime.datetime | None = None, lifetime: datetime.timedelta = TOKEN_LIFETIME,
+                local_origin: str | None = None) -> tuple[urllib.parse.SplitResult, dict[str, str], datetime.datetime]:
+    """Validate the presigned URL inside a token; return (url, params, expiry).
+
+    `local_origin` ("http://127.0.0.1:PORT"): also accept URLs presigned for that endpoint."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     url = urllib.parse.urlsplit(_decode(token))
-    if url.scheme != "https" or not STS_HOST.match(url.hostname or "") or url.path not in ("", "/"):
+    sts = url.scheme == "https" and STS_HOST.match(url.hostname or "")
+    local = local_origin is not None and f"{url.scheme}://{url.netloc}" == local_origin.rstrip("/")
+    if not (sts or local) or url.path not in ("", "/"):
         raise Unauthorized(f"not an STS URL: {url.scheme}://{url.netloc}{url.path}")
     pairs = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
     params = {k: v for k, v in pairs}
@@ -93,17 +107,18 @@ def parse_token(token: str, now: datetime.datetime | None = None) -> tuple[urlli
     if signed_at > now + CLOCK_SKEW:
         raise Unauthorized("X-Amz-Date is in the future")
     # Like aws-iam-authenticator: the token lives 15 min from signing, whatever X-Amz-Expires says.
-    expiry = signed_at + TOKEN_LIFETIME
+    expiry = signed_at + lifetime
     if now >= expiry:
         raise Unauthorized(f"token expired at {expiry.isoformat()}")
     return url, params, expiry
 
 
 class TokenVerifier:
-    def __init__(self, cluster_name: str, sts_endpoint: str, timeout_s: float = 10.0):
+    def __init__(self, cluster_name: str, sts_endpoint: str, timeout_s: float = 10.0, policy=None):
         self.cluster_name = cluster_name
         self.sts_endpoint = sts_endpoint.rstrip("/")
         self.timeout_s = timeout_s
+        self.policy = policy
         self._cache: dict[str, tuple[datetime.datetime, Identity]] = {}
         self._lock = threading.Lock()
 
@@ -114,7 +129,18 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("not a bearer token")
         token = token.strip()
-        url, params, expiry = parse_token(token)
+        policy = self.policy
+        lifetime = datetime.timedelta(seconds=policy.token_lifetime()) if policy else TOKEN_LIFETIME
+        local = self.sts_endpoint if policy is None or policy.accepts_local_sts() else None
+        url, params, expiry = parse_token(token, lifetime=lifetime, local_origin=local)
+        if policy is not None:
+            secret = policy.secret_for(params["X-Amz-Credential"].split("/")[0])
+            if secret is not None:
+                from .token_signature import valid
+                if not secret:
+                    raise Unauthorized("unknown access key")
+                if not valid(url, params, self.cluster_name, secret):
+                    raise Unauthorized("signature does not match (wrong secret, cluster or tampered URL)")
         with self._lock:
             cached = self._cache.get(token)
         if cached:

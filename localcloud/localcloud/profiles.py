@@ -27,6 +27,7 @@ PROFILES = {
             "addon.CREATING": 60,
             "addon.DELETING": 30,
             "addon.UPDATING": 30,
+            "addon.DEGRADED": 30,   # vpc-cni while aws-node rolls out (switch addon_degraded)
         },
         # added latency per API call: [min, max] seconds, uniform
         "operations": {

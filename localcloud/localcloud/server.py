@@ -1,4 +1,5 @@
-"""Entry point: `python -m localcloud serve --dir DIR [--profile P] [--scale F] [--page-size N] [--faults FILE]`.
+"""Entry point: `python -m localcloud serve --dir DIR [--profile P] [--scale F] [--page-size N] [--faults FILE]
+[--strict] [--config JSON]`.
 
 Starts moto in-process, the front endpoint and a transition ticker; writes DIR/server.json
 once ready; stops cleanly on SIGTERM/SIGINT.
@@ -21,6 +22,7 @@ from localcloud.front import Front  # noqa: E402
 from localcloud.motoclient import MotoClients  # noqa: E402
 from localcloud.profiles import Profile  # noqa: E402
 from localcloud.requestlog import RequestLog  # noqa: E402
+from localcloud.strict import Settings  # noqa: E402
 
 
 class App:
@@ -31,6 +33,7 @@ class App:
         self.dir = args.dir
         self.profile = Profile(args.profile, args.scale)
         self.page_size = args.page_size
+        self.settings = Settings(args.strict, json.loads(args.config) if args.config else None)
         self.log = RequestLog(os.path.join(args.dir, "requests.jsonl"))
         self.faults = FaultRules()
         if args.faults:
@@ -43,9 +46,9 @@ class App:
         self.moto_url = f"http://{host}:{port}"
         self.clients = MotoClients(self.moto_url)
         self.endpoint = None
-        self.ec2 = Ec2(self.clients, self.profile)
+        self.ec2 = Ec2(self.clients, self.profile, self.settings)
         self.eks = Eks(self.clients, self.profile, lambda: self.page_size, lambda: self.endpoint,
-                       self.log.log_request)
+                       self.log.log_request, self.settings)
         self.front = Front(self.moto_url, self.profile, self.page_size, self.log, self.faults,
                            self.ec2, self.eks, Control(self))
         self.endpoint = f"http://127.0.0.1:{self.front.serve(args.port)}"
@@ -66,6 +69,8 @@ class App:
         self.ec2.nats.nats.clear()
         self.ec2.nats.tokens.clear()
         self.faults.clear()
+        self.settings.reset()
+        self.ec2.strict.reset()
         urllib.request.urlopen(urllib.request.Request(self.moto_url + "/moto-api/reset", method="POST")).read()
 
     def stop(self):
@@ -85,10 +90,12 @@ def main(argv=None):
     s.add_argument("--page-size", type=int, default=5)
     s.add_argument("--port", type=int, default=0)
     s.add_argument("--faults")
+    s.add_argument("--strict", action="store_true", help="every AWS-strict behaviour on (see strict.py)")
+    s.add_argument("--config", help="JSON object of strict switches/parameters (see strict.py)")
     args = p.parse_args(argv)
     app = App(args)
     info = {"endpoint": app.endpoint, "moto": app.moto_url, "pid": os.getpid(), "profile": app.profile.name,
-            "scale": app.profile.scale, "page_size": app.page_size,
+            "scale": app.profile.scale, "page_size": app.page_size, "strict": app.settings.as_json()["strict"],
             "request_log": os.path.join(args.dir, "requests.jsonl")}
     tmp = os.path.join(args.dir, "server.json.tmp")
     with open(tmp, "w") as f:
