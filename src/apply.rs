@@ -124,6 +124,21 @@ pub struct Failure {
     pub error: StepError,
 }
 
+/// What did not go as planned in a run.
+#[derive(Debug, Default)]
+pub struct Outcomes {
+    /// Steps that failed: the root causes.
+    pub failures: Vec<Failure>,
+    /// Destructive steps not started because a step had failed; the next run does them.
+    pub held: Vec<(Address, Verb)>,
+}
+
+impl Outcomes {
+    pub fn ok(&self) -> bool {
+        self.failures.is_empty() && self.held.is_empty()
+    }
+}
+
 struct Step {
     address: Address,
     verb: Verb,
@@ -189,34 +204,41 @@ pub struct Run<'a, P: Provider> {
 }
 
 impl<P: Provider> Run<'_, P> {
-    /// Executes the plan's changes, writing the state after every step. Returns the state and
-    /// every failure (dependents of a failure are skipped, not reported).
-    pub async fn execute(&self, plan: &Plan, state: State, observed: &BTreeMap<Address, Observed>) -> (State, Vec<Failure>) {
+    /// Executes the plan's changes, writing the state after every step. Once a step has failed,
+    /// no delete starts (nor the delete half of a replacement): a failed run stops taking things
+    /// down. Returns the state and what did not go as planned (dependents of a failure are
+    /// skipped, not reported).
+    pub async fn execute(&self, plan: &Plan, state: State, observed: &BTreeMap<Address, Observed>) -> (State, Outcomes) {
         let (steps, deps) = schedule(plan);
         let state = Mutex::new(state);
         let desired: HashMap<&Address, &Desired> = plan.desired.iter().map(|d| (&d.address, d)).collect();
-        let outcomes = walk(&deps, self.parallelism, |i| {
-            let step = &steps[i];
-            let (state, desired) = (&state, &desired);
-            async move {
-                self.reporter.started(&step.address, step.verb);
-                let start = Instant::now();
-                let result = self.step(step, state, desired.get(&step.address).copied(), observed).await;
-                let shown = result.as_ref().map(String::as_str).map_err(ToString::to_string);
-                self.reporter.finished(&step.address, step.verb, shown.as_deref().map_err(String::as_str), start.elapsed());
-                result.map(|_| ())
-            }
-        })
+        let outcomes = walk(
+            &deps,
+            self.parallelism,
+            |i| steps[i].verb == Verb::Delete,
+            |i| {
+                let step = &steps[i];
+                let (state, desired) = (&state, &desired);
+                async move {
+                    self.reporter.started(&step.address, step.verb);
+                    let start = Instant::now();
+                    let result = self.step(step, state, desired.get(&step.address).copied(), observed).await;
+                    let shown = result.as_ref().map(String::as_str).map_err(ToString::to_string);
+                    self.reporter.finished(&step.address, step.verb, shown.as_deref().map_err(String::as_str), start.elapsed());
+                    result.map(|_| ())
+                }
+            },
+        )
         .await;
-        let failures = outcomes
-            .into_iter()
-            .zip(&steps)
-            .filter_map(|(o, s)| match o {
-                Outcome::Failed(error) => Some(Failure { address: s.address.clone(), verb: s.verb, error }),
-                _ => None,
-            })
-            .collect();
-        (state.into_inner(), failures)
+        let mut report = Outcomes::default();
+        for (outcome, step) in outcomes.into_iter().zip(&steps) {
+            match outcome {
+                Outcome::Failed(error) => report.failures.push(Failure { address: step.address.clone(), verb: step.verb, error }),
+                Outcome::Held => report.held.push((step.address.clone(), step.verb)),
+                Outcome::Done | Outcome::Skipped => {}
+            }
+        }
+        (state.into_inner(), report)
     }
 
     /// Changes the state and writes it; writes are serialized by the state's mutex.

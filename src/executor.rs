@@ -1,6 +1,8 @@
 //! A bounded-parallel walk over a dependency graph. A node starts the moment all its
 //! dependencies are done; when one fails, its dependents are skipped (not reported as errors,
-//! so the user sees root causes), and independent branches carry on. Knows nothing of clouds.
+//! so the user sees root causes), and independent branches carry on, except that no
+//! destructive node starts once anything has failed: a failed run stops taking things down.
+//! Knows nothing of clouds.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -15,11 +17,14 @@ pub enum Outcome<E> {
     Failed(E),
     /// Not run because a dependency failed or was skipped.
     Skipped,
+    /// Not started because it is destructive and a node had failed (or depends on one such).
+    Held,
 }
 
 /// Runs `run(i)` for every node `i` once every node in `deps[i]` is done, with at most
-/// `parallelism` nodes in flight. Returns one outcome per node.
-pub async fn walk<E, F, Fut>(deps: &[Vec<usize>], parallelism: usize, run: F) -> Vec<Outcome<E>>
+/// `parallelism` nodes in flight. Once a node has failed, a node for which `destructive(i)` holds
+/// is not started (`Held`, and its dependents with it). Returns one outcome per node.
+pub async fn walk<E, F, Fut>(deps: &[Vec<usize>], parallelism: usize, destructive: impl Fn(usize) -> bool, run: F) -> Vec<Outcome<E>>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<(), E>>,
@@ -40,9 +45,15 @@ where
     let mut running = FuturesUnordered::new();
     let limit = parallelism.max(1);
 
+    let mut failed = false;
     loop {
         while running.len() < limit {
             let Some((_, Reverse(i))) = ready.pop() else { break };
+            if failed && destructive(i) {
+                outcomes[i] = Some(Outcome::Held);
+                mark_dependents(i, &dependents, &mut outcomes, || Outcome::Held);
+                continue;
+            }
             let fut = run(i);
             running.push(async move { (i, fut.await) });
         }
@@ -60,8 +71,9 @@ where
                 }
             }
             Err(e) => {
+                failed = true;
                 outcomes[i] = Some(Outcome::Failed(e));
-                skip_dependents(i, &dependents, &mut outcomes);
+                mark_dependents(i, &dependents, &mut outcomes, || Outcome::Skipped);
             }
         }
     }
@@ -97,11 +109,11 @@ fn heights(dependents: &[Vec<usize>]) -> Vec<usize> {
     height
 }
 
-fn skip_dependents<E>(from: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<Outcome<E>>]) {
+fn mark_dependents<E>(from: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<Outcome<E>>], outcome: impl Fn() -> Outcome<E>) {
     let mut stack = dependents[from].clone();
     while let Some(j) = stack.pop() {
         if outcomes[j].is_none() {
-            outcomes[j] = Some(Outcome::Skipped);
+            outcomes[j] = Some(outcome());
             stack.extend(&dependents[j]);
         }
     }
@@ -119,14 +131,19 @@ mod tests {
         // 0 → 1 → 3, 0 → 2 (slow). 1 and 3 must not wait for 2.
         let deps = vec![vec![], vec![0], vec![0], vec![1]];
         let log = Mutex::new(vec![]);
-        let outcomes = walk::<(), _, _>(&deps, 10, |i| {
-            let log = &log;
-            async move {
-                tokio::time::sleep(Duration::from_millis(if i == 2 { 200 } else { 10 })).await;
-                log.lock().unwrap().push(i);
-                Ok(())
-            }
-        })
+        let outcomes = walk::<(), _, _>(
+            &deps,
+            10,
+            |_| false,
+            |i| {
+                let log = &log;
+                async move {
+                    tokio::time::sleep(Duration::from_millis(if i == 2 { 200 } else { 10 })).await;
+                    log.lock().unwrap().push(i);
+                    Ok(())
+                }
+            },
+        )
         .await;
         assert!(outcomes.iter().all(|o| *o == Outcome::Done));
         assert_eq!(*log.lock().unwrap(), vec![0, 1, 3, 2]);
@@ -137,13 +154,18 @@ mod tests {
         // 0 fails; 1 depends on 0; 2 → 3 are independent; 4 depends on 1 and 3.
         let deps = vec![vec![], vec![0], vec![], vec![2], vec![1, 3]];
         let ran = Mutex::new(vec![]);
-        let outcomes = walk(&deps, 2, |i| {
-            let ran = &ran;
-            async move {
-                ran.lock().unwrap().push(i);
-                if i == 0 { Err("boom") } else { Ok(()) }
-            }
-        })
+        let outcomes = walk(
+            &deps,
+            2,
+            |_| false,
+            |i| {
+                let ran = &ran;
+                async move {
+                    ran.lock().unwrap().push(i);
+                    if i == 0 { Err("boom") } else { Ok(()) }
+                }
+            },
+        )
         .await;
         assert_eq!(outcomes, vec![Outcome::Failed("boom"), Outcome::Skipped, Outcome::Done, Outcome::Done, Outcome::Skipped]);
         let mut ran = ran.into_inner().unwrap();
@@ -152,17 +174,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn after_a_failure_no_destructive_node_starts() {
+        // 0 fails at once while 1 (a create on another branch) is still running: 1 finishes;
+        // 2 (destructive, ready only after 1) is held, and 3 (depends on 2) with it.
+        let deps = vec![vec![], vec![], vec![1], vec![2]];
+        let ran = Mutex::new(vec![]);
+        let outcomes = walk(
+            &deps,
+            2,
+            |i| i >= 2,
+            |i| {
+                let ran = &ran;
+                async move {
+                    ran.lock().unwrap().push(i);
+                    if i == 1 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    if i == 0 { Err("boom") } else { Ok(()) }
+                }
+            },
+        )
+        .await;
+        assert_eq!(outcomes, vec![Outcome::Failed("boom"), Outcome::Done, Outcome::Held, Outcome::Held]);
+        let mut ran = ran.into_inner().unwrap();
+        ran.sort();
+        assert_eq!(ran, vec![0, 1]);
+    }
+
+    #[tokio::test]
     async fn the_longest_chain_starts_first_when_slots_are_scarce() {
         // 0, 1, 2 are ready; 2 heads a chain 2 → 3 → 4. With one slot, 2 goes first.
         let deps = vec![vec![], vec![], vec![], vec![2], vec![3]];
         let log = Mutex::new(vec![]);
-        walk::<(), _, _>(&deps, 1, |i| {
-            let log = &log;
-            async move {
-                log.lock().unwrap().push(i);
-                Ok(())
-            }
-        })
+        walk::<(), _, _>(
+            &deps,
+            1,
+            |_| false,
+            |i| {
+                let log = &log;
+                async move {
+                    log.lock().unwrap().push(i);
+                    Ok(())
+                }
+            },
+        )
         .await;
         assert_eq!(*log.lock().unwrap(), vec![2, 3, 0, 1, 4]);
     }
@@ -178,16 +233,21 @@ mod tests {
         let deps = vec![vec![]; 12];
         let now = AtomicUsize::new(0);
         let peak = AtomicUsize::new(0);
-        walk::<(), _, _>(&deps, 3, |_| {
-            let (now, peak) = (&now, &peak);
-            async move {
-                let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                peak.fetch_max(n, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                now.fetch_sub(1, Ordering::SeqCst);
-                Ok(())
-            }
-        })
+        walk::<(), _, _>(
+            &deps,
+            3,
+            |_| false,
+            |_| {
+                let (now, peak) = (&now, &peak);
+                async move {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(n, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                }
+            },
+        )
         .await;
         assert_eq!(peak.load(Ordering::SeqCst), 3);
     }

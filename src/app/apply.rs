@@ -129,14 +129,14 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
     }
     let run = Run { provider: &aws, reporter: reporter.as_ref(), store, parallelism: usize::from(g.parallelism) };
     let started = std::time::Instant::now();
-    let (_state, failures) = run.execute(&plan, state, &observed).await;
+    let (_state, outcomes) = run.execute(&plan, state, &observed).await;
     let s = plan.summary();
-    if failures.is_empty() {
+    if outcomes.ok() {
         let verb = if destroy { "Destroy" } else { "Apply" };
         eprintln!("{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.", started.elapsed().as_secs_f64(), s.add, s.change, s.destroy);
         Ok(0)
     } else {
-        report(&failures);
+        report(&outcomes);
         Ok(1)
     }
 }
@@ -152,9 +152,19 @@ fn cluster_names(desired: &[Desired], state: &State) -> Vec<String> {
     names
 }
 
-fn report(failures: &[Failure]) {
+fn report(outcomes: &Outcomes) {
+    let failures = &outcomes.failures;
     eprintln!("\n{} step(s) failed; the state records everything that exists, so the next run continues from here:", failures.len());
     for f in failures {
         eprintln!("  {} {}: {}", f.verb.doing(), f.address, f.error);
+    }
+    if !outcomes.held.is_empty() {
+        eprintln!(
+            "\n{} destructive step(s) were not started because a step failed (a failed run takes nothing down); fix the failure and apply again:",
+            outcomes.held.len()
+        );
+        for (address, verb) in &outcomes.held {
+            eprintln!("  {} {address}", verb.doing());
+        }
     }
 }

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 use crate::address::Address;
-use crate::apply::{Failure, RefreshError, Run, refresh, sync};
+use crate::apply::{Outcomes, RefreshError, Run, refresh, sync};
 use crate::backend::{BackendConfig, Store, check_push};
 use crate::cli::{Cli, Command, Format, Global, OutputArgs, PlanArgs, StateCommand};
 use crate::cloud::{CloudOptions, load as load_cloud};

@@ -79,6 +79,7 @@ struct Applied {
     plan: Plan,
     state: State,
     failures: Vec<Failure>,
+    held: Vec<(Address, Verb)>,
 }
 
 impl Bench {
@@ -104,8 +105,8 @@ impl Bench {
         }
         let plan = plan(&self.cloud, &Inputs { stack: STACK, desired: &desired, state: Some(&state), observed: &observed, destroy: false });
         let run = Run { provider: &self.cloud, reporter: &Silent, store: &self.store, parallelism };
-        let (state, failures) = run.execute(&plan, state, &observed).await;
-        Ok(Applied { plan, state, failures })
+        let (state, outcomes) = run.execute(&plan, state, &observed).await;
+        Ok(Applied { plan, state, failures: outcomes.failures, held: outcomes.held })
     }
 
     async fn apply(&self, desired: &[Desired], parallelism: usize) -> Applied {
@@ -219,6 +220,26 @@ async fn an_update_that_stops_pointing_at_an_object_runs_before_its_delete() {
     assert_before(calls, (Update, "assoc.a"), (Delete, "gw.old"));
     let gw = &bench.cloud.objects_at(&addr("gw.new"))[0];
     assert_eq!(bench.cloud.objects_at(&addr("assoc.a"))[0].attrs["gw_id"], json!(gw.id));
+}
+
+#[tokio::test]
+async fn after_a_failure_no_delete_starts_and_the_next_run_does_it() {
+    let bench = Bench::new(Memory::new().delay(DELAY));
+    let before = [net("a", "10.0.0.0/16"), sub("a", "net.a", "10.0.1.0/24"), gw("old", "net.a"), assoc("a", "sub.a", "gw.old")];
+    bench.apply(&before, 8).await;
+    // The new gateway is made and the association moved to it; a create elsewhere fails, so
+    // the old gateway's delete (ready only after the association moved) is not started.
+    bench.cloud.fail(Create, &addr("net.x"), "VpcLimitExceeded", Some(1));
+    let after = [net("a", "10.0.0.0/16"), sub("a", "net.a", "10.0.1.0/24"), gw("new", "net.a"), assoc("a", "sub.a", "gw.new"), net("x", "10.9.0.0/16")];
+    let applied = bench.apply(&after, 8).await;
+    assert_eq!(applied.failures(), vec![("net.x".into(), Create, "VpcLimitExceeded".into())]);
+    assert_eq!(applied.held, vec![(addr("gw.old"), Delete)]);
+    assert_eq!(bench.cloud.objects_at(&addr("gw.old")).len(), 1, "the old gateway is still there");
+    assert!(!touched(&bench.cloud.calls()[4..], "gw.old"));
+    // The next run finishes the job.
+    let again = bench.apply(&after, 8).await;
+    assert!(again.failures.is_empty() && again.held.is_empty(), "{:?} {:?}", again.failures, again.held);
+    assert!(bench.cloud.objects_at(&addr("gw.old")).is_empty());
 }
 
 #[tokio::test]
