@@ -47,6 +47,10 @@ pub struct Change {
     /// The existing objects this one depends on (for the order of deletes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub existing_deps: Vec<Address>,
+    /// For a knock-on replacement: the replaced object that forces it (its new outputs are not
+    /// known until it exists), so the plan can name the root cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<Address>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,9 +72,25 @@ pub struct Plan {
     /// Where the state this plan was made against lives; `apply PLANFILE` writes there.
     #[serde(default)]
     pub backend: crate::backend::BackendConfig,
+    /// What the plan takes down that people feel (a cluster, a nodegroup, the VPC), and why:
+    /// the first thing every rendering says, and what apply asks a typed confirmation for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destruction: Option<Destruction>,
     /// Made with `--take-over`: objects another state managed are adopted (docs/ownership.md).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub take_over: bool,
+}
+
+/// A plan that deletes or replaces a cluster, a nodegroup or the VPC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Destruction {
+    /// `This plan DELETES the EKS cluster X (and its nodegroup, 2 add-ons and 3 workloads) because …`
+    pub headline: String,
+    /// The EKS cluster deleted or replaced, if one is: what a typed confirmation asks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// The cluster, nodegroups and VPC deleted or replaced.
+    pub addresses: Vec<Address>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +139,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
     let recorded = |a: &Address| inputs.state.and_then(|s| s.resources.get(a));
 
     let mut known: HashMap<Address, Attrs> = HashMap::new();
+    let mut replaced: BTreeSet<Address> = BTreeSet::new();
     let mut changes = vec![];
     for address in graph.order() {
         let d = by_address[address];
@@ -130,13 +151,22 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         let change = match inputs.observed.get(address) {
             None => {
                 let reason = recorded(address).filter(|r| r.id.is_some()).map(|_| "was deleted outside eksnet".to_string());
-                Change { address: address.clone(), action: Action::Create, reason, summary, diffs: vec![], existing_deps: vec![] }
+                known.insert(address.clone(), outputs_known_before(&attrs, &schema));
+                Change { address: address.clone(), action: Action::Create, reason, summary, diffs: vec![], existing_deps: vec![], caused_by: None }
             }
             Some(current) => {
                 let diffs = diff(&attrs, &current.attrs, schema.replace_on);
-                let forcing: Vec<&str> = diffs.iter().filter(|d| d.forces_replacement).map(|d| d.attribute.as_str()).collect();
+                let forcing: Vec<&Diff> = diffs.iter().filter(|d| d.forces_replacement).collect();
+                // A forcing value that is unknown because what it refers to is replaced: the
+                // cause is that replacement, not the attribute.
+                let causes: BTreeSet<Address> = forcing.iter().flat_map(|d| unknown_sources(d.new.as_ref())).filter(|a| replaced.contains(a)).collect();
                 let (action, reason) = if !forcing.is_empty() {
-                    (Action::Replace, Some(format!("{} changed", forcing.join(", "))))
+                    let reason = if !causes.is_empty() && forcing.iter().all(|d| d.new.as_ref().is_some_and(contains_unknown)) {
+                        format!("{} {} replaced", causes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), if causes.len() == 1 { "is" } else { "are" })
+                    } else {
+                        format!("{} changed", forcing.iter().map(|d| d.attribute.as_str()).collect::<Vec<_>>().join(", "))
+                    };
+                    (Action::Replace, Some(reason))
                 } else if diffs.is_empty() {
                     (Action::NoOp, None)
                 } else {
@@ -151,8 +181,13 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
                 if action == Action::NoOp || (action == Action::Update && reason.is_none()) {
                     known.insert(address.clone(), current.outputs.clone());
                 }
+                if action == Action::Replace {
+                    replaced.insert(address.clone());
+                    known.insert(address.clone(), outputs_known_before(&attrs, &schema));
+                }
+                let caused_by = if action == Action::Replace { causes.into_iter().next() } else { None };
                 let existing_deps = existing_deps(address, current, inputs);
-                Change { address: address.clone(), action, reason, summary, diffs, existing_deps }
+                Change { address: address.clone(), action, reason, summary, diffs, existing_deps, caused_by }
             }
         };
         changes.push(change);
@@ -165,9 +200,10 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         }
         let summary = summary(&current.attrs, &provider.schema(&address.kind));
         let existing_deps = existing_deps(address, current, inputs);
-        changes.push(Change { address: address.clone(), action: Action::Delete, reason: None, summary, diffs: vec![], existing_deps });
+        changes.push(Change { address: address.clone(), action: Action::Delete, reason: None, summary, diffs: vec![], existing_deps, caused_by: None });
     }
 
+    let destruction = destruction(&changes, inputs);
     Plan {
         format_version: FORMAT_VERSION,
         stack: inputs.stack.into(),
@@ -179,8 +215,113 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         desired,
         capacity: None,
         backend: Default::default(),
+        destruction,
         take_over: false,
     }
+}
+
+/// Kubernetes kinds that run pods: what "workloads" counts.
+const WORKLOADS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"];
+
+/// The headline of a plan that deletes or replaces what people feel: the EKS cluster (with its
+/// nodegroups, add-ons and workloads), a nodegroup, the VPC; with the root cause.
+fn destruction(changes: &[Change], inputs: &Inputs) -> Option<Destruction> {
+    let gone: Vec<&Change> = changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).collect();
+    let of = |kind: &'static str| gone.iter().filter(move |c| c.address.kind == kind);
+    let critical: Vec<&Change> = gone.iter().copied().filter(|c| matches!(c.address.kind.as_str(), "eks_cluster" | "eks_nodegroup" | "vpc")).collect();
+    let first = *critical.first()?;
+    let name_of = |c: &Change| -> String {
+        let attrs = inputs.observed.get(&c.address).map(|o| &o.attrs);
+        attrs.and_then(|a| a.get("name").or_else(|| a.get("nodegroup_name"))).and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| c.address.to_string())
+    };
+    let cluster = of("eks_cluster").next().map(|c| name_of(c));
+    let count = |n: usize, one: &str, many: &str| match n {
+        0 => None,
+        1 => Some(one.to_string()),
+        n => Some(format!("{n} {many}")),
+    };
+    let workloads = of("k8s_manifest").filter(|c| c.summary.split_whitespace().last().is_some_and(|k| WORKLOADS.contains(&k))).count();
+    let verb = if critical.iter().all(|c| c.action == Action::Replace) { "REPLACES" } else { "DELETES" };
+    let what = match &cluster {
+        Some(name) => {
+            let with: Vec<String> =
+                [count(of("eks_nodegroup").count(), "its nodegroup", "nodegroups"), count(of("eks_addon").count(), "an add-on", "add-ons"), count(workloads, "a workload", "workloads")]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            let with = match with.len() {
+                0 => String::new(),
+                1 => format!(" (and {})", with[0]),
+                n => format!(" (and {} and {})", with[..n - 1].join(", "), with[n - 1]),
+            };
+            format!("the EKS cluster {name}{with}")
+        }
+        None => critical
+            .iter()
+            .map(|c| match c.address.kind.as_str() {
+                "eks_nodegroup" => format!("the nodegroup {}", name_of(c)),
+                _ => format!("the VPC {}", c.address),
+            })
+            .collect::<Vec<_>>()
+            .join(" and "),
+    };
+    let anchor = if cluster.is_some() { of("eks_cluster").next().copied().unwrap_or(first) } else { first };
+    let because = if inputs.destroy {
+        "the stack is destroyed".to_string()
+    } else {
+        root_cause(anchor, changes)
+    };
+    Some(Destruction {
+        headline: format!("This plan {verb} {what} because {because}."),
+        cluster,
+        addresses: critical.iter().map(|c| c.address.clone()).collect(),
+    })
+}
+
+/// Why a change happens, followed down its knock-on chain to the change that started it.
+fn root_cause(change: &Change, changes: &[Change]) -> String {
+    let mut at = change;
+    let mut seen = BTreeSet::new();
+    while let Some(cause) = at.caused_by.as_ref().filter(|c| seen.insert((*c).clone())) {
+        match changes.iter().find(|c| &c.address == cause) {
+            Some(c) => at = c,
+            None => break,
+        }
+    }
+    match (at.action, &at.reason) {
+        (Action::Delete, _) => format!("{} is no longer in the stack", at.address),
+        (_, Some(reason)) if std::ptr::eq(at, change) => format!("its {reason}"),
+        (_, Some(reason)) => format!("{} {reason}", at.address),
+        (_, None) => format!("{} changes", at.address),
+    }
+}
+
+/// Outputs of an object not made yet that are known all the same: those the stack sets itself
+/// (a cluster's `name`), so that what refers to them is not replaced for nothing.
+fn outputs_known_before(attrs: &Attrs, schema: &Schema) -> Attrs {
+    attrs.iter().filter(|(k, v)| schema.outputs.contains(&k.as_str()) && !contains_unknown(v)).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// The objects whose unknown outputs make a value unknown (`{"$unknown": "<address>.<output>"}`).
+fn unknown_sources(value: Option<&Value>) -> Vec<Address> {
+    let mut out = vec![];
+    let mut stack: Vec<&Value> = value.into_iter().collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if let Some(text) = map.get("$unknown").and_then(Value::as_str) {
+                    if let Some(address) = text.rsplit_once('.').and_then(|(a, _)| Address::parse(a)) {
+                        out.push(address);
+                    }
+                } else {
+                    stack.extend(map.values());
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// What an existing object depends on: what the state recorded, and any other existing object
@@ -254,6 +395,7 @@ pub fn json(plan: &Plan) -> Value {
         "region": plan.region,
         "destroy": plan.destroy,
         "state": {"lineage": plan.state_lineage, "serial": plan.state_serial},
+        "destruction": plan.destruction,
         "summary": s,
         "changes": plan.changes.iter().filter(|c| c.action != Action::NoOp).collect::<Vec<_>>(),
         "capacity": plan.capacity,

@@ -237,6 +237,7 @@ mod tests {
             summary: String::new(),
             diffs: vec![],
             existing_deps: existing_deps.iter().map(|d| Address::parse(d).unwrap()).collect(),
+            caused_by: None,
         }
     }
 
@@ -252,6 +253,7 @@ mod tests {
             desired,
             capacity: None,
             backend: Default::default(),
+            destruction: None,
             take_over: false,
         }
     }
