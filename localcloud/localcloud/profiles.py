@@ -27,6 +27,8 @@ PROFILES = {
             "addon.CREATING": 60,
             "addon.DELETING": 30,
             "addon.UPDATING": 30,
+            # VPC resource controller: a deleted pod's branch ENI goes after this cool-down
+            "branch_eni.cooldown": 60,
         },
         # added latency per API call: [min, max] seconds, uniform
         "operations": {
