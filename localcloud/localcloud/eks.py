@@ -14,6 +14,7 @@ import urllib.parse
 import uuid
 
 from localcloud import addons as addon_lib
+from localcloud import dataplane
 from localcloud import pagination
 from localcloud.awserrors import AwsError, Response
 
@@ -342,9 +343,11 @@ class Eks:
         if kube_cls is not None:
             c.kube = kube_cls(c.name, c.region, self.front_url(), self.log_request)
             c.kube.start()
+            dataplane.attach(c, self.clients, self.profile, getattr(self, "faults", None))
 
     def _unwire_cluster(self, c: Cluster):
         ec2 = self.clients.ec2(c.region)
+        dataplane.detach(c)
         if c.kube is not None:
             try:
                 c.kube.stop()
@@ -480,7 +483,8 @@ class Eks:
         self._check_subnets(region, body.get("subnets") or [])
         ng = Nodegroup(c, body)
         self._launch_nodes(c, ng)
-        ng.begin("CREATING", self.profile.transition("nodegroup.CREATING"), lambda: setattr(ng, "status", "ACTIVE"))
+        ng.begin("CREATING", self.profile.transition("nodegroup.CREATING"),
+                 lambda: (setattr(ng, "status", "ACTIVE"), dataplane.sync_nodegroup(c, ng)))
         c.nodegroups[name] = ng
         if body.get("clientRequestToken"):
             self.tokens[("nodegroup", region, c.name, body["clientRequestToken"])] = name
@@ -504,6 +508,7 @@ class Eks:
                 print(f"localcloud: could not launch node for {ng.name}: {e}", flush=True)
 
     def _remove_nodegroup(self, c, ng):
+        dataplane.remove_nodegroup(c, ng)
         if ng.instance_ids:
             try:
                 self.clients.ec2(c.region).terminate_instances(InstanceIds=ng.instance_ids)
@@ -527,6 +532,7 @@ class Eks:
             apply()
             ng.status = "ACTIVE"
             ng.modified = time.time()
+            dataplane.sync_nodegroup(ng.cluster, ng)
         u = Update(kind, params, self.profile.transition(key), done)
         ng.updates[u.id] = u
         ng.status = "UPDATING"
