@@ -103,8 +103,10 @@ class NodeRec:
     capacity_type: str
     cni: cni.CniNode
     labels: dict = field(default_factory=dict)  # the nodegroup's labels
-    taints: list = field(default_factory=list)
+    taints: list = field(default_factory=list)  # the nodegroup's taints
     created: str = ""
+    applied_labels: set = field(default_factory=set)
+    applied_taints: list = field(default_factory=list)
 
 
 @dataclass
@@ -163,6 +165,7 @@ class DataPlane:
         self.pods: dict[str, PodNet] = {}  # pod uid -> its network
         self.seen: set[str] = set()  # pod uids past admission (the SGP webhook)
         self.seq: dict[str, int] = {}  # pod uid -> creation order (ReplicaSet scale-down)
+        self._next_seq = 0
         self.counters: dict[str, int] = {}
         self.events: dict[str, str] = {}  # event name -> message sent
         self.closed = False
@@ -366,6 +369,7 @@ class DataPlane:
         for rec in sorted(self.nodes.values(), key=lambda r: r.name):
             obj = existing.get(rec.name)
             if obj is None:
+                rec.applied_labels, rec.applied_taints = set(), list(rec.taints)
                 obj = self.create({"apiVersion": "v1", "kind": "Node",
                                    "metadata": {"name": rec.name, "labels": self._labels(rec, False), "annotations": {
                                        "alpha.kubernetes.io/provided-node-ip": rec.ip, "node.alpha.kubernetes.io/ttl": "0",
@@ -377,17 +381,19 @@ class DataPlane:
             if pod_eni:  # ipamd asks for a trunk; the resource controller attaches it
                 self.pod_enis.ensure_trunk(rec.cni, obj, eni_configs, rec.instance_type)
             trunk = rec.cni.trunk_eni_id is not None
+            # labels and taints this data plane set (kubelet, EKS): theirs kept current, others' left alone
             labels = self._labels(rec, trunk)
             current = obj["metadata"].get("labels") or {}
             patch = {k: v for k, v in labels.items() if current.get(k) != v}
-            if not trunk and sgp.TRUNK_LABEL in current:
-                patch[sgp.TRUNK_LABEL] = None
-            spec_taints = (obj.get("spec") or {}).get("taints") or []
+            patch.update({k: None for k in rec.applied_labels - set(labels) if k in current})
+            rec.applied_labels = set(labels)
             body = {}
             if patch:
                 body["metadata"] = {"labels": patch}
-            if spec_taints != rec.taints:
-                body["spec"] = {"taints": rec.taints or None}
+            if rec.taints != rec.applied_taints:
+                others = [t for t in (obj.get("spec") or {}).get("taints") or [] if t not in rec.applied_taints]
+                body["spec"] = {"taints": (others + rec.taints) or None}
+                rec.applied_taints = list(rec.taints)
             if body:
                 obj = self.merge(obj, body, "kubelet") or obj
             self.set_status(obj, self._node_status(rec, trunk, obj.get("status")), "kubelet")
@@ -523,6 +529,13 @@ class DataPlane:
                 self.pod_enis.release(net.branch)
                 net.branch, net.kind = None, "released"
         self.seen &= set(live)
+        for uid in [u for u in self.seq if u not in live]:
+            del self.seq[uid]
+
+    def _sequence(self, uid: str) -> None:
+        if uid not in self.seq:
+            self._next_seq += 1
+            self.seq[uid] = self._next_seq
 
     def _admit(self, cx: Pass) -> None:
         """Admission for pods created by others (kubectl, eksnet): the SGP webhook's mutation."""
@@ -531,7 +544,7 @@ class DataPlane:
             if uid in self.seen:
                 continue
             self.seen.add(uid)
-            self.seq.setdefault(uid, len(self.seq) + 1)
+            self._sequence(uid)
             if (pod.get("spec") or {}).get("hostNetwork") or sgp.wants_branch(pod):
                 continue
             if sgp.matching_groups(pod, cx.objs["policies"], self._service_accounts(cx)):
@@ -553,7 +566,7 @@ class DataPlane:
         if created is not None:
             uid = created["metadata"]["uid"]
             self.seen.add(uid)
-            self.seq[uid] = len(self.seq) + 1
+            self._sequence(uid)
             objs["pods"].append(created)
 
     def _schedule(self, cx: Pass) -> None:

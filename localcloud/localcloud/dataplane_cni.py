@@ -95,11 +95,6 @@ class CniNode:
             return annotations[self.eni_config_annotation_def]
         return labels.get(self.eni_config_label_def, "default")
 
-    def pod_address_capacity(self) -> int:
-        """Pod addresses this node can ever hand out with its current trunk state."""
-        slots = self.max_enis - (1 if self.trunk_eni_id else 0) - (1 if self.custom_networking else 0)
-        return max(slots, 0) * max(self.ipv4_per_eni - 1, 0)
-
 
 def aws_node_env(daemonset: dict | None) -> dict[str, str]:
     """The aws-node container's env (literal values only) of the aws-node DaemonSet."""

@@ -67,7 +67,25 @@ def test_statefulset_job_and_daemonset(cloud):
     assert all(p["status"]["podIP"].startswith("100.64.") for p in agents)
     status = kube.get(f"/apis/apps/v1/namespaces/{NS}/daemonsets/agent")["status"]
     assert status["desiredNumberScheduled"] == status["numberReady"] == 2
+    # the nodegroup's labels change on its nodes (the DaemonSet follows); others' taints stay
+    node = kube.nodes()[0]["metadata"]["name"]
+    mine = {"key": "mine", "value": "x", "effect": "PreferNoSchedule"}
+    kube.request("PATCH", f"/api/v1/nodes/{node}", {"spec": {"taints": [mine]}}, "application/merge-patch+json")
+    eks = cloud.client("eks")
+    eks.update_nodegroup_config(clusterName="demo", nodegroupName="ng",
+                                labels={"addOrUpdateLabels": {"tier": "web"}, "removeLabels": ["team"]})
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["status"] == "ACTIVE"
+    labels = [n["metadata"]["labels"] for n in kube.nodes()]
+    assert all(lab["tier"] == "web" and "team" not in lab for lab in labels)
+    assert kube.pods(NS, "app=agent") == []
+    assert kube.get(f"/api/v1/nodes/{node}")["spec"]["taints"] == [mine]
     # a template change rolls the DaemonSet's pods
+    kube.apply({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": NS},
+                "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                         "template": {"metadata": {"labels": {"app": "agent"}},
+                                      "spec": {"nodeSelector": {"tier": "web"}, "containers": [container(), container("d")]}}}})
+    agents2 = kube.pods(NS, "app=agent")
+    assert len(agents2) == 2 and {p["metadata"]["labels"]["pod-template-generation"] for p in agents2} == {"2"}
     kube.apply({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent", "namespace": NS},
                 "spec": {"selector": {"matchLabels": {"app": "agent"}},
                          "template": {"metadata": {"labels": {"app": "agent"}},
