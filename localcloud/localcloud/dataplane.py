@@ -169,7 +169,6 @@ class DataPlane:
         self.counters: dict[str, int] = {}
         self.events: dict[str, str] = {}  # event name -> message sent
         self.closed = False
-        self._rts: dict = {}
         api.node_count = None  # kube_api.simulate_controller leaves workload status to us
         for verb in ("create", "replace", "patch", "delete", "delete_collection", "_finalize_namespace"):
             setattr(api, verb, self._after(getattr(api, verb)))
@@ -663,11 +662,13 @@ class DataPlane:
         spec = pod.get("spec") or {}
         running = net is not None and not succeeded
         start = prev.get("startTime") or now
-        prev_containers = {c["name"]: c for c in prev.get("containerStatuses") or []}
+        previous = {(False, c["name"]): c for c in prev.get("containerStatuses") or []}
+        previous.update({(True, c["name"]): c for c in prev.get("initContainerStatuses") or []})
 
         def container(c, init=False):
-            old = prev_containers.get(c["name"]) or {}
-            started_at = ((old.get("state") or {}).get("running") or {}).get("startedAt") or now
+            old = (previous.get((init, c["name"])) or {}).get("state") or {}
+            started_at = (old.get("running") or old.get("terminated") or {}).get("startedAt") or now
+            finished_at = (old.get("terminated") or {}).get("finishedAt") or now
             s = {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
                  "started": False, "restartCount": 0, "lastState": {}}
             if net is None:
@@ -679,7 +680,7 @@ class DataPlane:
             s["containerID"] = "containerd://" + _hex(pod["metadata"]["uid"] + c["name"], 64)
             if init or succeeded:
                 s["state"] = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started_at,
-                                             "finishedAt": started_at, "containerID": s["containerID"]}}
+                                             "finishedAt": finished_at, "containerID": s["containerID"]}}
             else:
                 s.update(ready=True, started=True, state={"running": {"startedAt": started_at}})
             return s

@@ -1,6 +1,7 @@
 """The data plane: nodes, pods, pod addresses (VPC CNI) and pod ENIs (security groups for pods)."""
 import ipaddress
 import json
+import time
 
 import pytest
 
@@ -77,6 +78,11 @@ def test_nodes_join_as_ec2_instances_and_node_objects(cloud):
     deploy = kube.get("/apis/apps/v1/namespaces/kube-system/deployments/coredns")
     assert deploy["status"]["availableReplicas"] == 2 and deploy["status"]["observedGeneration"] == deploy["metadata"]["generation"]
     assert c["status"] == "ACTIVE"
+    # a settled cluster: a write that changes nothing makes the data plane write nothing either
+    time.sleep(1.1)  # timestamps have a one-second grain: a new second must not change statuses
+    before = kube.get("/api/v1/namespaces")["metadata"]["resourceVersion"]
+    kube.namespace("default")
+    assert kube.get("/api/v1/namespaces")["metadata"]["resourceVersion"] == before
 
 
 def test_security_groups_for_pods_with_custom_networking(cloud, tmp_path):
