@@ -158,7 +158,7 @@ class DataPlane:
         self.region = region
         self.api = api
         self.ec2 = cni.Ec2(clients, region)
-        self.pod_enis = sgp.PodEniController(self.ec2, cluster_name, cooldown_s, faults)
+        self.pod_enis = sgp.PodEniController(self.ec2, cluster_name, cooldown_s, faults, lambda: api.closed)
         self.lock = threading.RLock()
         self._local = threading.local()
         self.nodes: dict[str, NodeRec] = {}

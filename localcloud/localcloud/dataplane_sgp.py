@@ -149,11 +149,12 @@ class BranchFailed(Exception):
 
 
 class PodEniController:
-    def __init__(self, ec2: Ec2, cluster_name: str, cooldown_s: float, faults=None):
+    def __init__(self, ec2: Ec2, cluster_name: str, cooldown_s: float, faults=None, stopped=lambda: False):
         self.ec2 = ec2
         self.cluster_name = cluster_name
         self.cooldown_s = cooldown_s
         self.faults = faults
+        self.stopped = stopped  # the cluster's double is gone (localcloud reset): timers do nothing
         self.lock = threading.Lock()
         self.cooling: dict[str, threading.Timer] = {}  # branch ENI id -> its pending deletion
         self.left_behind: list[str] = []
@@ -224,7 +225,7 @@ class PodEniController:
         timer.start()
 
     def _cooled(self, eni_id: str) -> None:
-        if not self.closed:
+        if not self.closed and not self.stopped():
             self._delete(eni_id)
 
     def remove_node(self, node: CniNode, branches: list[Branch]) -> None:
