@@ -1,6 +1,7 @@
 """What the Amazon VPC CNI (aws-node / ipamd) does for pod addresses, on moto's EC2.
 
-Modelled on aws/amazon-vpc-cni-k8s (pkg/ipamd, pkg/awsutils, pkg/eniconfig) and the EKS user
+Modelled on https://github.com/aws/amazon-vpc-cni-k8s (read at b521883, August 2026: pkg/ipamd,
+pkg/awsutils, pkg/eniconfig, cmd/routed-eni-cni-plugin) and the EKS user
 guide pages "Amazon VPC CNI" and "Customize the secondary network interface in Amazon EKS nodes"
 (https://docs.aws.amazon.com/eks/latest/userguide/cni-custom-network.html):
 

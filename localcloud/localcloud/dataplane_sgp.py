@@ -1,6 +1,7 @@
 """Security groups for pods: what the VPC resource controller (and its pod webhook) does.
 
-Modelled on aws/amazon-vpc-resource-controller-k8s and the EKS user guide pages "Assign
+Modelled on https://github.com/aws/amazon-vpc-resource-controller-k8s (read at b8d4251, April
+2026; paths below are in that repository) and the EKS user guide pages "Assign
 security groups to individual Pods" (https://docs.aws.amazon.com/eks/latest/userguide/security-groups-for-pods.html),
 "Configure the Amazon VPC CNI plugin for Kubernetes for security groups for Amazon EKS Pods"
 (security-groups-pods-deployment.html) and "Use a security group policy for an Amazon EKS Pod"
