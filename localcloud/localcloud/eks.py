@@ -15,6 +15,8 @@ import uuid
 
 from localcloud import addons as addon_lib
 from localcloud import k8s_versions, pagination
+from localcloud import dataplane
+from localcloud import pagination
 from localcloud.awserrors import AwsError, Response
 from localcloud.eks_strict import EksStrict
 from localcloud.strict import Settings
@@ -356,9 +358,11 @@ class Eks:
             c.kube = kube_cls(c.name, c.region, self.front_url(), self.log_request)
             self.strict.configure_kube(c.kube)
             c.kube.start()
+            dataplane.attach(c, self.clients, self.profile, getattr(self, "faults", None))
 
     def _unwire_cluster(self, c: Cluster):
         ec2 = self.clients.ec2(c.region)
+        dataplane.detach(c)
         if c.kube is not None:
             try:
                 c.kube.stop()
@@ -494,7 +498,8 @@ class Eks:
         self._check_subnets(region, body.get("subnets") or [])
         ng = Nodegroup(c, body)
         self._launch_nodes(c, ng)
-        ng.begin("CREATING", self.profile.transition("nodegroup.CREATING"), lambda: setattr(ng, "status", "ACTIVE"))
+        ng.begin("CREATING", self.profile.transition("nodegroup.CREATING"),
+                 lambda: (setattr(ng, "status", "ACTIVE"), dataplane.sync_nodegroup(c, ng)))
         c.nodegroups[name] = ng
         if body.get("clientRequestToken"):
             self.tokens[("nodegroup", region, c.name, body["clientRequestToken"])] = name
@@ -518,6 +523,7 @@ class Eks:
                 print(f"localcloud: could not launch node for {ng.name}: {e}", flush=True)
 
     def _remove_nodegroup(self, c, ng):
+        dataplane.remove_nodegroup(c, ng)
         if ng.instance_ids:
             try:
                 self.clients.ec2(c.region).terminate_instances(InstanceIds=ng.instance_ids)
@@ -541,6 +547,7 @@ class Eks:
             apply()
             ng.status = "ACTIVE"
             ng.modified = time.time()
+            dataplane.sync_nodegroup(ng.cluster, ng)
         u = Update(kind, params, self.profile.transition(key), done)
         ng.updates[u.id] = u
         ng.status = "UPDATING"

@@ -15,6 +15,10 @@ window every create has).
 An error rule with "after": true carries the call out first and then answers with the error,
 as when a response is lost on the way back: the client's retry finds the call already done
 (e.g. a conditional S3 PUT that then fails its own precondition).
+
+A rule for service "vpc-resource-controller", operation "DeleteNetworkInterface" (named
+exactly; "*" does not reach it) makes the data plane leave pod branch ENIs behind (see
+dataplane_sgp.py).
 """
 import random
 import threading
@@ -68,11 +72,13 @@ class FaultRules:
         with self._lock:
             rule["_held"] += 1
 
-    def match(self, service: str, operation: str) -> dict | None:
-        """The rule that fires for this call, if any (counts the call)."""
+    def match(self, service: str, operation: str, exact_service: bool = False) -> dict | None:
+        """The rule that fires for this call, if any (counts the call). With exact_service only
+        rules naming `service` apply (internal components such as the data plane's
+        "vpc-resource-controller" are not hit by catch-all rules)."""
         with self._lock:
             for r in self._rules:
-                if r.get("service", "*") not in ("*", service):
+                if r.get("service", "*") not in ((service,) if exact_service else ("*", service)):
                     continue
                 if r.get("operation", "*") not in ("*", operation):
                     continue

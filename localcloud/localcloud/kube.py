@@ -9,8 +9,9 @@ for the kinds eksnet touches, and starts holding what a fresh EKS cluster holds.
     cluster.on_addon("vpc-cni", {"env": {"ENABLE_POD_ENI": "true"}})
     cluster.stop()
 
-Not emulated (see the modules for details): pods and nodes are never scheduled (workload status
-is set ready at once), no admission, defaulting or schema validation, no RBAC (any caller STS
+Alone, it schedules no pods and has no nodes (workload status is set ready at once); inside
+localcloud, eks.py attaches a data plane (dataplane.py) that runs nodes, pods and the VPC CNI.
+Not emulated (see the modules for details): no admission, defaulting or schema validation, no RBAC (any caller STS
 knows is cluster-admin), no finalizers or graceful deletion, no OpenAPI schemas (only what kubectl needs to trust server-side validation), no aggregated
 discovery, no protobuf request bodies (responses are always JSON), no pagination (`limit` is ignored; everything comes in one page).
 """
@@ -339,7 +340,11 @@ class _Handler(BaseHTTPRequestHandler):
         method = self.command
         if method in ("GET", "HEAD") and name:
             self.extra["verb"] = "get"
-            return self._send_json(200, api.get(rt, namespace, name))
+            obj = api.get(rt, namespace, name)
+            if "as=Table" in (self.headers.get("Accept") or ""):  # `kubectl get pod NAME`
+                return self._send_json(200, table(rt, [obj], q.get("includeObject", "Metadata"),
+                                                  obj["metadata"].get("resourceVersion", "")))
+            return self._send_json(200, obj)
         if method in ("GET", "HEAD"):
             if _truthy(q.get("watch")) and "watch" in q:
                 self.extra["verb"] = "watch"

@@ -593,8 +593,9 @@ def _spec(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
 
-def simulate_controller(rt: ResourceType, obj: dict, now: str, node_count: int) -> None:
-    """The state controllers would converge to at once: everything is ready immediately."""
+def simulate_controller(rt: ResourceType, obj: dict, now: str, node_count: int | None) -> None:
+    """The state controllers would converge to at once: everything is ready immediately
+    (node_count None: a data plane is attached and owns Deployment/DaemonSet status)."""
     meta = obj["metadata"]
     if rt.group == "" and rt.plural == "namespaces":
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
@@ -604,6 +605,8 @@ def simulate_controller(rt: ResourceType, obj: dict, now: str, node_count: int) 
         spec = obj.setdefault("spec", {})
         spec.setdefault("replicas", 1)
         replicas = spec["replicas"]
+        if node_count is None:  # a data plane (dataplane.py) writes workload status from real pods
+            return
         obj["status"] = {
             "observedGeneration": meta.get("generation", 1),
             "replicas": replicas,
@@ -618,7 +621,7 @@ def simulate_controller(rt: ResourceType, obj: dict, now: str, node_count: int) 
                  "message": f'ReplicaSet "{meta["name"]}-{meta["uid"].replace("-", "")[:10]}" has successfully progressed.'},
             ], now),
         }
-    elif rt.group == "apps" and rt.plural == "daemonsets":
+    elif rt.group == "apps" and rt.plural == "daemonsets" and node_count is not None:
         obj["status"] = {
             "observedGeneration": meta.get("generation", 1),
             "currentNumberScheduled": node_count,

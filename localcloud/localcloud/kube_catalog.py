@@ -132,6 +132,15 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
             PrinterColumn("Available", "integer", ".status.numberAvailable"),
         ),
     ),
+    # What the data plane (dataplane.py) writes and runs; their tables are in dataplane_table.py.
+    ResourceType("", "v1", "nodes", "Node", "node", False, ("no",), (), ("status",), has_generation=False),
+    ResourceType("", "v1", "events", "Event", "event", True, ("ev",), has_generation=False),
+    ResourceType("apps", "v1", "replicasets", "ReplicaSet", "replicaset", True, ("rs",), ("all",), ("status",)),
+    ResourceType(
+        "apps", "v1", "statefulsets", "StatefulSet", "statefulset", True, ("sts",), ("all",), ("status",),
+        printer_columns=(PrinterColumn("Ready", "string", "{.status.readyReplicas}/{.spec.replicas}"),),
+    ),
+    ResourceType("batch", "v1", "jobs", "Job", "job", True, (), ("all",), ("status",)),
     ResourceType(
         "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
         "customresourcedefinition", False, ("crd", "crds"), ("api-extensions",), ("status",),

@@ -60,24 +60,37 @@ def _text(value: Any, default: str) -> str:
 
 
 def table(rt: ResourceType, objects: list[dict], include_object: str, resource_version: str) -> dict:
+    from .dataplane_table import TABLES  # pods, nodes, events …: the apiserver's own printers
+
+    custom = TABLES.get((rt.group, rt.plural))
+    if custom is not None:
+        return _document(custom[0], [(custom[1](o), o) for o in objects], include_object, resource_version)
     columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name of the resource", "priority": 0}]
     for c in rt.printer_columns:
         columns.append({"name": c.name, "type": c.type, "format": "", "description": c.description, "priority": c.priority})
     shows_creation = any(c.json_path == ".metadata.creationTimestamp" for c in rt.printer_columns)
     if not shows_creation:
         columns.append({"name": "Age", "type": "string", "format": "", "description": "Time since creation", "priority": 0})
-    rows = []
+    cells = []
     for obj in objects:
         meta = obj.get("metadata") or {}
-        cells: list[Any] = [meta.get("name", "")]
-        cells += [_cell(obj, c.json_path, c.type) for c in rt.printer_columns]
+        row: list[Any] = [meta.get("name", "")]
+        row += [_cell(obj, c.json_path, c.type) for c in rt.printer_columns]
         if not shows_creation:
-            cells.append(human_age(meta.get("creationTimestamp")))
-        row: dict = {"cells": cells}
+            row.append(human_age(meta.get("creationTimestamp")))
+        cells.append((row, obj))
+    return _document(columns, cells, include_object, resource_version)
+
+
+def _document(columns: list[dict], cells: list[tuple[list, dict]], include_object: str, resource_version: str) -> dict:
+    rows = []
+    for values, obj in cells:
+        row: dict = {"cells": values}
         if include_object == "Object":
             row["object"] = obj
         elif include_object != "None":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
+            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                             "metadata": obj.get("metadata") or {}}
         rows.append(row)
     return {
         "kind": "Table",

@@ -28,6 +28,8 @@ PROFILES = {
             "addon.DELETING": 30,
             "addon.UPDATING": 30,
             "addon.DEGRADED": 30,   # vpc-cni while aws-node rolls out (switch addon_degraded)
+            # VPC resource controller: a deleted pod's branch ENI goes after this cool-down
+            "branch_eni.cooldown": 60,
         },
         # added latency per API call: [min, max] seconds, uniform
         "operations": {

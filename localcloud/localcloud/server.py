@@ -49,6 +49,7 @@ class App:
         self.ec2 = Ec2(self.clients, self.profile, self.settings)
         self.eks = Eks(self.clients, self.profile, lambda: self.page_size, lambda: self.endpoint,
                        self.log.log_request, self.settings)
+        self.eks.faults = self.faults  # the data plane's leave-behind rules (dataplane_sgp)
         self.front = Front(self.moto_url, self.profile, self.page_size, self.log, self.faults,
                            self.ec2, self.eks, Control(self))
         self.endpoint = f"http://127.0.0.1:{self.front.serve(args.port)}"
