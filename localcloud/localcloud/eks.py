@@ -16,7 +16,6 @@ import uuid
 from localcloud import addons as addon_lib
 from localcloud import k8s_versions, pagination
 from localcloud import dataplane
-from localcloud import pagination
 from localcloud.awserrors import AwsError, Response
 from localcloud.eks_strict import EksStrict
 from localcloud.strict import Settings
