@@ -12,6 +12,7 @@ use crate::backend::Store;
 use crate::executor::{Outcome, walk};
 use crate::ownership::{Foreign, Owner, Verdict};
 use crate::plan::{Action, Plan};
+use crate::progress;
 use crate::provider::Desired;
 use crate::provider::{ApiError, Observed, Provider, Scope};
 use crate::reporter::{Reporter, Verb};
@@ -212,24 +213,28 @@ impl<P: Provider> Run<'_, P> {
         let (steps, deps) = schedule(plan);
         let state = Mutex::new(state);
         let desired: HashMap<&Address, &Desired> = plan.desired.iter().map(|d| (&d.address, d)).collect();
-        let outcomes = walk(
-            &deps,
-            self.parallelism,
-            |i| steps[i].verb == Verb::Delete,
-            |i| {
-                let step = &steps[i];
-                let (state, desired) = (&state, &desired);
-                async move {
-                    self.reporter.started(&step.address, step.verb);
-                    let start = Instant::now();
-                    let result = self.step(step, state, desired.get(&step.address).copied(), observed).await;
-                    let shown = result.as_ref().map(String::as_str).map_err(ToString::to_string);
-                    self.reporter.finished(&step.address, step.verb, shown.as_deref().map_err(String::as_str), start.elapsed());
-                    result.map(|_| ())
-                }
-            },
-        )
-        .await;
+        let (sink, mut said) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
+        let (all, state_ref, desired_ref) = (&steps, &state, &desired);
+        // The walk owns the sender: when it is done, the channel closes and the report ends.
+        let run = walk(&deps, self.parallelism, |i| steps[i].verb == Verb::Delete, move |i| {
+            let step = &all[i];
+            let (state, desired, sink) = (state_ref, desired_ref, sink.clone());
+            async move {
+                self.reporter.started(&step.address, step.verb);
+                let start = Instant::now();
+                let result = progress::scope(i, sink, self.step(step, state, desired.get(&step.address).copied(), observed)).await;
+                let shown = result.as_ref().map(String::as_str).map_err(ToString::to_string);
+                self.reporter.finished(&step.address, step.verb, shown.as_deref().map_err(String::as_str), start.elapsed());
+                result.map(|_| ())
+            }
+        });
+        // What running steps say goes to the reporter while the walk goes on.
+        let report = async {
+            while let Some((i, message)) = said.recv().await {
+                self.reporter.progress(&steps[i].address, steps[i].verb, &message);
+            }
+        };
+        let (outcomes, ()) = tokio::join!(run, report);
         let mut report = Outcomes::default();
         for (outcome, step) in outcomes.into_iter().zip(&steps) {
             match outcome {

@@ -50,7 +50,7 @@ pub struct Global {
     pub force_conflicts: bool,
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Say more about what happens.
+    /// Show every progress message of a running step (a retry, a poll), not one every 30 s.
     #[arg(short, long, global = true)]
     pub verbose: bool,
 }
@@ -180,6 +180,11 @@ pub struct ApplyArgs {
     /// state's (the plan shows it first; docs/ownership.md).
     #[arg(long, conflicts_with = "plan_file")]
     pub take_over: bool,
+    /// Let an approved plan (--auto-approve, or a saved plan) delete or replace the EKS cluster,
+    /// a nodegroup or the VPC. Without it such a plan needs the cluster's name typed on a
+    /// terminal.
+    #[arg(long)]
+    pub allow_destroy_cluster: bool,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,7 @@ mod memory;
 mod outputs;
 mod ownership;
 mod plan;
+mod progress;
 mod provider;
 mod render;
 mod reporter;

@@ -36,6 +36,9 @@ pub trait Reporter: Send + Sync {
     fn finished(&self, address: &Address, verb: Verb, result: Result<&str, &str>, elapsed: Duration);
     /// A line of information (e.g. "refreshing 10 kinds").
     fn note(&self, message: &str);
+    /// What a running step waits on (a retry, a poll): said often; the reporter decides how
+    /// often to show it.
+    fn progress(&self, address: &Address, verb: Verb, message: &str);
 }
 
 /// A reporter that says nothing (the engine tests).
@@ -47,6 +50,7 @@ impl Reporter for Silent {
     fn started(&self, _: &Address, _: Verb) {}
     fn finished(&self, _: &Address, _: Verb, _: Result<&str, &str>, _: Duration) {}
     fn note(&self, _: &str) {}
+    fn progress(&self, _: &Address, _: Verb, _: &str) {}
 }
 
 /// UTC `YYYY-MM-DDTHH:MM:SS.mmmZ`, without a date crate.

@@ -25,10 +25,15 @@ pub enum ColorChoice {
 pub struct Printer {
     pub color: bool,
     pub live: bool,
+    /// Show every progress message of a running step, not one every `PROGRESS_EVERY`.
+    pub verbose: bool,
 }
 
+/// How often a running step's progress is shown without `--verbose`.
+const PROGRESS_EVERY: Duration = Duration::from_secs(30);
+
 impl Printer {
-    pub fn detect(choice: ColorChoice) -> Self {
+    pub fn detect(choice: ColorChoice, verbose: bool) -> Self {
         let tty = std::io::stderr().is_terminal();
         let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -37,7 +42,7 @@ impl Printer {
             ColorChoice::Never => false,
             ColorChoice::Auto => tty && !ci && !no_color && std::io::stdout().is_terminal(),
         };
-        Printer { color, live: tty && !ci }
+        Printer { color, live: tty && !ci, verbose }
     }
 
     pub fn paint(&self, style: Style, text: &str) -> String {
@@ -45,12 +50,17 @@ impl Printer {
     }
 
     pub fn reporter(&self) -> Box<dyn Reporter> {
-        if self.live { Box::new(Bars::new()) } else { Box::new(Lines) }
+        if self.live { Box::new(Bars::new()) } else { Box::new(Lines { verbose: self.verbose, shown: Mutex::default() }) }
     }
 }
 
-/// One timestamped line per event, on stderr.
-pub struct Lines;
+/// One timestamped line per event, on stderr; a running step's progress every
+/// `PROGRESS_EVERY` (every message with `--verbose`).
+pub struct Lines {
+    verbose: bool,
+    /// When each running step's progress was last shown.
+    shown: Mutex<HashMap<String, std::time::Instant>>,
+}
 
 impl Reporter for Lines {
     fn started(&self, address: &Address, verb: Verb) {
@@ -68,6 +78,15 @@ impl Reporter for Lines {
 
     fn note(&self, message: &str) {
         eprintln!("{} {message}", timestamp());
+    }
+
+    fn progress(&self, address: &Address, verb: Verb, message: &str) {
+        let mut shown = self.shown.lock().unwrap();
+        let last = shown.entry(address.to_string()).or_insert_with(std::time::Instant::now);
+        if self.verbose || last.elapsed() >= PROGRESS_EVERY {
+            *last = std::time::Instant::now();
+            eprintln!("{} still {} {address}: {message}", timestamp(), verb.doing());
+        }
     }
 }
 
@@ -109,5 +128,12 @@ impl Reporter for Bars {
 
     fn note(&self, message: &str) {
         let _ = self.multi.println(message);
+    }
+
+    /// The live line of the step shows its latest progress.
+    fn progress(&self, address: &Address, verb: Verb, message: &str) {
+        if let Some(bar) = self.bars.lock().unwrap().get(&address.to_string()) {
+            bar.set_message(format!("{} {address}: {message}", verb.doing()));
+        }
     }
 }

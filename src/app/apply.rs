@@ -18,6 +18,8 @@ pub(super) struct How {
     pub approved: bool,
     pub mode: Mode,
     pub take_over: bool,
+    /// An approved plan may delete or replace the cluster, a nodegroup or the VPC.
+    pub allow_destroy_cluster: bool,
 }
 
 pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
@@ -58,7 +60,7 @@ struct Target<'a> {
 
 async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<i32> {
     let Target { name, region, stack, store, .. } = target;
-    let How { approved, mode, take_over } = how;
+    let How { approved, mode, take_over, allow_destroy_cluster } = how;
     let destroy = mode == Mode::Destroy;
     let mut state = match store.load().await? {
         Some(state) => state,
@@ -123,7 +125,20 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
     if !plan.has_changes() {
         return Ok(0);
     }
-    if !approved && !confirm(if destroy { "destroy" } else { "apply" })? {
+    let what = if destroy { "destroy" } else { "apply" };
+    let confirmed = match (&plan.destruction, approved) {
+        (Some(d), true) if !allow_destroy_cluster => {
+            return Err(help(
+                format!("{} Nothing was changed.", d.headline),
+                "review the plan; to go ahead, pass --allow-destroy-cluster with --auto-approve (or with the saved plan), or run without \
+                 --auto-approve and type the name when asked",
+            ));
+        }
+        (_, true) => true,
+        (Some(d), false) => confirm_typed(d.cluster.as_deref().unwrap_or(name), what)?,
+        (None, false) => confirm(what)?,
+    };
+    if !confirmed {
         eprintln!("Cancelled; nothing was changed.");
         return Ok(1);
     }

@@ -43,7 +43,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
             return if e.use_stderr() { 1 } else { 0 };
         }
     };
-    let printer = Printer::detect(cli.global.color);
+    let printer = Printer::detect(cli.global.color, cli.global.verbose);
     match dispatch(&cli, printer) {
         Ok(code) => code,
         Err(e) => {
@@ -89,11 +89,12 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
         Command::Apply(args) => {
             let mode = if args.refresh_only { Mode::RefreshOnly } else { Mode::Apply };
-            let how = How { approved: args.confirm.auto_approve, mode, take_over: args.take_over };
+            let how = How { approved: args.confirm.auto_approve, mode, take_over: args.take_over, allow_destroy_cluster: args.allow_destroy_cluster };
             runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))
         }
         Command::Destroy(args) => {
-            let how = How { approved: args.auto_approve, mode: Mode::Destroy, take_over: false };
+            // `destroy` is the explicit wish to delete everything, the cluster included.
+            let how = How { approved: args.auto_approve, mode: Mode::Destroy, take_over: false, allow_destroy_cluster: true };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),
@@ -212,15 +213,24 @@ async fn release(held: crate::backend::Held, printer: Printer) {
 }
 
 fn confirm(what: &str) -> anyhow::Result<bool> {
+    ask(&format!("Do you want to {what} these changes? Only `yes` is accepted: "), "yes", what)
+}
+
+/// A confirmation that a destructive plan asks for: the name of what it takes down, typed.
+fn confirm_typed(name: &str, what: &str) -> anyhow::Result<bool> {
+    ask(&format!("This deletes `{name}`. Type its name to {what}: "), name, what)
+}
+
+fn ask(question: &str, expected: &str, what: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(help(
             format!("{what} needs a confirmation and there is no terminal to ask on"),
             "pass --auto-approve, or save a plan with `eksnet plan --out FILE` and run `eksnet apply FILE`",
         ));
     }
-    eprint!("\nDo you want to {what} these changes? Only `yes` is accepted: ");
+    eprint!("\n{question}");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim() == "yes")
+    Ok(answer.trim() == expected)
 }

@@ -171,6 +171,9 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
     let what = if plan.destroy { "destroy plan" } else { "plan" };
     let region = if plan.region.is_empty() { String::new() } else { format!(" in {}", plan.region) };
     let _ = write!(out, "### eksnet {what} for `{}`{region}\n\n", plan.stack);
+    if let Some(d) = &plan.destruction {
+        let _ = write!(out, "> [!CAUTION]\n> **{}**\n\n", d.headline);
+    }
     let s = plan.summary();
     if plan.has_changes() {
         let _ = write!(out, "**Plan: {} to add, {} to change, {} to destroy.**\n\n", s.add, s.change, s.destroy);

@@ -7,11 +7,25 @@ use crate::drift::{Drift, DriftKind};
 use crate::plan::{Action, Diff, Plan};
 use crate::value::render;
 
+/// Values longer than this are shortened in terminal diffs (a CA bundle is 1.5 kB of base64).
+const LONGEST_VALUE: usize = 72;
+
+/// A value as a terminal diff shows it: long ones cut, with their length.
+fn shown(value: &serde_json::Value) -> String {
+    let text = render(value);
+    let chars = text.chars().count();
+    if chars <= LONGEST_VALUE {
+        return text;
+    }
+    let head: String = text.chars().take(LONGEST_VALUE - 24).collect();
+    format!("{head}… ({chars} characters)")
+}
+
 /// One line per attribute: `      name: old → new`.
 pub fn diffs(diffs: &[Diff], out: &mut String) {
     for d in diffs {
-        let old = d.old.as_ref().map(render).unwrap_or_else(|| "(none)".into());
-        let new = d.new.as_ref().map(render).unwrap_or_else(|| "(none)".into());
+        let old = d.old.as_ref().map(shown).unwrap_or_else(|| "(none)".into());
+        let new = d.new.as_ref().map(shown).unwrap_or_else(|| "(none)".into());
         let forces = if d.forces_replacement { "  # forces replacement" } else { "" };
         out.push_str(&format!("      {}: {old} → {new}{forces}\n", d.attribute));
     }
@@ -19,6 +33,9 @@ pub fn diffs(diffs: &[Diff], out: &mut String) {
 
 pub fn plan(plan: &Plan, paint: Paint) -> String {
     let mut out = String::new();
+    if let Some(d) = &plan.destruction {
+        out.push_str(&format!("{}\n\n", paint(Style::Error, &d.headline)));
+    }
     let mut changes: Vec<_> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     for c in changes {

@@ -66,12 +66,14 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
 
 pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
     let since = std::time::Instant::now();
-    let result = wait::retrying(&cx.polling, &["DependencyViolation"], || async {
+    let blocked = |e: &ApiError| e.code == "DependencyViolation";
+    let delete = || async {
         // Pod and node ENIs the VPC CNI left behind would hold the subnet forever.
         super::leftovers::within_grace(super::leftovers::clear_subnet(cx, &current.id).await, since)?;
         cx.ec2().delete_subnet().subnet_id(&current.id).send().await.map_err(ApiError::from)
-    })
-    .await;
+    };
+    let explain = || super::leftovers::subnet_blockers(cx, &current.id);
+    let result = wait::retrying_explained(&cx.polling, cx.polling.dependency_timeout, blocked, delete, explain).await;
     match result {
         Err(e) if e.code == "DependencyViolation" => {
             let blockers = super::leftovers::subnet_blockers(cx, &current.id).await;

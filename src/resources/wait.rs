@@ -27,6 +27,7 @@ where
         if start.elapsed() + interval > polling.timeout {
             return Err(ApiError::new("WaitTimeout", format!("gave up waiting for {what} after {:.0?}", start.elapsed())));
         }
+        crate::progress::say(format!("waiting for {what} ({} of at most {})", minutes(start.elapsed()), minutes(polling.timeout)));
         tokio::time::sleep(interval).await;
         interval = (interval * 3 / 2).min(polling.max_interval);
     }
@@ -43,22 +44,54 @@ where
 }
 
 /// Retries `op` with backoff while `retry` says its error is passing, for at most `limit`.
-pub async fn retrying_if<T, F, Fut>(polling: &Polling, limit: std::time::Duration, retry: impl Fn(&ApiError) -> bool, mut op: F) -> Result<T>
+pub async fn retrying_if<T, F, Fut>(polling: &Polling, limit: std::time::Duration, retry: impl Fn(&ApiError) -> bool, op: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
 {
+    retrying_explained(polling, limit, retry, op, || async { String::new() }).await
+}
+
+/// As `retrying_if`, and while it retries it says what blocks it: the attempt, the error, the
+/// time left, and `explain` (e.g. the network interfaces still in a subnet), asked at most every
+/// `EXPLAIN_EVERY` so that saying it costs few calls.
+pub async fn retrying_explained<T, F, Fut, X, XF>(polling: &Polling, limit: Duration, retry: impl Fn(&ApiError) -> bool, mut op: F, explain: X) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+    X: Fn() -> XF,
+    XF: Future<Output = String>,
+{
     let start = Instant::now();
     let mut interval = polling.initial_interval;
+    let mut attempt = 0u32;
+    let mut explained_at: Option<Instant> = None;
+    let mut why = String::new();
     loop {
+        attempt += 1;
         match op().await {
             Err(e) if retry(&e) && start.elapsed() + interval <= limit => {
+                if explained_at.is_none_or(|t| t.elapsed() >= EXPLAIN_EVERY) {
+                    why = explain().await;
+                    explained_at = Some(Instant::now());
+                }
+                let left = limit.saturating_sub(start.elapsed());
+                crate::progress::say(format!("attempt {attempt}: {}: {}{why}; retrying for up to {} more", e.code, e.message, minutes(left)));
                 tokio::time::sleep(interval).await;
                 interval = (interval * 3 / 2).min(polling.max_interval);
             }
             other => return other,
         }
     }
+}
+
+/// How often a retry asks what blocks it.
+const EXPLAIN_EVERY: Duration = Duration::from_secs(30);
+
+/// `2m 05s`, `40s`.
+fn minutes(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 { format!("{}m {:02}s", s / 60, s % 60) } else { format!("{s}s") }
 }
 
 /// How long EKS is given to see a role IAM just created.

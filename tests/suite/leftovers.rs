@@ -67,8 +67,11 @@ async fn destroy_removes_kubernetes_leftovers_of_its_cluster_and_names_foreign_b
     let other_cluster = eni(&ec2, &intra[1], "aws-K8S-i-0fedcba9876543210", &[], &[("cluster.k8s.amazonaws.com/name", "someone-else")]).await;
     let database = eni(&ec2, &intra[2], "my database", &[], &[]).await;
 
-    let out = eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]);
+    let out = eksnet.run(&["-f", &stack, "destroy", "--auto-approve", "-v"]);
     assert_eq!(out.code, 1, "destroy must stop at objects that are not the stack's:\n{}", out.stderr);
+    // While it retries, it says what it waits on, naming what holds the subnet.
+    let progress: Vec<&str> = out.stderr.lines().filter(|l| l.contains("still destroying subnet.intra")).collect();
+    assert!(progress.iter().any(|l| l.contains("attempt") && l.contains(database.as_str())), "no progress line names {database}:\n{}", out.stderr);
     for id in [&other_cluster, &database] {
         assert!(out.stderr.contains(id.as_str()), "the error should name {id}:\n{}", out.stderr);
     }
