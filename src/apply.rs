@@ -216,18 +216,23 @@ impl<P: Provider> Run<'_, P> {
         let (sink, mut said) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
         let (all, state_ref, desired_ref) = (&steps, &state, &desired);
         // The walk owns the sender: when it is done, the channel closes and the report ends.
-        let run = walk(&deps, self.parallelism, |i| steps[i].verb == Verb::Delete, move |i| {
-            let step = &all[i];
-            let (state, desired, sink) = (state_ref, desired_ref, sink.clone());
-            async move {
-                self.reporter.started(&step.address, step.verb);
-                let start = Instant::now();
-                let result = progress::scope(i, sink, self.step(step, state, desired.get(&step.address).copied(), observed)).await;
-                let shown = result.as_ref().map(String::as_str).map_err(ToString::to_string);
-                self.reporter.finished(&step.address, step.verb, shown.as_deref().map_err(String::as_str), start.elapsed());
-                result.map(|_| ())
-            }
-        });
+        let run = walk(
+            &deps,
+            self.parallelism,
+            |i| steps[i].verb == Verb::Delete,
+            move |i| {
+                let step = &all[i];
+                let (state, desired, sink) = (state_ref, desired_ref, sink.clone());
+                async move {
+                    self.reporter.started(&step.address, step.verb);
+                    let start = Instant::now();
+                    let result = progress::scope(i, sink, self.step(step, state, desired.get(&step.address).copied(), observed)).await;
+                    let shown = result.as_ref().map(String::as_str).map_err(ToString::to_string);
+                    self.reporter.finished(&step.address, step.verb, shown.as_deref().map_err(String::as_str), start.elapsed());
+                    result.map(|_| ())
+                }
+            },
+        );
         // What running steps say goes to the reporter while the walk goes on.
         let report = async {
             while let Some((i, message)) = said.recv().await {

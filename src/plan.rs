@@ -162,7 +162,11 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
                 let causes: BTreeSet<Address> = forcing.iter().flat_map(|d| unknown_sources(d.new.as_ref())).filter(|a| replaced.contains(a)).collect();
                 let (action, reason) = if !forcing.is_empty() {
                     let reason = if !causes.is_empty() && forcing.iter().all(|d| d.new.as_ref().is_some_and(contains_unknown)) {
-                        format!("{} {} replaced", causes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "), if causes.len() == 1 { "is" } else { "are" })
+                        format!(
+                            "{} {} replaced",
+                            causes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                            if causes.len() == 1 { "is" } else { "are" }
+                        )
                     } else {
                         format!("{} changed", forcing.iter().map(|d| d.attribute.as_str()).collect::<Vec<_>>().join(", "))
                     };
@@ -232,7 +236,11 @@ fn destruction(changes: &[Change], inputs: &Inputs) -> Option<Destruction> {
     let first = *critical.first()?;
     let name_of = |c: &Change| -> String {
         let attrs = inputs.observed.get(&c.address).map(|o| &o.attrs);
-        attrs.and_then(|a| a.get("name").or_else(|| a.get("nodegroup_name"))).and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| c.address.to_string())
+        attrs
+            .and_then(|a| a.get("name").or_else(|| a.get("nodegroup_name")))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| c.address.to_string())
     };
     let cluster = of("eks_cluster").next().map(|c| name_of(c));
     let count = |n: usize, one: &str, many: &str| match n {
@@ -244,11 +252,14 @@ fn destruction(changes: &[Change], inputs: &Inputs) -> Option<Destruction> {
     let verb = if critical.iter().all(|c| c.action == Action::Replace) { "REPLACES" } else { "DELETES" };
     let what = match &cluster {
         Some(name) => {
-            let with: Vec<String> =
-                [count(of("eks_nodegroup").count(), "its nodegroup", "nodegroups"), count(of("eks_addon").count(), "an add-on", "add-ons"), count(workloads, "a workload", "workloads")]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+            let with: Vec<String> = [
+                count(of("eks_nodegroup").count(), "its nodegroup", "nodegroups"),
+                count(of("eks_addon").count(), "an add-on", "add-ons"),
+                count(workloads, "a workload", "workloads"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             let with = match with.len() {
                 0 => String::new(),
                 1 => format!(" (and {})", with[0]),
@@ -266,11 +277,7 @@ fn destruction(changes: &[Change], inputs: &Inputs) -> Option<Destruction> {
             .join(" and "),
     };
     let anchor = if cluster.is_some() { of("eks_cluster").next().copied().unwrap_or(first) } else { first };
-    let because = if inputs.destroy {
-        "the stack is destroyed".to_string()
-    } else {
-        root_cause(anchor, changes)
-    };
+    let because = if inputs.destroy { "the stack is destroyed".to_string() } else { root_cause(anchor, changes) };
     Some(Destruction {
         headline: format!("This plan {verb} {what} because {because}."),
         cluster,

@@ -169,6 +169,7 @@ class Cluster(Timed):
                                                                    "enabled": False}]}
         self.tags = dict(body.get("tags") or {})
         self.sg_id = None
+        self.azs = []  # the zones of the subnets given at creation (EKS keeps the cluster to them)
         self.eni_ids = []
         self.kube = None
         self.addons = {}
@@ -297,6 +298,7 @@ class Eks:
         subnets = (body.get("resourcesVpcConfig") or {}).get("subnetIds") or []
         vpc_id = self._check_subnets(region, subnets, two_azs=True)
         c = Cluster(region, body, vpc_id)
+        c.azs = sorted(self._zones(region, subnets))
         self._wire_cluster(c)
         c.begin("CREATING", self.profile.transition("cluster.CREATING"), lambda: setattr(c, "status", "ACTIVE"))
         if c.access_config["authenticationMode"] != "CONFIG_MAP" and \
@@ -333,6 +335,40 @@ class Eks:
         if two_azs and len({s["AvailabilityZone"] for s in found}) < 2:
             invalid("Subnets specified must be in at least two different AZs")
         return vpcs.pop()
+
+    def _zones(self, region, subnets):
+        found = self.clients.ec2(region).describe_subnets(SubnetIds=subnets)["Subnets"]
+        return {s["AvailabilityZone"] for s in found}
+
+    def _check_new_subnets(self, c, subnets):
+        """EKS user guide, network-reqs: the cluster's subnets can be updated (UpdateClusterConfig,
+        since 2023-10); all subnets added must be in the set of AZs given at creation, in at
+        least two AZs, in the cluster's VPC."""
+        if self._check_subnets(c.region, subnets, two_azs=True) != c.vpc_id:
+            invalid("Subnets must belong to the cluster's VPC")
+        new = self._zones(c.region, subnets) - set(c.azs)
+        if new:
+            invalid(f"Provided subnets belong to the AZs {sorted(new)}, which were not provided when the cluster "
+                    f"was created ({sorted(c.azs)})")
+
+    def _move_control_plane_enis(self, c, subnets):
+        """EKS recreates a control-plane ENI whose subnet left the configuration in a subnet of it."""
+        ec2 = self.clients.ec2(c.region)
+        moved = []
+        for i, eni_id in enumerate(list(c.eni_ids)):
+            try:
+                eni = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"][0]
+            except Exception:
+                continue
+            if eni["SubnetId"] in subnets:
+                continue
+            groups = [g["GroupId"] for g in eni.get("Groups", [])]
+            target = subnets[i % len(subnets)]
+            ec2.delete_network_interface(NetworkInterfaceId=eni_id)
+            new = ec2.create_network_interface(SubnetId=target, Groups=groups, Description=f"Amazon EKS {c.name}")
+            c.eni_ids[i] = new["NetworkInterface"]["NetworkInterfaceId"]
+            moved.append(eni_id)
+        return moved
 
     def _wire_cluster(self, c: Cluster):
         """What EKS creates for a cluster: cluster security group, control-plane ENIs, an API server."""
@@ -411,6 +447,8 @@ class Eks:
                 changes.append(("vpc", k, vpc[k]))
         if "subnetIds" in vpc or "securityGroupIds" in vpc:
             kind = "VpcConfigUpdate"
+        if "subnetIds" in vpc and vpc["subnetIds"] != c.vpc_config.get("subnetIds"):
+            self._check_new_subnets(c, vpc["subnetIds"])
         if body.get("logging") and body["logging"] != c.logging:
             params.append(("ClusterLogging", json.dumps(body["logging"])))
             changes.append(("logging", None, body["logging"]))
@@ -429,6 +467,8 @@ class Eks:
 
         def apply():
             for where, k, v in changes:
+                if where == "vpc" and k == "subnetIds":
+                    self._move_control_plane_enis(c, v)
                 if where == "vpc":
                     c.vpc_config[k] = v
                 elif where == "logging":

@@ -183,3 +183,28 @@ def test_realistic_profile_cluster_creating_then_active(tmp_path):
         assert len(describes) == len(seen) + 1
     finally:
         cloud.down()
+
+
+def test_cluster_subnets_change_in_place_within_the_creation_zones(cloud):
+    """EKS user guide, network-reqs: subnets change with UpdateClusterConfig; new ones must be
+    in the AZs given at creation."""
+    ec2, eks, iam = cloud.client("ec2"), cloud.client("eks"), cloud.client("iam")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+
+    def sub(cidr, az):
+        return ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
+    a, b, a2, c = sub("10.0.1.0/24", "us-west-2a"), sub("10.0.2.0/24", "us-west-2b"), sub("10.0.3.0/24", "us-west-2a"), \
+        sub("10.0.4.0/24", "us-west-2c")
+    role = iam.create_role(RoleName="subnets-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    eks.create_cluster(name="subnets", roleArn=role, resourcesVpcConfig={"subnetIds": [a, b]})
+    eks.describe_cluster(name="subnets")
+    refused = error(eks.update_cluster_config, name="subnets", resourcesVpcConfig={"subnetIds": [b, c]})
+    assert refused["Error"]["Code"] == "InvalidParameterException", refused
+    update = eks.update_cluster_config(name="subnets", resourcesVpcConfig={"subnetIds": [a2, b]})["update"]
+    assert update["type"] == "VpcConfigUpdate"
+    for _ in range(3):
+        eks.describe_cluster(name="subnets")
+    assert sorted(eks.describe_cluster(name="subnets")["cluster"]["resourcesVpcConfig"]["subnetIds"]) == sorted([a2, b])
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "description", "Values": ["Amazon EKS subnets"]}])["NetworkInterfaces"]
+    assert enis and {e["SubnetId"] for e in enis} <= {a2, b}, "control-plane ENIs left the old subnet"
+    ec2.delete_subnet(SubnetId=a)

@@ -134,6 +134,16 @@ impl Reference {
         self.plan(Some(&state), &observed, false)
     }
 
+    /// A private subnet's CIDR edited in the stack: the subnet is replaced, the cluster takes
+    /// the new subnet in place, and the nodegroup in it is replaced: a plan that says so first.
+    pub fn nodegroup_replacement_plan(&self) -> Plan {
+        let mut observed = self.everything_exists();
+        let state = self.state(&observed);
+        let subnet = Address::keyed("subnet", "private", "ap-southeast-2c");
+        observed.get_mut(&subnet).unwrap().attrs.insert("cidr_block".into(), json!("10.0.9.0/24"));
+        self.plan(Some(&state), &observed, false)
+    }
+
     pub fn destroy_plan(&self) -> Plan {
         let observed = self.everything_exists();
         let state = self.state(&observed);

@@ -10,11 +10,12 @@ use crate::value::render;
 /// Values longer than this are shortened in terminal diffs (a CA bundle is 1.5 kB of base64).
 const LONGEST_VALUE: usize = 72;
 
-/// A value as a terminal diff shows it: long ones cut, with their length.
+/// A value as a terminal diff shows it: a long string (a CA bundle, a certificate) cut, with
+/// its length; lists and maps whole, since the entry that changed may be anywhere in them.
 fn shown(value: &serde_json::Value) -> String {
     let text = render(value);
     let chars = text.chars().count();
-    if chars <= LONGEST_VALUE {
+    if !value.is_string() || chars <= LONGEST_VALUE {
         return text;
     }
     let head: String = text.chars().take(LONGEST_VALUE - 24).collect();

@@ -1,6 +1,6 @@
 //! The EKS cluster: in the private subnets, access through access entries (the creator is
 //! admin), control plane ~9 minutes on AWS. Version, logging, endpoint access, authentication
-//! mode and tags change in place; name, role and subnets force a new cluster.
+//! mode, subnets and tags change in place; name and role force a new cluster.
 
 use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest};
 use serde_json::{Value, json};
@@ -10,7 +10,11 @@ use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_arn", "subnet_ids"]).outputs(&["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"]).normalize(normalize);
+// Subnets change in place (UpdateClusterConfig, since October 2023: "You can update the cluster
+// configuration to change which subnets and security groups the cluster uses … All subnets that
+// you add must be in the same set of AZs as originally provided", EKS user guide, network-reqs;
+// hashicorp/terraform-provider-aws#34090). A subnet in a new zone is refused by EKS at apply.
+pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_arn"]).outputs(&["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"]).normalize(normalize);
 
 const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
@@ -195,6 +199,11 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
     let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
     if changed("version") {
         let out = eks.update_cluster_version().name(name).version(attr_str(attrs, "version")?).send().await?;
+        wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
+    }
+    if changed("subnet_ids") {
+        let subnets = aws_sdk_eks::types::VpcConfigRequest::builder().set_subnet_ids(Some(strings(attrs, "subnet_ids"))).build();
+        let out = eks.update_cluster_config().name(name).resources_vpc_config(subnets).send().await?;
         wait_update(cx, name, out.update().and_then(|u| u.id()).unwrap_or_default()).await?;
     }
     if changed("endpoint_public_access") || changed("endpoint_private_access") || changed("public_access_cidrs") {

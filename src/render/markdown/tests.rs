@@ -33,7 +33,7 @@ fn destroy_plan() {
     let plan = r.destroy_plan();
     let md = markdown(&plan);
     let headline = format!(
-        "### eksnet destroy plan for `cni-custom-networking-demo` in ap-southeast-2\n\n**Plan: 0 to add, 0 to change, {} to destroy.**",
+        "### eksnet destroy plan for `cni-custom-networking-demo` in ap-southeast-2\n\n> [!CAUTION]\n> **This plan DELETES the EKS cluster CNICustomNetworkDemoEKS (and its nodegroup, an add-on and a workload) because the stack is destroyed.**\n\n**Plan: 0 to add, 0 to change, {} to destroy.**",
         r.desired.len()
     );
     assert!(md.starts_with(&headline), "{md}");
@@ -93,4 +93,26 @@ fn extra_warnings_are_shown() {
     let plan = reference().first_plan();
     let md = render(&plan, &Options { budget: DEFAULT_BUDGET, warnings: vec!["the state is 3 serials behind".into()] });
     assert!(md.contains("> [!WARNING]\n> - the state is 3 serials behind\n"), "{md}");
+}
+
+#[test]
+fn a_plan_that_replaces_the_nodegroup_says_so_first_in_every_format() {
+    let plan = reference().nodegroup_replacement_plan();
+    let headline = "This plan REPLACES the nodegroup default because subnet.private[\"ap-southeast-2c\"] cidr_block changed.";
+    let d = plan.destruction.as_ref().expect("a destructive plan");
+    assert_eq!(d.headline, headline);
+    let md = markdown(&plan);
+    assert!(md.contains(&format!("> [!CAUTION]\n> **{headline}**")), "{md}");
+    assert!(md.find("[!CAUTION]") < md.find("**Plan:"), "the headline comes before the summary:\n{md}");
+    let text = crate::render::text::plan(&plan, &crate::render::style::plain);
+    assert!(text.starts_with(headline), "{text}");
+    // The cluster takes the new subnet in place; nothing names an attribute that merely
+    // becomes unknown as a reason.
+    assert!(text.contains("~ eks_cluster.main"), "{text}");
+    assert!(text.contains("-/+ eks_nodegroup.default  [\"c5.large\"]  (must be replaced because subnet.private[\"ap-southeast-2c\"] is replaced)"), "{text}");
+    let json = crate::plan::json(&plan);
+    assert_eq!(json["destruction"]["headline"], headline);
+    insta::assert_snapshot!("nodegroup_replacement_text", text);
+    insta::assert_snapshot!("nodegroup_replacement_markdown", md);
+    insta::assert_snapshot!("nodegroup_replacement_json", serde_json::to_string_pretty(&json["destruction"]).unwrap());
 }
