@@ -147,7 +147,10 @@ struct Step {
 
 /// Orders the plan's changes into steps with their dependencies (see docs/architecture.md):
 /// creates and updates after what they reference; deletes before what they depended on;
-/// a replace deletes first, then creates.
+/// a replace deletes first, then creates. And deletes go last: each delete also waits for every
+/// create and update that does not need it gone first, so that a create that fails (a zone that
+/// does not exist, a CIDR taken) is known before anything is taken down, and the executor then
+/// holds every delete (`walk`'s `destructive`).
 fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
     let mut steps = vec![];
     let mut index: HashMap<(Address, bool), usize> = HashMap::new(); // (address, is_delete)
@@ -194,7 +197,35 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
             add((step.address.clone(), true));
         }
     }
+    deletes_last(&steps, &mut deps);
     (steps, deps)
+}
+
+/// Makes every delete wait for the creates and updates that do not depend on it (transitively,
+/// in the graph as it grows, so no edge added here can close a circle).
+fn deletes_last(steps: &[Step], deps: &mut [Vec<usize>]) {
+    let depends_on = |deps: &[Vec<usize>], from: usize, on: usize| {
+        let mut seen = vec![false; deps.len()];
+        let mut stack = vec![from];
+        while let Some(i) = stack.pop() {
+            if i == on {
+                return true;
+            }
+            for &j in &deps[i] {
+                if !std::mem::replace(&mut seen[j], true) {
+                    stack.push(j);
+                }
+            }
+        }
+        false
+    };
+    for d in (0..steps.len()).filter(|&i| steps[i].verb == Verb::Delete) {
+        for c in (0..steps.len()).filter(|&i| steps[i].verb != Verb::Delete) {
+            if !deps[d].contains(&c) && !depends_on(deps, c, d) {
+                deps[d].push(c);
+            }
+        }
+    }
 }
 
 pub struct Run<'a, P: Provider> {

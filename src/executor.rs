@@ -51,7 +51,7 @@ where
             let Some((_, Reverse(i))) = ready.pop() else { break };
             if failed && destructive(i) {
                 outcomes[i] = Some(Outcome::Held);
-                mark_dependents(i, &dependents, &mut outcomes, || Outcome::Held);
+                mark_dependents(i, &dependents, &mut outcomes, |_| Outcome::Held);
                 continue;
             }
             let fut = run(i);
@@ -73,7 +73,9 @@ where
             Err(e) => {
                 failed = true;
                 outcomes[i] = Some(Outcome::Failed(e));
-                mark_dependents(i, &dependents, &mut outcomes, || Outcome::Skipped);
+                // A destructive dependent did not run because of the failure: it is held (and
+                // listed), where other dependents are merely skipped.
+                mark_dependents(i, &dependents, &mut outcomes, |j| if destructive(j) { Outcome::Held } else { Outcome::Skipped });
             }
         }
     }
@@ -109,11 +111,11 @@ fn heights(dependents: &[Vec<usize>]) -> Vec<usize> {
     height
 }
 
-fn mark_dependents<E>(from: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<Outcome<E>>], outcome: impl Fn() -> Outcome<E>) {
+fn mark_dependents<E>(from: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<Outcome<E>>], outcome: impl Fn(usize) -> Outcome<E>) {
     let mut stack = dependents[from].clone();
     while let Some(j) = stack.pop() {
         if outcomes[j].is_none() {
-            outcomes[j] = Some(outcome());
+            outcomes[j] = Some(outcome(j));
             stack.extend(&dependents[j]);
         }
     }

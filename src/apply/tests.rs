@@ -243,6 +243,21 @@ async fn after_a_failure_no_delete_starts_and_the_next_run_does_it() {
 }
 
 #[tokio::test]
+async fn deletes_wait_for_the_creates_that_do_not_need_them_so_a_failed_create_takes_nothing_down() {
+    // A typo in a zone: the old zone's subnet and its association go, a new zone's subnet comes;
+    // the new subnet's create fails. Nothing is deleted, whatever the parallelism.
+    let bench = Bench::new(Memory::new().delay(DELAY));
+    let before = [net("a", "10.0.0.0/16"), sub("old", "net.a", "10.0.1.0/24"), gw("g", "net.a"), assoc("old", "sub.old", "gw.g")];
+    bench.apply(&before, 8).await;
+    bench.cloud.fail(Create, &addr("sub.new"), "InvalidParameterValue", None);
+    let after = [net("a", "10.0.0.0/16"), sub("new", "net.a", "10.0.2.0/24"), gw("g", "net.a"), assoc("new", "sub.new", "gw.g")];
+    let applied = bench.apply(&after, 8).await;
+    assert_eq!(applied.failures(), vec![("sub.new".into(), Create, "InvalidParameterValue".into())]);
+    assert_eq!(applied.held, vec![(addr("assoc.old"), Delete), (addr("sub.old"), Delete)]);
+    assert!(!bench.cloud.calls()[4..].iter().any(|c| c.verb == Delete), "nothing was deleted: {:#?}", bench.cloud.calls());
+}
+
+#[tokio::test]
 async fn the_state_is_written_after_every_step_with_the_intent_before_a_create() {
     let bench = Bench::new(Memory::new());
     bench.cloud.fail(Create, &addr("sub.b"), "InternalError", Some(1));

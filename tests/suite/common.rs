@@ -32,6 +32,25 @@ subnets:
     )
 }
 
+/// The reference stack under another name and cluster name, with `edit` applied to its text,
+/// written into the work directory (templates found where they are).
+pub fn reference_variant(eksnet: &Eksnet, name: &str, cluster: &str, edit: impl Fn(String) -> String) -> String {
+    let text = std::fs::read_to_string(reference_stack()).unwrap();
+    let templates = repo().join("templates").display().to_string();
+    let text = text
+        .replace("name: cni-custom-networking-demo", &format!("name: {name}"))
+        .replace("name: CNICustomNetworkDemoEKS", &format!("name: {cluster}"))
+        .replace("../templates", &templates);
+    let path = eksnet.path(&format!("{name}.yaml"));
+    std::fs::write(&path, edit(text)).unwrap();
+    path.display().to_string()
+}
+
+/// The reference stack under another name and cluster name.
+pub fn reference_copy(eksnet: &Eksnet, name: &str, cluster: &str) -> String {
+    reference_variant(eksnet, name, cluster, |t| t)
+}
+
 /// A private localcloud instance, stopped when dropped.
 pub struct LocalCloud {
     dir: tempfile::TempDir,
@@ -106,6 +125,13 @@ impl LocalCloud {
             .output()
             .expect("scripts/localcloud runs");
         assert!(out.status.success(), "fault rule refused: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// How many calls so far changed something (AWS calls other than Describe/List/Get, and
+    /// Kubernetes writes), to assert that a refused run changed nothing.
+    pub fn changes(&self) -> usize {
+        let reads = ["Describe", "List", "Get", "GET "];
+        self.requests().iter().filter(|r| r["operation"].as_str().is_some_and(|op| !reads.iter().any(|p| op.starts_with(p)))).count()
     }
 
     /// Positions in the request log of every call to `operation`.

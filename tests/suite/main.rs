@@ -4,6 +4,7 @@
 mod common;
 mod crash;
 mod eks;
+mod failsafe;
 mod faults;
 mod leftovers;
 mod manifests;

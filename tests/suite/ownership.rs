@@ -3,22 +3,9 @@
 
 use aws_sdk_ec2::types::{Filter, NatGatewayState};
 
-use crate::common::{Eksnet, LocalCloud, reference_stack, repo, small_network};
+use crate::common::{LocalCloud, reference_copy, small_network};
 
 const REGION: &str = "ap-southeast-2";
-
-/// The reference stack under another name and cluster name, written into the work directory.
-fn reference_copy(eksnet: &Eksnet, name: &str, cluster: &str) -> String {
-    let text = std::fs::read_to_string(reference_stack()).unwrap();
-    let templates = repo().join("templates").display().to_string();
-    let text = text
-        .replace("name: cni-custom-networking-demo", &format!("name: {name}"))
-        .replace("name: CNICustomNetworkDemoEKS", &format!("name: {cluster}"))
-        .replace("../templates", &templates);
-    let path = eksnet.path(&format!("{name}.yaml"));
-    std::fs::write(&path, text).unwrap();
-    path.display().to_string()
-}
 
 fn by_stack(stack: &str) -> Filter {
     Filter::builder().name("tag:eksnet:stack").values(stack).build()
@@ -96,12 +83,6 @@ async fn two_stacks_in_one_account_never_touch_each_other() {
     assert!(left.is_empty(), "VPCs left: {left:?}");
 }
 
-/// Calls that change something in AWS, counted in the request log.
-fn changes(cloud: &LocalCloud) -> usize {
-    let reads = ["Describe", "List", "Get"];
-    cloud.requests().iter().filter(|r| r["operation"].as_str().is_some_and(|op| !reads.iter().any(|p| op.starts_with(p)))).count()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_state_is_refused_until_it_takes_over() {
     let cloud = LocalCloud::start();
@@ -114,7 +95,7 @@ async fn a_second_state_is_refused_until_it_takes_over() {
     eksnet.run(&args(&a, &["apply", "--auto-approve"])).ok();
     let lineage_a: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(eksnet.path("a.json")).unwrap()).unwrap();
     let lineage_a = lineage_a["lineage"].as_str().unwrap().to_string();
-    let before = changes(&cloud);
+    let before = cloud.changes();
 
     // A new, empty state finds the stack under another lineage: plan, apply and destroy stop.
     for command in [&["plan"][..], &["apply", "--auto-approve"], &["destroy", "--auto-approve"]] {
@@ -124,7 +105,7 @@ async fn a_second_state_is_refused_until_it_takes_over() {
         assert!(out.stderr.contains(&lineage_a), "the message names the other lineage: {}", out.stderr);
         assert!(out.stderr.contains("--take-over"), "{}", out.stderr);
     }
-    assert_eq!(changes(&cloud), before, "a refused run changed something");
+    assert_eq!(cloud.changes(), before, "a refused run changed something");
     assert!(!eksnet.path("b.json").exists() || !std::fs::read_to_string(eksnet.path("b.json")).unwrap().contains("vpc-"));
 
     // Taking over is shown first, then done: the objects are marked as b's.

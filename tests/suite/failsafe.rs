@@ -1,0 +1,39 @@
+//! Changes that fail safe and plans that say plainly what they destroy (docs/plan-review.md).
+
+use crate::common::{LocalCloud, reference_variant};
+
+const REGION: &str = "ap-southeast-2";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_subnet_change_updates_the_cluster_in_place_and_replaces_the_nodegroup_only_when_allowed() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let stack = reference_variant(&eksnet, "failsafe", "FailSafe", |t| t);
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    let created = eks.describe_cluster().name("FailSafe").send().await.unwrap().cluster().unwrap().created_at().cloned();
+
+    // The third private subnet moves to another CIDR.
+    reference_variant(&eksnet, "failsafe", "FailSafe", |t| t.replace("10.0.3.0/24]", "10.0.7.0/24]"));
+    let headline = "This plan REPLACES the nodegroup default because subnet.private[\"ap-southeast-2c\"] cidr_block changed.";
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok();
+    assert!(plan.stdout.starts_with(headline), "the plan does not start with its headline:\n{}", plan.stdout);
+    assert!(plan.stdout.contains("  ~ eks_cluster.main"), "the cluster takes the new subnet in place:\n{}", plan.stdout);
+    assert!(!plan.stdout.contains("-/+ eks_cluster.main"), "{}", plan.stdout);
+
+    // --auto-approve alone does not take the nodegroup down.
+    let before = cloud.changes();
+    let refused = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains(headline) && refused.stderr.contains("--allow-destroy-cluster"), "{}", refused.stderr);
+    assert_eq!(cloud.changes(), before, "a refused apply changed something");
+
+    let applied = eksnet.run(&["-f", &stack, "apply", "--auto-approve", "--allow-destroy-cluster"]).ok();
+    assert!(applied.stderr.contains("Apply complete"), "{}", applied.stderr);
+    let cluster = eks.describe_cluster().name("FailSafe").send().await.unwrap().cluster().unwrap().clone();
+    assert_eq!(cluster.created_at().cloned(), created, "the cluster was not replaced");
+    let ops: Vec<String> = cloud.requests().iter().filter_map(|r| r["operation"].as_str().map(str::to_string)).collect();
+    assert!(ops.iter().any(|o| o == "UpdateClusterConfig") && !ops.iter().any(|o| o == "DeleteCluster"), "{ops:?}");
+    assert_eq!(eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).code, 0);
+    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
+}
