@@ -71,9 +71,25 @@ class Ec2:
             if resp.status == 200:
                 self.nats.deleting(req.params.get("NatGatewayId"), req.region)
             return resp
+        if operation == "DeleteSubnet":
+            return self.delete_subnet(req, forward)
         if operation in pagination.EC2_LISTS:
             return self.describe(req, operation, forward, page_size)
         return forward(req)
+
+    def delete_subnet(self, req, forward) -> Response:
+        """EC2 removes a subnet's route table association with the subnet (moto keeps it, and the
+        route table can then never be deleted: DependencyViolation)."""
+        subnet = req.params.get("SubnetId")
+        resp = forward(req)
+        if resp.status == 200 and subnet:
+            ec2 = self.clients.ec2(req.region)
+            tables = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])["RouteTables"]
+            for t in tables:
+                for a in t.get("Associations", []):
+                    if a.get("SubnetId") == subnet:
+                        ec2.disassociate_route_table(AssociationId=a["RouteTableAssociationId"])
+        return resp
 
     def create_nat(self, req, forward) -> Response:
         token = req.params.get("ClientToken")

@@ -118,3 +118,15 @@ def test_nat_states_take_profile_time(tmp_path):
         assert cloud.control("GET", "profile")["transitions"]["natgateway.pending"] == 1.5
     finally:
         cloud.down()
+
+
+def test_deleting_a_subnet_removes_its_route_table_association(cloud):
+    """EC2 drops a subnet's route table association with the subnet; the route table can go."""
+    ec2 = cloud.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    sub = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    rt = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=rt, SubnetId=sub)
+    ec2.delete_subnet(SubnetId=sub)
+    assert ec2.describe_route_tables(RouteTableIds=[rt])["RouteTables"][0]["Associations"] == []
+    ec2.delete_route_table(RouteTableId=rt)
