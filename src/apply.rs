@@ -13,8 +13,7 @@ use crate::executor::{Outcome, walk};
 use crate::ownership::{Foreign, Owner, Verdict};
 use crate::plan::{Action, Plan};
 use crate::progress;
-use crate::provider::Desired;
-use crate::provider::{ApiError, Observed, Provider, Scope};
+use crate::provider::{ApiError, Desired, Observed, Provider, Scope};
 use crate::reporter::{Reporter, Verb};
 use crate::state::{Record, State};
 use crate::value::{Attrs, resolve_attrs};
@@ -132,11 +131,19 @@ pub struct Outcomes {
     pub failures: Vec<Failure>,
     /// Destructive steps not started because a step had failed; the next run does them.
     pub held: Vec<(Address, Verb)>,
+    pub done: usize,
+    /// Steps not started because the run was interrupted.
+    pub not_started: usize,
 }
 
 impl Outcomes {
     pub fn ok(&self) -> bool {
-        self.failures.is_empty() && self.held.is_empty()
+        self.failures.is_empty() && self.held.is_empty() && self.not_started == 0
+    }
+
+    /// Steps an interrupt ended while AWS goes on with them (recorded; the next run waits).
+    pub fn converging(&self) -> usize {
+        self.failures.iter().filter(|f| matches!(&f.error, StepError::Cloud(e) if e.code == crate::interrupt::INTERRUPTED || e.message.ends_with("(interrupted while retrying)"))).count()
     }
 }
 
@@ -247,10 +254,12 @@ impl<P: Provider> Run<'_, P> {
         let (sink, mut said) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();
         let (all, state_ref, desired_ref) = (&steps, &state, &desired);
         // The walk owns the sender: when it is done, the channel closes and the report ends.
+        let stop = || crate::interrupt::requested().is_some();
         let run = walk(
             &deps,
             self.parallelism,
             |i| steps[i].verb == Verb::Delete,
+            stop,
             move |i| {
                 let step = &all[i];
                 let (state, desired, sink) = (state_ref, desired_ref, sink.clone());
@@ -276,7 +285,9 @@ impl<P: Provider> Run<'_, P> {
             match outcome {
                 Outcome::Failed(error) => report.failures.push(Failure { address: step.address.clone(), verb: step.verb, error }),
                 Outcome::Held => report.held.push((step.address.clone(), step.verb)),
-                Outcome::Done | Outcome::Skipped => {}
+                Outcome::NotStarted => report.not_started += 1,
+                Outcome::Done => report.done += 1,
+                Outcome::Skipped => {}
             }
         }
         (state.into_inner(), report)

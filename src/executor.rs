@@ -19,12 +19,15 @@ pub enum Outcome<E> {
     Skipped,
     /// Not started because it is destructive and a node had failed (or depends on one such).
     Held,
+    /// Not started because the walk was asked to stop (an interrupt).
+    NotStarted,
 }
 
 /// Runs `run(i)` for every node `i` once every node in `deps[i]` is done, with at most
 /// `parallelism` nodes in flight. Once a node has failed, a node for which `destructive(i)` holds
-/// is not started (`Held`, and its dependents with it). Returns one outcome per node.
-pub async fn walk<E, F, Fut>(deps: &[Vec<usize>], parallelism: usize, destructive: impl Fn(usize) -> bool, run: F) -> Vec<Outcome<E>>
+/// is not started (`Held`, and its dependents with it). Once `stop()` says so, no node starts
+/// (`NotStarted`); those in flight finish. Returns one outcome per node.
+pub async fn walk<E, F, Fut>(deps: &[Vec<usize>], parallelism: usize, destructive: impl Fn(usize) -> bool, stop: impl Fn() -> bool, run: F) -> Vec<Outcome<E>>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<(), E>>,
@@ -49,6 +52,10 @@ where
     loop {
         while running.len() < limit {
             let Some((_, Reverse(i))) = ready.pop() else { break };
+            if stop() {
+                outcomes[i] = Some(Outcome::NotStarted);
+                continue;
+            }
             if failed && destructive(i) {
                 outcomes[i] = Some(Outcome::Held);
                 mark_dependents(i, &dependents, &mut outcomes, |_| Outcome::Held);
@@ -79,8 +86,10 @@ where
             }
         }
     }
-    // Nodes never reached (only possible with a cycle, which the graph rules out) are skipped.
-    outcomes.into_iter().map(|o| o.unwrap_or(Outcome::Skipped)).collect()
+    // Nodes never reached: after a stop, or (only possible with a cycle, which the graph rules
+    // out) never ready.
+    let stopped = stop();
+    outcomes.into_iter().map(|o| o.unwrap_or(if stopped { Outcome::NotStarted } else { Outcome::Skipped })).collect()
 }
 
 /// The number of nodes on the longest chain of dependents starting at each node (1 for a
@@ -137,6 +146,7 @@ mod tests {
             &deps,
             10,
             |_| false,
+            || false,
             |i| {
                 let log = &log;
                 async move {
@@ -160,6 +170,7 @@ mod tests {
             &deps,
             2,
             |_| false,
+            || false,
             |i| {
                 let ran = &ran;
                 async move {
@@ -185,6 +196,7 @@ mod tests {
             &deps,
             2,
             |i| i >= 2,
+            || false,
             |i| {
                 let ran = &ran;
                 async move {
@@ -212,6 +224,7 @@ mod tests {
             &deps,
             1,
             |_| false,
+            || false,
             |i| {
                 let log = &log;
                 async move {
@@ -239,6 +252,7 @@ mod tests {
             &deps,
             3,
             |_| false,
+            || false,
             |_| {
                 let (now, peak) = (&now, &peak);
                 async move {

@@ -12,6 +12,7 @@ mod diagnostic;
 mod drift;
 mod executor;
 mod graph;
+mod interrupt;
 mod k8s;
 mod kubeconfig;
 mod lock;

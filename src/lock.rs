@@ -35,20 +35,35 @@ impl LockInfo {
         format!("`{}` (pid {} on {}, since {}, lock id {})", self.command, self.pid, self.host, self.since, self.id)
     }
 
-    /// True when the holder ran on this host and its process no longer exists.
+    /// True when the holder ran on this host and its process no longer exists (an S3 lock
+    /// object outlives its holder; a local lock dies with it).
     pub(crate) fn holder_is_gone(&self) -> bool {
         self.host == hostname() && cfg!(target_os = "linux") && !Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 }
 
+/// A held lock: an OS advisory lock (flock) on the lock file, held by this process's open file,
+/// so that a process that dies (kill -9, a runner gone) never leaves a lock behind. The file
+/// names the holder for the message another run prints; it is emptied on release, never
+/// removed (a removed file could be locked by a waiter while a third run locks a new one).
 #[derive(Debug)]
 pub struct Lock {
-    path: PathBuf,
-    pub info: LockInfo,
+    file: fs::File,
 }
 
 pub fn lock_path(state: &Path) -> PathBuf {
     suffixed(state, ".lock")
+}
+
+fn open(path: &Path) -> std::io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 impl Lock {
@@ -60,28 +75,23 @@ impl Lock {
         }
         let info = LockInfo::new(command);
         let deadline = Instant::now() + timeout;
+        let mut file = open(&path)?;
         loop {
-            let mut options = fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            match options.open(&path) {
-                Ok(mut file) => {
+            match file.try_lock() {
+                Ok(()) => {
+                    file.set_len(0)?;
                     file.write_all(serde_json::to_string_pretty(&info)?.as_bytes())?;
                     file.sync_all()?;
-                    return Ok(Lock { path, info });
+                    return Ok(Lock { file });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(fs::TryLockError::WouldBlock) => {
                     if Instant::now() < deadline {
                         std::thread::sleep(Duration::from_millis(250));
                         continue;
                     }
                     return Err(held_error(read(&path), &path.display().to_string()));
                 }
-                Err(e) => return Err(e.into()),
+                Err(fs::TryLockError::Error(e)) => return Err(e.into()),
             }
         }
     }
@@ -89,9 +99,9 @@ impl Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        if read(&self.path).is_some_and(|h| h.id == self.info.id) {
-            let _ = fs::remove_file(&self.path);
-        }
+        // Emptied first, then unlocked (by closing): a waiter never reads a released holder.
+        let _ = self.file.set_len(0);
+        let _ = self.file.unlock();
     }
 }
 
@@ -110,20 +120,28 @@ pub(crate) fn held_error(holder: Option<LockInfo>, location: &str) -> anyhow::Er
     }
 }
 
+/// The holder a lock file names (None for an empty file: nobody holds it).
 pub fn read(path: &Path) -> Option<LockInfo> {
     serde_json::from_str(&fs::read_to_string(path).ok()?).ok()
 }
 
-/// Removes a lock by id, refusing when the id does not match the current holder.
+/// Clears a lock file by id. A local lock dies with its holder, so this is only for lock files
+/// an older eksnet left (it removed them itself); a live holder's lock is refused.
 pub fn unlock(state: &Path, id: &str) -> anyhow::Result<LockInfo> {
     let path = lock_path(state);
-    match read(&path) {
+    let holder = match read(&path) {
         None => bail!("the state {} is not locked", state.display()),
         Some(h) if h.id != id => bail!("the lock is held by {} whose id is not `{id}`", h.describe()),
-        Some(h) => {
-            fs::remove_file(&path)?;
-            Ok(h)
+        Some(h) => h,
+    };
+    let file = open(&path)?;
+    match file.try_lock() {
+        Ok(()) => {
+            file.set_len(0)?;
+            Ok(holder)
         }
+        Err(fs::TryLockError::WouldBlock) => bail!("the lock is held by {}, which is running; wait for it to finish", holder.describe()),
+        Err(fs::TryLockError::Error(e)) => Err(e.into()),
     }
 }
 
@@ -153,11 +171,27 @@ mod tests {
         }
         let err = Lock::acquire(&state, "eksnet destroy", Duration::ZERO).unwrap_err().to_string();
         assert!(err.contains("locked by `eksnet apply`"), "{err}");
-        assert!(err.contains(&first.info.id), "{err}");
+        assert!(err.contains(&read(&lock_path(&state)).unwrap().id), "{err}");
         drop(first);
         let again = Lock::acquire(&state, "eksnet destroy", Duration::ZERO).unwrap();
         assert!(unlock(&state, "nope").is_err());
-        let id = again.info.id.clone();
-        unlock(&state, &id).unwrap();
+        let id = read(&lock_path(&state)).unwrap().id;
+        assert!(unlock(&state, &id).unwrap_err().to_string().contains("which is running"), "a live holder keeps its lock");
+        drop(again);
+        assert!(read(&lock_path(&state)).is_none(), "a released lock names nobody");
+    }
+
+    #[test]
+    fn a_lock_whose_holder_died_is_free_and_an_old_lock_file_can_be_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("x.state.json");
+        // What an older eksnet (or a crashed one) leaves: a file naming a holder, no OS lock.
+        let old = LockInfo::new("eksnet apply");
+        fs::write(lock_path(&state), serde_json::to_string(&old).unwrap()).unwrap();
+        assert_eq!(unlock(&state, &old.id).unwrap().id, old.id);
+        fs::write(lock_path(&state), serde_json::to_string(&old).unwrap()).unwrap();
+        let taken = Lock::acquire(&state, "eksnet apply", Duration::ZERO).expect("nobody holds the OS lock");
+        assert_ne!(read(&lock_path(&state)).unwrap().id, old.id, "the file names the new holder");
+        drop(taken);
     }
 }

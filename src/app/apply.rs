@@ -23,6 +23,7 @@ pub(super) struct How {
 }
 
 pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
+    crate::interrupt::install();
     let mode = how.mode;
     let saved: Option<Plan> = plan_file.map(read_plan).transpose()?;
     // A saved plan carries its stack; otherwise the stack file is the source.
@@ -144,8 +145,23 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
     }
     let run = Run { provider: &aws, reporter: reporter.as_ref(), store, parallelism: usize::from(g.parallelism) };
     let started = std::time::Instant::now();
+    crate::interrupt::changing(true);
     let (_state, outcomes) = run.execute(&plan, state, &observed).await;
+    crate::interrupt::changing(false);
     let s = plan.summary();
+    if let Some(code) = crate::interrupt::requested() {
+        eprintln!(
+            "\nInterrupted: {} done, {} still converging in AWS (recorded), {} not started; run {what} again to continue.",
+            outcomes.done,
+            outcomes.converging(),
+            outcomes.not_started
+        );
+        let other: Vec<_> = outcomes.failures.iter().filter(|f| !matches!(&f.error, crate::apply::StepError::Cloud(e) if e.code == crate::interrupt::INTERRUPTED)).collect();
+        for f in other {
+            eprintln!("  {} {}: {}", f.verb.doing(), f.address, f.error);
+        }
+        return Ok(code);
+    }
     if outcomes.ok() {
         let verb = if destroy { "Destroy" } else { "Apply" };
         eprintln!("{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.", started.elapsed().as_secs_f64(), s.add, s.change, s.destroy);

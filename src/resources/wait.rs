@@ -28,7 +28,7 @@ where
             return Err(ApiError::new("WaitTimeout", format!("gave up waiting for {what} after {:.0?}", start.elapsed())));
         }
         crate::progress::say(format!("waiting for {what} ({} of at most {})", minutes(start.elapsed()), minutes(polling.timeout)));
-        tokio::time::sleep(interval).await;
+        crate::interrupt::sleep(interval).await.map_err(|()| crate::interrupt::stopped(what))?;
         interval = (interval * 3 / 2).min(polling.max_interval);
     }
 }
@@ -77,7 +77,9 @@ where
                 }
                 let left = limit.saturating_sub(start.elapsed());
                 crate::progress::say(format!("attempt {attempt}: {}: {}{why}; retrying for up to {} more", e.code, e.message, minutes(left)));
-                tokio::time::sleep(interval).await;
+                if crate::interrupt::sleep(interval).await.is_err() {
+                    return Err(ApiError { message: format!("{} (interrupted while retrying)", e.message), ..e });
+                }
                 interval = (interval * 3 / 2).min(polling.max_interval);
             }
             other => return other,
@@ -175,9 +177,15 @@ impl<T: Send + Sync + 'static> Batch<T> {
                 }
             }
         };
-        match tokio::time::timeout(self.polling.timeout, polls).await {
-            Ok(result) => result,
-            Err(_) => Err(ApiError::new("WaitTimeout", format!("gave up waiting for {what} after {:.0?}", start.elapsed()))),
+        let interrupted = async {
+            while crate::interrupt::sleep(self.polling.max_interval).await.is_ok() {}
+        };
+        tokio::select! {
+            result = tokio::time::timeout(self.polling.timeout, polls) => match result {
+                Ok(result) => result,
+                Err(_) => Err(ApiError::new("WaitTimeout", format!("gave up waiting for {what} after {:.0?}", start.elapsed()))),
+            },
+            () = interrupted => Err(crate::interrupt::stopped(what)),
         }
     }
 

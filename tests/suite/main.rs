@@ -5,6 +5,7 @@ mod common;
 mod crash;
 mod eks;
 mod failsafe;
+mod interrupt;
 mod faults;
 mod leftovers;
 mod manifests;
