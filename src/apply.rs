@@ -143,7 +143,12 @@ impl Outcomes {
 
     /// Steps an interrupt ended while AWS goes on with them (recorded; the next run waits).
     pub fn converging(&self) -> usize {
-        self.failures.iter().filter(|f| matches!(&f.error, StepError::Cloud(e) if e.code == crate::interrupt::INTERRUPTED || e.message.ends_with("(interrupted while retrying)"))).count()
+        self.failures
+            .iter()
+            .filter(
+                |f| matches!(&f.error, StepError::Cloud(e) if e.code == crate::interrupt::INTERRUPTED || e.message.ends_with("(interrupted while retrying)")),
+            )
+            .count()
     }
 }
 

@@ -64,7 +64,7 @@ pub enum Command {
     /// Show the plan, ask, and make the changes (or execute a saved plan).
     Apply(ApplyArgs),
     /// Delete everything the stack created.
-    Destroy(ConfirmArgs),
+    Destroy(DestroyArgs),
     /// Print the stack's outputs.
     Output(OutputArgs),
     /// Inspect or repair the state.
@@ -164,6 +164,17 @@ pub struct ConfirmArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+    /// Destroy every object of the stack found by its tags (and Kubernetes labels), whatever
+    /// state made it: for a stack whose state is lost. Objects without the stack's tags are never
+    /// touched.
+    #[arg(long)]
+    pub from_tags: bool,
 }
 
 #[derive(Debug, Args)]

@@ -156,7 +156,8 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
             outcomes.converging(),
             outcomes.not_started
         );
-        let other: Vec<_> = outcomes.failures.iter().filter(|f| !matches!(&f.error, crate::apply::StepError::Cloud(e) if e.code == crate::interrupt::INTERRUPTED)).collect();
+        let other: Vec<_> =
+            outcomes.failures.iter().filter(|f| !matches!(&f.error, crate::apply::StepError::Cloud(e) if e.code == crate::interrupt::INTERRUPTED)).collect();
         for f in other {
             eprintln!("  {} {}: {}", f.verb.doing(), f.address, f.error);
         }

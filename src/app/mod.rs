@@ -94,7 +94,8 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         }
         Command::Destroy(args) => {
             // `destroy` is the explicit wish to delete everything, the cluster included.
-            let how = How { approved: args.auto_approve, mode: Mode::Destroy, take_over: false, allow_destroy_cluster: true };
+            // --from-tags: the stack's objects are found by their tags whatever state made them.
+            let how = How { approved: args.confirm.auto_approve, mode: Mode::Destroy, take_over: args.from_tags, allow_destroy_cluster: true };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),

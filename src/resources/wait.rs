@@ -177,9 +177,7 @@ impl<T: Send + Sync + 'static> Batch<T> {
                 }
             }
         };
-        let interrupted = async {
-            while crate::interrupt::sleep(self.polling.max_interval).await.is_ok() {}
-        };
+        let interrupted = async { while crate::interrupt::sleep(self.polling.max_interval).await.is_ok() {} };
         tokio::select! {
             result = tokio::time::timeout(self.polling.timeout, polls) => match result {
                 Ok(result) => result,

@@ -125,3 +125,30 @@ async fn a_second_state_is_refused_until_it_takes_over() {
     eksnet.run(&args(&b, &["destroy", "--auto-approve"])).ok();
     assert!(ec2.describe_vpcs().filters(by_stack("shared-net")).send().await.unwrap().vpcs().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stack_whose_state_is_lost_is_destroyed_from_its_tags_and_nothing_else() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    std::fs::write(eksnet.path("net.yaml"), small_network("lost-net")).unwrap();
+    std::fs::write(eksnet.path("other.yaml"), small_network("other-net").replace("10.0.", "10.1.")).unwrap();
+    eksnet.run(&["-f", "net.yaml", "apply", "--auto-approve"]).ok();
+    eksnet.run(&["-f", "other.yaml", "apply", "--auto-approve"]).ok();
+    let ec2 = cloud.ec2("us-west-2").await;
+    let untagged = ec2.create_vpc().cidr_block("10.9.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
+
+    // The runner died with its disk: the state is gone.
+    std::fs::remove_file(eksnet.path(".eksnet/lost-net.state.json")).unwrap();
+    let refused = eksnet.run(&["-f", "net.yaml", "destroy", "--auto-approve"]);
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(refused.stderr.contains("managed by another state"), "{}", refused.stderr);
+
+    let out = eksnet.run(&["-f", "net.yaml", "destroy", "--auto-approve", "--from-tags"]).ok();
+    assert!(out.stderr.contains("Destroy complete"), "{}", out.stderr);
+    assert!(ec2.describe_vpcs().filters(by_stack("lost-net")).send().await.unwrap().vpcs().is_empty());
+    assert!(ec2.describe_subnets().filters(by_stack("lost-net")).send().await.unwrap().subnets().is_empty());
+    assert_eq!(ec2.describe_vpcs().filters(by_stack("other-net")).send().await.unwrap().vpcs().len(), 1, "another stack survives");
+    assert_eq!(eksnet.run(&["-f", "other.yaml", "plan", "--detailed-exitcode"]).code, 0, "and is complete");
+    let still = ec2.describe_vpcs().vpc_ids(&untagged).send().await.unwrap();
+    assert_eq!(still.vpcs().len(), 1, "an untagged VPC survives");
+}
