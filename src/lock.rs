@@ -17,6 +17,10 @@ pub struct LockInfo {
     pub host: String,
     pub command: String,
     pub since: String,
+    /// For a lock object that outlives its holder (S3): when it expires unless renewed, in Unix
+    /// seconds. A lock without it (an older eksnet's) never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
 }
 
 impl LockInfo {
@@ -28,7 +32,13 @@ impl LockInfo {
             host: hostname(),
             command: command.into(),
             since: crate::reporter::timestamp(),
+            expires: None,
         }
+    }
+
+    /// Whether its lease has run out (`now`: Unix seconds).
+    pub(crate) fn expired(&self, now: u64) -> bool {
+        self.expires.is_some_and(|e| e < now)
     }
 
     pub(crate) fn describe(&self) -> String {

@@ -43,6 +43,9 @@ pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How
         Mode::RefreshOnly => "eksnet apply --refresh-only",
     };
     let held = store.lock(command, g.lock_timeout).await?;
+    if let Some(warning) = held.warning() {
+        eprintln!("{} {warning}", printer.paint(Style::Warning, "warning:"));
+    }
     let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
     let how = How { approved: plan_file.is_some() || how.approved, take_over: how.take_over || saved.as_ref().is_some_and(|p| p.take_over), ..how };
     let result = apply_locked(g, &target, saved, how, printer).await;

@@ -42,6 +42,14 @@ pub enum Held {
 }
 
 impl Held {
+    /// What taking the lock had to say (a lock taken over from a holder whose lease ran out).
+    pub fn warning(&self) -> Option<&str> {
+        match self {
+            Held::Local(_) => None,
+            Held::S3(lock) => lock.took_over.as_deref(),
+        }
+    }
+
     /// Releases the lock; a lock that could not be released is returned as a warning for the
     /// user (the run itself is done: the next one meets the lock and is told how to remove it).
     pub async fn release(self) -> Option<String> {

@@ -2,8 +2,14 @@
 //! ETag this run last read or wrote (`If-None-Match: *` for the first), so a lost update is
 //! impossible; the lock is a second object created with `If-None-Match: *`. The previous state
 //! is kept by the bucket's versioning, or, when versioning is off, as `<key>.backup`.
+//!
+//! The lock object carries a lease: it expires `LEASE` after its last renewal, and its holder
+//! renews it every `LEASE / 4` while it runs. A run that finds an expired lock takes it over
+//! with a conditional write on the ETag it read (`If-Match`), so two runs cannot both take it; a
+//! live holder's lock is never taken. A run that is killed thus holds the state for at most
+//! `LEASE`.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -38,8 +44,23 @@ pub struct RemoteLock {
     client: Client,
     bucket: String,
     key: String,
-    etag: Option<String>,
+    /// The lock object's ETag as this run last wrote it (the renewals move it).
+    etag: Arc<Mutex<Option<String>>>,
+    renewal: tokio::task::JoinHandle<()>,
     pub info: LockInfo,
+    /// Said when the lock was taken over from a holder whose lease had run out.
+    pub took_over: Option<String>,
+}
+
+/// How long a lock lasts without renewal: 2 minutes (`EKSNET_LOCK_LEASE`, in seconds, to change
+/// it, e.g. in tests).
+fn lease() -> Duration {
+    let secs = std::env::var("EKSNET_LOCK_LEASE").ok().and_then(|v| v.parse::<u64>().ok()).unwrap_or(120);
+    Duration::from_secs(secs.max(1))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// HTTP status of a failed call, when S3 answered.
@@ -183,18 +204,32 @@ impl Remote {
     }
 
     pub async fn lock(&self, command: &str, timeout: Duration) -> anyhow::Result<RemoteLock> {
-        let info = LockInfo::new(command);
+        let mut info = LockInfo::new(command);
+        info.expires = Some(unix_now() + lease().as_secs());
         let body = serde_json::to_vec_pretty(&info)?;
         let deadline = Instant::now() + timeout;
         loop {
             let put = self.client.put_object().bucket(&self.bucket).key(self.lock_key()).content_type("application/json").if_none_match("*");
             match put.body(ByteStream::from(body.clone())).send().await {
-                Ok(out) => return Ok(self.held(out.e_tag, info)),
+                Ok(out) => return Ok(self.held(out.e_tag, info, None)),
                 Err(e) if lost_condition(&e) => match self.read_lock().await? {
                     // A retry whose first attempt landed (its answer was lost): the lock is ours.
-                    Some((Some(holder), etag)) if holder.id == info.id => return Ok(self.held(etag, info)),
+                    Some((Some(holder), etag)) if holder.id == info.id => return Ok(self.held(etag, info, None)),
                     // Released in the meantime: try again.
                     None => continue,
+                    // Its holder stopped renewing it: take it over, on the ETag read, so that of
+                    // two runs doing so one wins and the other finds a live lock.
+                    Some((Some(holder), Some(etag))) if holder.expired(unix_now()) => {
+                        let put = self.client.put_object().bucket(&self.bucket).key(self.lock_key()).content_type("application/json").if_match(&etag);
+                        match put.body(ByteStream::from(body.clone())).send().await {
+                            Ok(out) => {
+                                let said = format!("took over the lock of {}, whose lease ran out (it stopped renewing it: killed?)", holder.describe());
+                                return Ok(self.held(out.e_tag, info, Some(said)));
+                            }
+                            Err(e) if lost_condition(&e) => continue,
+                            Err(e) => return Err(failed(format!("cannot lock the state {}", self.location()), e, &self.bucket)),
+                        }
+                    }
                     Some(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_secs(1)).await,
                     Some((holder, _)) => return Err(held_error(holder, &format!("s3://{}/{}", self.bucket, self.lock_key()))),
                 },
@@ -203,8 +238,32 @@ impl Remote {
         }
     }
 
-    fn held(&self, etag: Option<String>, info: LockInfo) -> RemoteLock {
-        RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag, info }
+    /// The lock as held, with its renewal running every quarter of the lease.
+    fn held(&self, etag: Option<String>, info: LockInfo, took_over: Option<String>) -> RemoteLock {
+        let etag = Arc::new(Mutex::new(etag));
+        let (client, bucket, key) = (self.client.clone(), self.bucket.clone(), self.lock_key());
+        let (renewed, mut lease_info) = (Arc::clone(&etag), info.clone());
+        let renewal = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease() / 4).await;
+                lease_info.expires = Some(unix_now() + lease().as_secs());
+                let Ok(body) = serde_json::to_vec_pretty(&lease_info) else { return };
+                let current = renewed.lock().expect("etag").clone();
+                let put = client.put_object().bucket(&bucket).key(&key).content_type("application/json");
+                let put = match current {
+                    Some(etag) => put.if_match(etag),
+                    None => put,
+                };
+                // A failed renewal is tried again at the next beat; one that lost its condition
+                // means the lock is no longer this run's (taken over): nothing more to renew.
+                match put.body(ByteStream::from(body)).send().await {
+                    Ok(out) => *renewed.lock().expect("etag") = out.e_tag,
+                    Err(e) if lost_condition(&e) => return,
+                    Err(_) => {}
+                }
+            }
+        });
+        RemoteLock { client: self.client.clone(), bucket: self.bucket.clone(), key: self.lock_key(), etag, renewal, info, took_over }
     }
 
     pub async fn unlock(&self, id: &str) -> anyhow::Result<LockInfo> {
@@ -229,8 +288,11 @@ impl Remote {
 impl RemoteLock {
     /// Deletes the lock object, only if it is still this run's; says why when it cannot.
     pub async fn release(self) -> Option<String> {
+        self.renewal.abort();
+        let _ = self.renewal.await;
+        let etag = self.etag.lock().expect("etag").clone();
         let delete = self.client.delete_object().bucket(&self.bucket).key(&self.key);
-        let delete = match &self.etag {
+        let delete = match &etag {
             Some(etag) => delete.if_match(etag),
             None => delete,
         };

@@ -200,11 +200,17 @@ async fn role_propagation_is_retried_and_updates_happen_in_place() {
     assert_eq!(cloud.positions("CreateCluster").len(), 3, "updated in place, not re-created");
     eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
 
-    // Subnets cannot change on a running cluster: the plan says it must be replaced.
+    // A cluster's subnets change in place (UpdateClusterConfig); a nodegroup's cannot, and the
+    // plan says plainly that it is replaced and why.
     let moved = std::fs::read_to_string(&stack).unwrap().replace("[10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24]", "[10.0.1.0/24, 10.0.2.0/24, 10.0.7.0/24]");
     std::fs::write(&stack, moved).unwrap();
     let plan = eksnet.run(&["-f", &stack, "plan"]).ok();
-    assert!(plan.stdout.contains("-/+ eks_cluster.main") && plan.stdout.contains("must be replaced because subnet_ids changed"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("~ eks_cluster.main") && !plan.stdout.contains("-/+ eks_cluster.main"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("-/+ eks_nodegroup.default") && plan.stdout.contains("REPLACES the nodegroup default because subnet.private"),
+        "{}",
+        plan.stdout
+    );
     std::fs::write(&stack, std::fs::read_to_string(&stack).unwrap().replace("10.0.7.0/24]", "10.0.3.0/24]")).unwrap();
     eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
 }

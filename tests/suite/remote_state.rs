@@ -200,3 +200,48 @@ async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("NoSuchBucket") && missing.stderr.contains("create the bucket `no-such-bucket`"), "{}", missing.stderr);
 }
+
+/// The S3 lock carries a lease its holder renews: a live holder's lock is never taken, even
+/// past the lease; a killed holder's is taken over once its lease runs out, with a warning.
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_lock_of_a_killed_run_is_taken_over_after_its_lease_and_a_live_one_is_not() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let s3 = s3_client(&cloud).await;
+    create_bucket(&s3).await;
+    write_stack(&eksnet, &format!("{}{}", small_network("remote-demo"), remote()));
+    let lease = [("EKSNET_LOCK_LEASE", "2")];
+    let args = ["-f", "stack.yaml", "apply", "--auto-approve", "--parallelism", "1"];
+
+    // A live holder: its CreateVpc answer is held for 6 s, three leases, while it renews.
+    cloud.fault(serde_json::json!({"service": "ec2", "operation": "CreateVpc", "hold": 6, "times": 1}));
+    let mut live = eksnet.command(&args).env("EKSNET_LOCK_LEASE", "2").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    while cloud.positions("CreateVpc").is_empty() && object(&s3, &format!("{KEY}.lock")).await.is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let refused = eksnet.run_with(&args, &lease);
+    assert_eq!(refused.code, 1, "a live holder's lock was taken:\n{}", refused.stderr);
+    assert!(refused.stderr.contains("locked by `eksnet apply`"), "{}", refused.stderr);
+    assert!(live.wait().unwrap().success(), "the live holder finishes");
+    cloud.control(&["fault", "--clear"]);
+
+    // A killed holder: its lock stays, stops being renewed, and is taken over after the lease.
+    let mut child = eksnet
+        .command(&["-f", "stack.yaml", "destroy", "--auto-approve", "--parallelism", "1"])
+        .env("EKSNET_LOCK_LEASE", "2")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    std::io::BufRead::lines(stderr).map(Result::unwrap).find(|l| l.contains(" destroyed ")).expect("a progress line");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(object(&s3, &format!("{KEY}.lock")).await.is_some(), "the killed run's lock is left");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let out = eksnet.run_with(&["-f", "stack.yaml", "destroy", "--auto-approve"], &lease).ok();
+    assert!(out.stderr.contains("took over the lock of `eksnet destroy`"), "{}", out.stderr);
+    assert!(object(&s3, &format!("{KEY}.lock")).await.is_none(), "released at the end");
+    assert_eq!(tagged_subnets(&cloud).await, 0);
+}

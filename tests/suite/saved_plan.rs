@@ -1,6 +1,8 @@
 //! Saved plans run exactly as saved, and are refused once the state moved; a held lock stops
 //! a second run at once; no confirmation without a terminal.
 
+use std::io::Write;
+
 use crate::common::{LocalCloud, reference_stack};
 
 #[test]
@@ -35,10 +37,17 @@ fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
     let lock = format!("{}.lock", state.display());
     let holder =
         serde_json::json!({"id": "lock-123", "pid": std::process::id(), "host": "ci-host", "command": "eksnet apply", "since": "2026-01-01T00:00:00.000Z"});
-    std::fs::write(&lock, holder.to_string()).unwrap();
+    // Local locks are OS locks held by an open file, as eksnet holds them; the file names the holder.
+    let mut held = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&lock).unwrap();
+    held.try_lock().unwrap();
+    held.write_all(holder.to_string().as_bytes()).unwrap();
     let locked = eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]);
     assert_eq!(locked.code, 1);
     assert!(locked.stderr.contains("locked by `eksnet apply`") && locked.stderr.contains("ci-host") && locked.stderr.contains("lock-123"), "{}", locked.stderr);
-    eksnet.run(&["-f", &stack, "state", "unlock", "lock-123"]).ok();
+    // A live holder's lock is not cleared by `state unlock`; once its holder ends, it is free.
+    let unlock = eksnet.run(&["-f", &stack, "state", "unlock", "lock-123"]);
+    assert_eq!(unlock.code, 1);
+    assert!(unlock.stderr.contains("which is running"), "{}", unlock.stderr);
+    drop(held);
     eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
 }
