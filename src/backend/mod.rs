@@ -38,7 +38,7 @@ pub enum Store {
 /// A lock held for the run; release it when the run ends.
 pub enum Held {
     Local(Lock),
-    S3(s3::RemoteLock),
+    S3(Box<s3::RemoteLock>),
 }
 
 impl Held {
@@ -110,7 +110,7 @@ impl Store {
     pub async fn lock(&self, command: &str, timeout: Duration) -> anyhow::Result<Held> {
         match self {
             Store::Local(f) => Ok(Held::Local(Lock::acquire(&f.path, command, timeout)?)),
-            Store::S3(r) => Ok(Held::S3(r.lock(command, timeout).await?)),
+            Store::S3(r) => Ok(Held::S3(Box::new(r.lock(command, timeout).await?))),
         }
     }
 
