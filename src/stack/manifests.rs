@@ -158,7 +158,7 @@ pub fn parse(file: &str, text: &str, entry: &Entry, cx: &Context, problems: &mut
     let docs: Vec<Value> = match serde_saphyr::from_multiple(text) {
         Ok(docs) => docs,
         Err(e) => {
-            let mut d = super::yaml_error(file, &e);
+            let mut d = super::yaml_error(file, text, &e);
             d.message = format!("invalid manifest YAML: {}", d.message);
             problems.push(d);
             return vec![];

@@ -5,6 +5,7 @@ mod expand;
 mod manifests;
 pub mod model;
 mod validate;
+mod words;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::graph::GraphError;
 pub use crate::provider::Desired;
 pub use manifests::Manifest;
 pub use model::NatLayout;
+pub(crate) use words::yaml_error;
 
 /// A validated stack, with every CIDR computed and every name resolved.
 #[derive(Debug, Clone)]
@@ -177,7 +179,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Stack, Invalid> {
 }
 
 pub fn parse(file: &str, text: &str, overrides: &Overrides) -> Result<Stack, Invalid> {
-    let raw: model::StackFile = serde_saphyr::from_str(text).map_err(|e| Invalid(vec![yaml_error(file, &e)]))?;
+    let raw: model::StackFile = serde_saphyr::from_str(text).map_err(|e| Invalid(vec![words::yaml_error(file, text, &e)]))?;
     let mut stack = validate::validate(file, &raw, overrides)?;
     stack.manifests = load_manifests(file, &raw, &stack)?;
     check_graph(&stack)?;
@@ -246,21 +248,6 @@ fn check_graph(stack: &Stack) -> Result<(), Invalid> {
         }
     };
     Err(Invalid(vec![diagnostic]))
-}
-
-pub(crate) fn yaml_error(file: &str, error: &serde_saphyr::Error) -> Diagnostic {
-    let span = error.location().map(|l| Span { line: l.line(), column: l.column() });
-    // The crate renders a snippet after the first line; we show our own location line instead.
-    let text = error.to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    // Drop the crate's own "error: line L column C: " prefix; the location is shown below.
-    let message = match first.strip_prefix("error: ").and_then(|rest| rest.split_once(": ")) {
-        Some((position, rest)) if position.starts_with("line ") => rest.to_string(),
-        _ => first.to_string(),
-    };
-    let hint =
-        if message.contains("unknown field") { "remove the key or fix its spelling; docs/stack.md lists every field" } else { "fix the YAML at this position" };
-    Diagnostic::new(file, span, message).hint(hint)
 }
 
 pub(crate) fn span_of<T>(s: &serde_saphyr::Spanned<T>) -> Option<Span> {

@@ -313,6 +313,7 @@ pub struct RuleSpec {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub enum PortSpec {
-    One(u16),
+    /// Any integer, so that `70000` or `-1` is refused by validation in the stack's words.
+    One(i64),
     Range(String),
 }

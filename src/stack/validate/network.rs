@@ -138,7 +138,11 @@ fn rule(c: &mut Checker, r: &Spanned<model::RuleSpec>, raw: &StackFile) -> Vec<R
         Some(p) => match parse_ports(&p.value) {
             Some(range) => Some(range),
             None => {
-                c.error(p, "ports must be a number or a range like \"1024-65535\" (low to high)", "write `ports: 80` or `ports: \"8000-8080\"`");
+                c.error(
+                    p,
+                    "ports must be a port number from 0 to 65535 or a range like \"1024-65535\" (low to high)",
+                    "write `ports: 80` or `ports: \"8000-8080\"`",
+                );
                 return vec![];
             }
         },
@@ -173,7 +177,10 @@ fn rule(c: &mut Checker, r: &Spanned<model::RuleSpec>, raw: &StackFile) -> Vec<R
 
 fn parse_ports(spec: &PortSpec) -> Option<(u16, u16)> {
     match spec {
-        PortSpec::One(p) => Some((*p, *p)),
+        PortSpec::One(p) => {
+            let p = u16::try_from(*p).ok()?;
+            Some((p, p))
+        }
         PortSpec::Range(text) => {
             let (lo, hi) = match text.split_once('-') {
                 Some((lo, hi)) => (lo.trim().parse().ok()?, hi.trim().parse().ok()?),
