@@ -303,8 +303,31 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
                 deps.push(namespace);
             }
         }
+        // A SecurityGroupPolicy applies only to pods scheduled after it exists (EKS user guide,
+        // "Use a security group policy for an Amazon EKS Pod": it does not affect running pods):
+        // whatever makes pods starts after the namespace's policies.
+        if makes_pods(&m.object) {
+            let namespace = namespace_of(&m.object);
+            deps.extend(
+                b.stack
+                    .manifests
+                    .iter()
+                    .filter(|o| o.object["kind"] == "SecurityGroupPolicy" && namespace_of(&o.object) == namespace)
+                    .map(|o| o.address.clone()),
+            );
+        }
         add_manifest(b, m, &address, deps);
     }
+}
+
+/// Kinds whose controllers create pods (or that are pods).
+fn makes_pods(object: &Value) -> bool {
+    ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"].iter().any(|k| object["kind"] == *k)
+}
+
+/// The namespace a namespaced object lands in (`default` when the manifest names none).
+fn namespace_of(object: &Value) -> &str {
+    object["metadata"]["namespace"].as_str().unwrap_or("default")
 }
 
 /// The cluster's API, as every Kubernetes object refers to it.
@@ -463,4 +486,21 @@ fn rule(rule: &Rule, own: &Address) -> Value {
         Source::Group(name) => out["group_id"] = reference(&Address::new("security_group", name), "id"),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn workloads_start_after_the_security_group_policies_of_their_namespace() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/custom-networking.yaml");
+        let stack = crate::stack::load(&path, &crate::stack::Overrides { region: None }).unwrap();
+        let desired = stack.desired();
+        let of_kind =
+            |kind: &str| desired.iter().find(|d| d.address.kind == "k8s_manifest" && d.attrs["object"]["kind"] == kind).unwrap_or_else(|| panic!("no {kind}"));
+        let (deployment, policy) = (of_kind("Deployment"), of_kind("SecurityGroupPolicy"));
+        assert!(deployment.deps.contains(&policy.address), "{:?} misses {}", deployment.deps, policy.address);
+        assert!(!policy.deps.contains(&deployment.address));
+    }
 }

@@ -48,10 +48,9 @@ fn in_stack_words(message: &str, key: Option<&str>, value: Option<&str>) -> (Str
         "expected string scalar" => {
             (format!("{what} must be a single value, not a list or a map"), "write one value after the colon; docs/stack.md shows each field".into())
         }
-        m if m.contains("untagged enum PortSpec") => (
-            format!("`ports` must be a port number from 0 to 65535 or a range like \"1024-65535\"{not}"),
-            "write `ports: 80` or `ports: \"8000-8080\"`".into(),
-        ),
+        m if m.contains("untagged enum PortSpec") => {
+            (format!("`ports` must be a port number from 0 to 65535 or a range like \"1024-65535\"{not}"), "write `ports: 80` or `ports: \"8000-8080\"`".into())
+        }
         m if m.contains("unknown field") => (m.to_string(), "remove the key or fix its spelling; docs/stack.md lists every field".into()),
         m => (m.to_string(), "fix the YAML at this position".into()),
     }
@@ -72,7 +71,7 @@ mod tests {
         let (message, hint) = explain(yaml, 4, 22, "invalid u32");
         assert_eq!(message, "`min` must be a whole number from 0 to 4294967295, not `-1`");
         assert_eq!(hint, "write a whole number, e.g. `min: 1`");
-        let (message, _) = explain("  endpoint: {public: maybe}\n", 1, 23, "invalid boolean");
+        let (message, _) = explain("  endpoint: {public: maybe}\n", 1, 22, "invalid boolean");
         assert_eq!(message, "`public` must be true or false, not `maybe`");
     }
 

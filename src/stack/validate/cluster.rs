@@ -43,6 +43,16 @@ pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, az_count: u
     if raw.subnets.private.is_none() {
         c.error(spec, "the cluster runs in the private subnets, but the stack has none", "add `subnets.private`");
     }
+    // Custom networking is always on, and the vpc-cni add-on's schema refuses an
+    // `eniConfig.subnets` without entries (`minProperties: 1`, DescribeAddonConfiguration;
+    // docs/aws-behaviour.md row 8): a cluster without intra subnets is refused here, not by EKS.
+    if raw.subnets.intra.is_none() && raw.cni.is_none() {
+        c.error(
+            spec,
+            "the cluster's pods take their IPs from the intra subnets (VPC CNI custom networking), but the stack has none",
+            "add `vpc.secondary_cidrs: [100.64.0.0/16]` and `subnets.intra: {derive: {from: 100.64.0.0/16, prefix: 24, start: 1}}`",
+        );
+    }
     for l in &s.logging {
         if !LOG_TYPES.contains(&l.value.as_str()) {
             c.error(l, format!("unknown control-plane log type `{}`", l.value), &format!("use any of {}", LOG_TYPES.join(", ")));
