@@ -120,7 +120,7 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
             p.backend = target.backend.clone();
             p.take_over = take_over;
             if let (Some(s), false) = (stack, destroy) {
-                p.capacity = capacity(&aws, s).await?;
+                p.capacity = preflight(&aws, s).await?;
             }
             p
         }

@@ -197,7 +197,20 @@ fn read_plan(path: &Path) -> anyhow::Result<Plan> {
 }
 
 /// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
-async fn capacity(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+/// What a plan that builds asks AWS beyond the refresh: that the stack's zones exist in this
+/// account (nothing is created when one does not), and the instance types' network limits for
+/// the IP capacity.
+async fn preflight(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+    let offered = aws.availability_zones().await.map_err(|e| anyhow::anyhow!("reading availability zones: {e}"))?;
+    let zones: Vec<&String> = stack.tiers.iter().flat_map(|t| t.subnets.iter().map(|(az, _)| az)).collect();
+    if let Some(missing) = zones.iter().find(|z| !offered.contains(z)) {
+        let mut offered = offered;
+        offered.sort();
+        return Err(help(
+            format!("availability zone `{missing}` does not exist in {} for this account (it has {})", stack.region, offered.join(", ")),
+            format!("change `availability_zones` in {}; nothing was created", stack.file),
+        ));
+    }
     let Some(cluster) = &stack.cluster else { return Ok(None) };
     let mut types: Vec<String> = cluster.nodegroups.iter().flat_map(|n| n.instance_types.iter().cloned()).collect();
     types.sort();

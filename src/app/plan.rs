@@ -29,7 +29,7 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     plan.state_lineage = Some(lineage);
     plan.take_over = args.take_over;
     if !args.destroy {
-        plan.capacity = capacity(&aws, &stack).await?;
+        plan.capacity = preflight(&aws, &stack).await?;
     }
     print!("{}", render_plan(&plan, args.format, printer)?);
     if let Some(out) = &args.out {

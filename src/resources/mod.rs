@@ -11,6 +11,7 @@ mod leftovers;
 mod session;
 pub mod tags;
 pub mod wait;
+mod zones;
 
 use aws_config::SdkConfig;
 

@@ -37,3 +37,25 @@ async fn a_private_subnet_change_updates_the_cluster_in_place_and_replaces_the_n
     assert_eq!(eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).code, 0);
     eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
 }
+
+#[test]
+fn a_zone_the_account_lacks_stops_plan_and_apply_before_anything_is_created() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    // `d` is a valid zone letter, but this account has only a, b and c in ap-southeast-2.
+    let stack = reference_variant(&eksnet, "zones", "Zones", |t| t.replace("availability_zones: [a, b, c]", "availability_zones: [a, b, d]"));
+    eksnet.run(&["-f", &stack, "validate"]).ok();
+    for command in [&["plan"][..], &["apply", "--auto-approve"][..]] {
+        let out = eksnet.run(&[&["-f", stack.as_str()][..], command].concat());
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("availability zone `ap-southeast-2d` does not exist in ap-southeast-2 for this account")
+                && out.stderr.contains("ap-southeast-2a, ap-southeast-2b, ap-southeast-2c")
+                && out.stderr.contains("change `availability_zones`"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(cloud.changes(), 0, "nothing is created");
+    assert_eq!(cloud.positions("DescribeAvailabilityZones").len(), 2, "one call per run");
+}

@@ -34,6 +34,15 @@ pub(super) fn availability_zones(c: &mut Checker, raw: &StackFile, region: &str)
                         format!("availability zone `{}` is not in region {region}", az.value),
                         &format!("use zones of {region}, e.g. {region}a, or letters: [a, b, c]"),
                     );
+                } else if suffix > "f" {
+                    // No region has more than six zones (us-east-1: use1-az1 … use1-az6, AWS
+                    // Global Infrastructure, "AWS Availability Zones"), so letters run a to f;
+                    // which of those exist is the account's mapping, checked by `plan`.
+                    c.error(
+                        az,
+                        format!("availability zone `{name}` does not exist: zone letters run from a to f"),
+                        &format!("use zones of {region}, e.g. [a, b, c]; `aws ec2 describe-availability-zones --region {region}` lists this account's"),
+                    );
                 } else if azs.contains(&name) {
                     c.error(az, format!("availability zone `{name}` is listed twice"), "list each zone once");
                 }
