@@ -224,6 +224,10 @@ pub enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Write a lost state again from what exists: every object of the stack found by its tags
+    /// (and Kubernetes labels), with the history (lineage) they are marked with. Refused while
+    /// the state still records objects. Changes nothing in AWS.
+    Rebuild,
 }
 
 /// `300ms`, `30s`, `10m`, `1h` or a number of seconds.

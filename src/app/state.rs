@@ -19,6 +19,9 @@ pub(super) async fn output_command(g: &Global, args: &OutputArgs) -> anyhow::Res
 }
 
 pub(super) async fn state_command(g: &Global, command: &StateCommand, printer: Printer) -> anyhow::Result<i32> {
+    if let StateCommand::Rebuild = command {
+        return rebuild(g, printer).await;
+    }
     let (store, stack_name) = store_for(g).await?;
     match command {
         StateCommand::Unlock { id } => {
@@ -37,6 +40,7 @@ pub(super) async fn state_command(g: &Global, command: &StateCommand, printer: P
             let record = state.resources.get(&parsed).with_context(|| format!("`{address}` is not in the state; `eksnet state list` shows what is"))?;
             println!("{}", serde_json::to_string_pretty(record)?);
         }
+        StateCommand::Rebuild => unreachable!("handled above"),
         StateCommand::Pull => {
             let state = load_existing(&store, "nothing was applied yet").await?;
             println!("{}", serde_json::to_string_pretty(&state)?);
@@ -61,4 +65,56 @@ pub(super) async fn state_command(g: &Global, command: &StateCommand, printer: P
         }
     }
     Ok(0)
+}
+
+/// `eksnet state rebuild`: the state of a stack whose state file is lost, written from the
+/// objects that carry the stack's tags. The rebuilt state keeps the lineage the objects are
+/// marked with, so it is the lost state's history continued, and the next plan is empty.
+async fn rebuild(g: &Global, printer: Printer) -> anyhow::Result<i32> {
+    let stack = load_stack(g)?;
+    let store = stack_store(g, &stack).await?;
+    let held = store.lock("eksnet state rebuild", g.lock_timeout).await?;
+    let result = async {
+        if let Some(state) = store.load().await?.filter(|s| !s.resources.is_empty()) {
+            return Err(help(
+                format!("the state at {} still records {} objects; rebuild writes a state that was lost", store.location(), state.resources.len()),
+                "`eksnet apply --refresh-only` records what changed outside eksnet in an existing state",
+            ));
+        }
+        let mut aws = connect(g, &stack.name, &stack.region).await?;
+        let desired = stack.desired();
+        aws.set_clusters(stack.cluster.iter().map(|c| c.name.clone()).collect());
+        // Every lineage is accepted here; the objects say which one they belong to.
+        let owner = Owner { stack: stack.name.clone(), lineage: String::new(), take_over: true };
+        let observed = observe(&aws, &owner, None, &desired).await?;
+        let mut lineages: Vec<&str> = observed.values().filter_map(|o| crate::ownership::marks(&o.attrs).lineage).collect();
+        lineages.sort();
+        lineages.dedup();
+        let mut state = State::new(&stack.name);
+        match lineages.as_slice() {
+            [] => {}
+            [one] => state.lineage = one.to_string(),
+            many => {
+                return Err(help(
+                    format!("the objects of stack `{}` are marked by {} states (lineages {})", stack.name, many.len(), many.join(", ")),
+                    "destroy the stray copy with `eksnet destroy --from-tags`, or adopt everything with `eksnet apply --take-over`",
+                ));
+            }
+        }
+        sync(&mut state, &observed, &desired);
+        store.save(&mut state).await?;
+        for (address, record) in &state.resources {
+            println!("{address}\t{}", record.id.as_deref().unwrap_or_default());
+        }
+        eprintln!(
+            "Rebuilt the state at {} from {} objects found by their tags (lineage {}); nothing in AWS was changed.",
+            store.location(),
+            state.resources.len(),
+            state.lineage
+        );
+        Ok(0)
+    }
+    .await;
+    release(held, printer).await;
+    result
 }

@@ -137,8 +137,21 @@ async fn a_stack_whose_state_is_lost_is_destroyed_from_its_tags_and_nothing_else
     let ec2 = cloud.ec2("us-west-2").await;
     let untagged = ec2.create_vpc().cidr_block("10.9.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
 
-    // The runner died with its disk: the state is gone.
-    std::fs::remove_file(eksnet.path(".eksnet/lost-net.state.json")).unwrap();
+    // The runner died with its disk: the state is gone. `state rebuild` writes it again from the
+    // tags, in the lost state's lineage, so the next plan is empty; it refuses a state that lives.
+    let state = eksnet.path(".eksnet/lost-net.state.json");
+    let lost = std::fs::read_to_string(&state).unwrap();
+    std::fs::remove_file(&state).unwrap();
+    let rebuilt = eksnet.run(&["-f", "net.yaml", "state", "rebuild"]).ok();
+    assert!(rebuilt.stderr.contains("Rebuilt the state") && rebuilt.stdout.contains("vpc.main"), "{}\n{}", rebuilt.stdout, rebuilt.stderr);
+    let lineage = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["lineage"].clone();
+    assert_eq!(lineage(&std::fs::read_to_string(&state).unwrap()), lineage(&lost));
+    let plan = eksnet.run(&["-f", "net.yaml", "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    let again = eksnet.run(&["-f", "net.yaml", "state", "rebuild"]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("still records"), "{}", again.stderr);
+    std::fs::remove_file(&state).unwrap();
     let refused = eksnet.run(&["-f", "net.yaml", "destroy", "--auto-approve"]);
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(refused.stderr.contains("managed by another state"), "{}", refused.stderr);
