@@ -65,6 +65,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete everything the stack created.
     Destroy(DestroyArgs),
+    /// Destroy expired test stacks (tagged `eksnet:expires-at` by `expires_after` or
+    /// `apply --ttl`), found by their tags; no stack file needed. Without a terminal it only
+    /// lists them unless --yes is given.
+    Sweep(SweepArgs),
     /// Print the stack's outputs.
     Output(OutputArgs),
     /// Inspect or repair the state.
@@ -196,6 +200,31 @@ pub struct ApplyArgs {
     /// terminal.
     #[arg(long)]
     pub allow_destroy_cluster: bool,
+    /// Expire the stack this long from now (`4h`, `2d`), or `never`: its objects are tagged
+    /// `eksnet:expires-at` and `eksnet sweep` destroys it once that time has passed. Overrides
+    /// the stack's `expires_after`.
+    #[arg(long, conflicts_with = "plan_file", value_parser = parse_ttl, value_name = "DURATION|never")]
+    pub ttl: Option<String>,
+}
+
+fn parse_ttl(text: &str) -> Result<String, String> {
+    if text == "never" {
+        return Ok(text.into());
+    }
+    crate::duration::parse(text).and_then(|d| if d.is_zero() { Err("a lifetime must be longer than 0".into()) } else { Ok(text.into()) })
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Look in every region the account has enabled (DescribeRegions), not only --region.
+    #[arg(long)]
+    pub all_regions: bool,
+    /// List the expired stacks and what they hold; destroy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Destroy without asking (needed without a terminal).
+    #[arg(long, alias = "auto-approve", conflicts_with = "dry_run")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -230,21 +259,7 @@ pub enum StateCommand {
     Rebuild,
 }
 
-/// `300ms`, `30s`, `10m`, `1h` or a number of seconds.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration (e.g. 30s, 10m)"))?;
-    let seconds = match unit {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("unknown unit in `{text}`: use ms, s, m or h")),
-    };
-    Ok(std::time::Duration::from_secs_f64(seconds))
-}
+pub use crate::duration::parse as parse_duration;
 
 #[cfg(test)]
 mod tests {
@@ -256,7 +271,8 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
         assert_eq!(parse_duration("3").unwrap(), Duration::from_secs(3));
-        assert!(parse_duration("3d").is_err());
+        assert_eq!(parse_duration("3d").unwrap(), Duration::from_secs(3 * 86400));
+        assert!(parse_duration("3w").is_err());
     }
 
     #[test]

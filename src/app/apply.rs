@@ -13,13 +13,15 @@ pub(super) enum Mode {
 
 /// How an apply runs: its mode, whether it was approved beforehand, and whether it may take over
 /// objects another state manages.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct How {
     pub approved: bool,
     pub mode: Mode,
     pub take_over: bool,
     /// An approved plan may delete or replace the cluster, a nodegroup or the VPC.
     pub allow_destroy_cluster: bool,
+    /// `apply --ttl`: the stack's lifetime from now, or `never`.
+    pub ttl: Option<String>,
 }
 
 pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
@@ -54,17 +56,17 @@ pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How
 }
 
 /// What an apply works on.
-struct Target<'a> {
-    name: String,
-    region: String,
-    backend: BackendConfig,
-    stack: Option<&'a Stack>,
-    store: &'a Store,
+pub(super) struct Target<'a> {
+    pub name: String,
+    pub region: String,
+    pub backend: BackendConfig,
+    pub stack: Option<&'a Stack>,
+    pub store: &'a Store,
 }
 
-async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<i32> {
+pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<i32> {
     let Target { name, region, stack, store, .. } = target;
-    let How { approved, mode, take_over, allow_destroy_cluster } = how;
+    let How { approved, mode, take_over, allow_destroy_cluster, ttl } = how;
     let destroy = mode == Mode::Destroy;
     let mut state = match store.load().await? {
         Some(state) => state,
@@ -97,6 +99,17 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
     aws.set_clusters(cluster_names(&desired, &state));
     let owner = Owner { stack: name.clone(), lineage: state.lineage.clone(), take_over };
     let observed = observe(&aws, &owner, Some(&state), &desired).await?;
+    // Clusters found by their tags count as the stack's too (a destroy from tags or a sweep has
+    // no stack file to name them), so that their CNI's leftovers are cleaned up.
+    let mut clusters = cluster_names(&desired, &state);
+    clusters.extend(observed.iter().filter(|(a, _)| a.kind == "eks_cluster").filter_map(|(_, o)| o.attrs.get("name")?.as_str().map(str::to_string)));
+    clusters.sort();
+    clusters.dedup();
+    aws.set_clusters(clusters);
+    let desired = match (&saved, stack) {
+        (None, Some(s)) if !destroy => expiring(desired, &requested_expiry(s, ttl.as_deref()), &observed),
+        _ => desired,
+    };
     let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
     if let Some(drifts) = &drifts {
         print!("{}", text::drift(drifts, &|c, t| printer.paint(c, t)));

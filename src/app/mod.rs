@@ -5,6 +5,7 @@ mod apply;
 mod cluster;
 mod plan;
 mod state;
+mod sweep;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -29,7 +30,7 @@ use crate::resources::{Aws, Polling};
 use crate::stack::{Overrides, Stack};
 use crate::state::{State, StateFile};
 use crate::ui::Printer;
-use apply::{How, Mode, apply_command};
+use apply::{How, Mode, Target, apply_command, apply_locked};
 use cluster::{graph_command, kubeconfig_command, token_command};
 use plan::{plan_command, render_plan};
 use state::{output_command, state_command};
@@ -89,15 +90,22 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Plan(args) => runtime()?.block_on(plan_command(g, args, printer)),
         Command::Apply(args) => {
             let mode = if args.refresh_only { Mode::RefreshOnly } else { Mode::Apply };
-            let how = How { approved: args.confirm.auto_approve, mode, take_over: args.take_over, allow_destroy_cluster: args.allow_destroy_cluster };
+            let how = How {
+                approved: args.confirm.auto_approve,
+                mode,
+                take_over: args.take_over,
+                allow_destroy_cluster: args.allow_destroy_cluster,
+                ttl: args.ttl.clone(),
+            };
             runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))
         }
         Command::Destroy(args) => {
             // `destroy` is the explicit wish to delete everything, the cluster included.
             // --from-tags: the stack's objects are found by their tags whatever state made them.
-            let how = How { approved: args.confirm.auto_approve, mode: Mode::Destroy, take_over: args.from_tags, allow_destroy_cluster: true };
+            let how = How { approved: args.confirm.auto_approve, mode: Mode::Destroy, take_over: args.from_tags, allow_destroy_cluster: true, ttl: None };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
+        Command::Sweep(args) => runtime()?.block_on(sweep::sweep_command(g, args, printer)),
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),
         Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
         Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),
@@ -182,6 +190,26 @@ fn owned_elsewhere(owner: &Owner, foreign: &[Foreign]) -> anyhow::Error {
          deliberately: `eksnet plan --take-over` shows what that changes, `eksnet apply --take-over` does it (the other state must not be \
          used afterwards; docs/ownership.md)",
     )
+}
+
+/// What the run asks of the stack's lifetime: `apply --ttl`, else the stack's `expires_after`.
+fn requested_expiry(stack: &Stack, ttl: Option<&str>) -> crate::expiry::Requested {
+    use crate::expiry::Requested;
+    match (ttl, &stack.expires_after) {
+        (Some("never"), _) => Requested::Never,
+        (Some(ttl), _) => Requested::Renew(ttl.to_string()),
+        (None, Some(after)) => Requested::Stack(after.clone()),
+        (None, None) => Requested::Keep,
+    }
+}
+
+/// The desired resources with the expiry marks this run sets, decided from what the objects
+/// carry (the VPC first) so that the time does not move from one plan to the next.
+fn expiring(mut desired: Vec<Desired>, requested: &crate::expiry::Requested, observed: &BTreeMap<Address, Observed>) -> Vec<Desired> {
+    let vpc = observed.get(&Address::new("vpc", "main"));
+    let current = crate::expiry::current(vpc.into_iter().chain(observed.values()));
+    crate::expiry::mark(&mut desired, crate::expiry::decide(requested, current, std::time::SystemTime::now()).as_ref());
+    desired
 }
 
 /// The stack's desired resources, marked with the lineage of the state that will manage them.

@@ -23,6 +23,7 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
         }
         return Ok(if args.detailed_exitcode && !drifts.is_empty() { 2 } else { 0 });
     }
+    let desired = if args.destroy { desired } else { expiring(desired, &requested_expiry(&stack, None), &observed) };
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
     plan.backend = stack.backend.clone();

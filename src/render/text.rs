@@ -119,3 +119,28 @@ pub fn capacity(c: &Capacity, paint: Paint) -> String {
     }
     out
 }
+
+/// One expired stack in `eksnet sweep`'s table.
+#[derive(Debug, Clone)]
+pub struct SweepRow {
+    pub stack: String,
+    pub region: String,
+    pub vpc: String,
+    pub expired_since: String,
+    /// Objects found by the stack's tags, by kind.
+    pub objects: std::collections::BTreeMap<String, usize>,
+}
+
+/// The sweep's table: what is expired, since when, and what it holds.
+pub fn sweep(rows: &[SweepRow], alive: usize) -> String {
+    let width = |f: fn(&SweepRow) -> usize, title: &str| rows.iter().map(f).max().unwrap_or(0).max(title.len());
+    let (s, r, v) = (width(|x| x.stack.len(), "STACK"), width(|x| x.region.len(), "REGION"), width(|x| x.vpc.len(), "VPC"));
+    let mut out = format!("Expired stacks: {} ({alive} with an expiry still to come are left alone)\n\n", rows.len());
+    out += &format!("  {:s$}  {:r$}  {:v$}  {:13}  OBJECTS\n", "STACK", "REGION", "VPC", "EXPIRED SINCE");
+    for row in rows {
+        let total: usize = row.objects.values().sum();
+        let kinds: Vec<String> = row.objects.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        out += &format!("  {:s$}  {:r$}  {:v$}  {:13}  {total} ({})\n", row.stack, row.region, row.vpc, row.expired_since, kinds.join(", "));
+    }
+    out + "\n"
+}

@@ -5,6 +5,7 @@
 
 mod create_once;
 mod eks;
+pub mod expiring;
 mod fields;
 mod instance_types;
 mod leftovers;

@@ -38,6 +38,8 @@ pub struct Stack {
     pub manifests: Vec<Manifest>,
     /// Where the state lives.
     pub backend: crate::backend::BackendConfig,
+    /// `expires_after` as written (`4h`), checked to be a duration.
+    pub expires_after: Option<String>,
 }
 
 /// Kubernetes versions EKS offers (standard and extended support); `validate` rejects others.

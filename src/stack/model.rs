@@ -39,6 +39,10 @@ pub struct StackFile {
     /// Where the state lives (default: a local file).
     #[serde(default)]
     pub state: Option<S<StateSpec>>,
+    /// A test stack's lifetime (`4h`, `2d`): its objects are tagged `eksnet:expires-at`, and
+    /// `eksnet sweep` destroys it once that time has passed.
+    #[serde(default)]
+    pub expires_after: Option<S<String>>,
 }
 
 /// `state: {backend: s3, bucket, key, region}`, or `backend: local`.

@@ -151,6 +151,11 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
     let security_groups = network::security_groups(&mut c, raw);
     let cluster = cluster::cluster(&mut c, raw, &name, azs.len());
     let backend = backend::backend(&mut c, raw, &region);
+    if let Some(e) = &raw.expires_after
+        && !crate::duration::parse(&e.value).is_ok_and(|d| d.as_secs() > 0)
+    {
+        c.error(e, format!("`expires_after: {}` is not a lifetime", e.value), "write a duration such as 30m, 4h or 2d");
+    }
 
     if c.problems.is_empty() {
         Ok(Stack {
@@ -167,6 +172,7 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
             cluster,
             manifests: vec![],
             backend,
+            expires_after: raw.expires_after.as_ref().map(|e| e.value.clone()),
         })
     } else {
         Err(Invalid(c.problems))
