@@ -137,3 +137,16 @@ impl Reporter for Bars {
         }
     }
 }
+
+/// A command that only prints ends quietly when its reader goes away (`eksnet man | head`), as
+/// command-line tools do: SIGPIPE gets its default action back (Rust ignores it, which turns a
+/// closed pipe into a "Broken pipe" error or a panic in `print!`). Commands that change things
+/// keep ignoring it: a closed pipe must never stop an apply halfway.
+pub fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores a signal's default disposition before any thread that could race it
+    // prints; no handler is installed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

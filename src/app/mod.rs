@@ -45,6 +45,15 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
         }
     };
     let printer = Printer::detect(cli.global.color, cli.global.verbose);
+    let only_prints = match &cli.command {
+        Command::Validate | Command::Graph(_) | Command::Show(_) | Command::Completions { .. } | Command::Man | Command::Output(_) | Command::Token { .. } => true,
+        Command::Plan(_) => true,
+        Command::State(c) => matches!(c, StateCommand::List | StateCommand::Show { .. } | StateCommand::Pull),
+        _ => false,
+    };
+    if only_prints {
+        crate::ui::quiet_on_closed_pipe();
+    }
     match dispatch(&cli, printer) {
         Ok(code) => code,
         Err(e) => {

@@ -72,3 +72,26 @@ fn the_example_in_docs_stack_md_is_a_valid_stack() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("stack `team-a-dev` in us-west-2"));
 }
+
+#[test]
+fn a_closed_pipe_ends_a_printing_command_quietly() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let stack = reference_stack().display().to_string();
+    for args in [&["man"][..], &["-f", &stack, "graph", "--format", "mermaid"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eksnet"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("CI", "true")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Like `| true`: the reader is gone before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.is_empty(), "{args:?} complained about the closed pipe: {stderr}");
+        assert_ne!(out.status.code(), Some(1), "{args:?} ended as an error");
+    }
+}
