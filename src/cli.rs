@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Global {
     /// The stack file.
-    #[arg(short = 'f', long = "stack", global = true, default_value = "eksnet.yaml", value_name = "FILE")]
+    #[arg(short = 'f', long = "stack", global = true, env = "EKSNET_STACK", default_value = "eksnet.yaml", value_name = "FILE")]
     pub stack: PathBuf,
     /// The state file [default: .eksnet/<stack name>.state.json].
     #[arg(long, global = true, value_name = "PATH")]

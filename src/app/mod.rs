@@ -62,12 +62,34 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
             } else {
                 eprintln!("{} {e:#}", printer.paint(Style::Error, "error:"));
                 if let Some(fix) = e.chain().find_map(|c| c.downcast_ref::<Help>()) {
-                    eprintln!("  = help: {}", fix.help);
+                    eprintln!("  = help: {}", with_users_flags(&fix.help, &cli.global));
                 }
             }
             1
         }
     }
+}
+
+/// A suggested command (`eksnet state unlock ID` in a hint) as the user would have to type it:
+/// with the stack file, state and region they gave, so that it works when pasted.
+fn with_users_flags(hint: &str, g: &Global) -> String {
+    let mut flags = String::new();
+    let from_env = std::env::var_os("EKSNET_STACK").is_some_and(|v| std::path::Path::new(&v) == g.stack);
+    if g.stack != std::path::Path::new("eksnet.yaml") && !from_env {
+        flags += &format!("-f {} ", shell_word(&g.stack.display().to_string()));
+    }
+    if let Some(state) = &g.state {
+        flags += &format!("--state {} ", shell_word(&state.display().to_string()));
+    }
+    if let Some(region) = g.region.as_ref().filter(|r| std::env::var("EKSNET_REGION").ok().as_ref() != Some(*r)) {
+        flags += &format!("--region {region} ");
+    }
+    hint.replace("`eksnet ", &format!("`eksnet {flags}"))
+}
+
+/// A path as one shell word (quoted when it holds anything but plain characters).
+fn shell_word(text: &str) -> String {
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@".contains(c)) { text.to_string() } else { format!("'{}'", text.replace('\'', "'\\''")) }
 }
 
 fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {

@@ -30,7 +30,7 @@ fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
     // The state moved on since the plan was made: refused, nothing done.
     let stale = eksnet.run(&["-f", &stack, "apply", &plan_path]);
     assert_eq!(stale.code, 1);
-    assert!(stale.stderr.contains("the saved plan is stale"), "{}", stale.stderr);
+    assert!(stale.stderr.contains("the saved plan is stale") && stale.stderr.contains(&format!("`eksnet -f {stack} plan --out FILE`")), "{}", stale.stderr);
 
     // A lock held by a live process stops a second run at once, naming the holder.
     let state = eksnet.path(".eksnet/cni-custom-networking-demo.state.json");
@@ -44,6 +44,8 @@ fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
     let locked = eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]);
     assert_eq!(locked.code, 1);
     assert!(locked.stderr.contains("locked by `eksnet apply`") && locked.stderr.contains("ci-host") && locked.stderr.contains("lock-123"), "{}", locked.stderr);
+    // The suggested command carries the user's own -f, so that it works when pasted.
+    assert!(locked.stderr.contains(&format!("`eksnet -f {stack} state unlock lock-123`")), "{}", locked.stderr);
     // A live holder's lock is not cleared by `state unlock`; once its holder ends, it is free.
     let unlock = eksnet.run(&["-f", &stack, "state", "unlock", "lock-123"]);
     assert_eq!(unlock.code, 1);
