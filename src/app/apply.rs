@@ -113,7 +113,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
     let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
     if let Some(drifts) = &drifts {
         print!("{}", text::drift(drifts, &|c, t| printer.paint(c, t)));
-        if !drifts.is_empty() && !approved && !confirm("record")? {
+        if !drifts.is_empty() && !approved && !confirm("record", &format!("the state of stack `{name}`"))? {
             eprintln!("Cancelled; the state was not changed.");
             return Ok(1);
         }
@@ -152,8 +152,8 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
             ));
         }
         (_, true) => true,
-        (Some(d), false) => confirm_typed(d.cluster.as_deref().unwrap_or(name), what)?,
-        (None, false) => confirm(what)?,
+        (Some(d), false) => confirm_typed(d.cluster.as_deref().unwrap_or(name), what, &format!("stack `{name}` in {region}"))?,
+        (None, false) => confirm(what, &format!("stack `{name}` in {region}"))?,
     };
     if !confirmed {
         eprintln!("Cancelled; nothing was changed.");

@@ -46,7 +46,9 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
     };
     let printer = Printer::detect(cli.global.color, cli.global.verbose);
     let only_prints = match &cli.command {
-        Command::Validate | Command::Graph(_) | Command::Show(_) | Command::Completions { .. } | Command::Man | Command::Output(_) | Command::Token { .. } => true,
+        Command::Validate | Command::Graph(_) | Command::Show(_) | Command::Completions { .. } | Command::Man | Command::Output(_) | Command::Token { .. } => {
+            true
+        }
         Command::Plan(_) => true,
         Command::State(c) => matches!(c, StateCommand::List | StateCommand::Show { .. } | StateCommand::Pull),
         _ => false,
@@ -285,13 +287,14 @@ async fn release(held: crate::backend::Held, printer: Printer) {
     }
 }
 
-fn confirm(what: &str) -> anyhow::Result<bool> {
-    ask(&format!("Do you want to {what} these changes? Only `yes` is accepted: "), "yes", what)
+/// `on` names what the answer acts on: `stack `demo` in us-west-2`.
+fn confirm(what: &str, on: &str) -> anyhow::Result<bool> {
+    ask(&format!("Do you want to {what} these changes to {on}? Only `yes` is accepted: "), "yes", what)
 }
 
 /// A confirmation that a destructive plan asks for: the name of what it takes down, typed.
-fn confirm_typed(name: &str, what: &str) -> anyhow::Result<bool> {
-    ask(&format!("This deletes `{name}`. Type its name to {what}: "), name, what)
+fn confirm_typed(name: &str, what: &str, on: &str) -> anyhow::Result<bool> {
+    ask(&format!("This deletes `{name}` of {on}. Type its name to {what}: "), name, what)
 }
 
 fn ask(question: &str, expected: &str, what: &str) -> anyhow::Result<bool> {

@@ -50,7 +50,7 @@ pub(super) async fn sweep_command(g: &Global, args: &crate::cli::SweepArgs, prin
         eprintln!("Dry run: nothing was destroyed. Run `eksnet sweep --yes` to destroy these stacks.");
         return Ok(0);
     }
-    if !args.yes && !confirm("destroy")? {
+    if !args.yes && !confirm("destroy", &format!("the {} expired stacks above", rows.len()))? {
         eprintln!("Cancelled; nothing was changed.");
         return Ok(1);
     }
