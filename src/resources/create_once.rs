@@ -44,11 +44,15 @@ where
     let mut attempt = 1;
     loop {
         match call(cx.ec2_once().clone()).await {
-            Ok(id) => return Ok(id),
+            Ok(id) => {
+                cx.created(&id);
+                return Ok(id);
+            }
             Err(e) if attempt < attempts && retryable(&e) => {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 if let Some(id) = find(cx, address).await? {
+                    cx.created(&id);
                     return Ok(id);
                 }
                 attempt += 1;

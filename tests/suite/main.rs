@@ -16,4 +16,5 @@ mod remote_state;
 mod review;
 mod saved_plan;
 mod secrets;
+mod strict;
 mod validation;

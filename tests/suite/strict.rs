@@ -1,0 +1,85 @@
+//! eksnet against localcloud's strict switches (docs/aws-behaviour.md): each test turns one
+//! AWS behaviour on and checks that eksnet survives it.
+
+use crate::common::{LocalCloud, reference_stack};
+
+/// A private localcloud with the given strict settings on top of `--profile none`.
+fn cloud_with(config: &str) -> LocalCloud {
+    LocalCloud::start_with(&["--profile", "none", "--config", config])
+}
+
+/// Row 1: right after a create, EC2 answers `*.NotFound` for the new id (and leaves it out of
+/// listings); eksnet retries follow-ups on ids it just created, and the stack converges.
+#[tokio::test(flavor = "multi_thread")]
+async fn ec2_consistency_new_ids_are_retried_until_visible() {
+    let cloud = cloud_with(r#"{"ec2_consistency": true}"#);
+    let eksnet = cloud.eksnet();
+    let stack = reference_stack().display().to_string();
+    let apply = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "apply under EC2 eventual consistency failed\nstdout:\n{}\nstderr:\n{}", apply.stdout, apply.stderr);
+    // The follow-ups were refused at first (the switch was on) and retried.
+    let refused = cloud.requests().iter().filter(|r| r["service"] == "ec2" && r["status"] == 400).count();
+    assert!(refused > 0, "localcloud refused no follow-up: the switch did not apply");
+    let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "not converged after apply\nstdout:\n{}\nstderr:\n{}", plan.stdout, plan.stderr);
+}
+
+/// Real kubectl through the kubeconfig eksnet writes (its user runs `eksnet token`).
+fn kubectl(cloud: &LocalCloud, kubeconfig: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new("kubectl")
+        .envs(cloud.env.iter().map(|(k, v)| (k, v)))
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// Row 3: EKS tokens expire (15 minutes; here 5 s). A Deployment that becomes available only
+/// after the token eksnet started with expired is still waited for to the end: every
+/// Kubernetes call of the wait gets a fresh token when the old one is refused.
+#[test]
+fn token_expiry_a_wait_outlasting_the_token_still_succeeds() {
+    let cloud = cloud_with(r#"{"token_expiry_scaled": true, "token_lifetime_seconds": 5}"#);
+    let eksnet = cloud.eksnet();
+    let stack = crate::common::reference_copy(&eksnet, "tokens", "TokensEKS");
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+
+    // A Deployment whose pod can only run once a node carries a label the test sets later.
+    let manifest = eksnet.path("waiting.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: waiting, namespace: test-namespace}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: waiting}}
+  template:
+    metadata: {labels: {app: waiting}}
+    spec:
+      nodeSelector: {eksnet-test/ready: \"yes\"}
+      containers: [{name: app, image: public.ecr.aws/nginx/nginx:1.27}]
+",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&stack).unwrap();
+    std::fs::write(&stack, format!("{text}  - path: {}\n    wait: true\n", manifest.display())).unwrap();
+
+    let kubeconfig = eksnet.path("kubeconfig");
+    eksnet.run(&["-f", &stack, "kubeconfig", "--write", kubeconfig.to_str().unwrap()]).ok();
+    let apply =
+        eksnet.command(&["-f", &stack, "apply", "--auto-approve"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Until the Deployment exists, then past the token's lifetime.
+    let start = std::time::Instant::now();
+    while !kubectl(&cloud, &kubeconfig, &["get", "deploy", "-n", "test-namespace", "waiting"]).0 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "the Deployment never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    let (ok, out) = kubectl(&cloud, &kubeconfig, &["label", "nodes", "--all", "eksnet-test/ready=yes"]);
+    assert!(ok, "{out}");
+    let out = apply.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "apply failed across the token's expiry\nstdout:\n{stdout}\nstderr:\n{stderr}");
+}
