@@ -2,7 +2,7 @@
 //! admin), control plane ~9 minutes on AWS. Version, logging, endpoint access, authentication
 //! mode, subnets and tags change in place; name and role force a new cluster.
 
-use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest};
+use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, VpcConfigRequest};
 use serde_json::{Value, json};
 
 use super::{Session, attr_str, observed, strings, wait};
@@ -174,20 +174,7 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
 }
 
 async fn wait_update(cx: &Session, name: &str, id: &str) -> Result<()> {
-    wait::until(&cx.polling, &format!("update {id} of EKS cluster {name}"), || async {
-        let out = cx.eks().describe_update().name(name).update_id(id).send().await?;
-        let update = out.update();
-        match update.and_then(|u| u.status()) {
-            Some(UpdateStatus::Successful) => Ok(Some(())),
-            Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
-                let why: Vec<String> =
-                    update.map(|u| u.errors().iter().map(|e| e.error_message().unwrap_or_default().to_string()).collect()).unwrap_or_default();
-                Err(ApiError::new("UpdateFailed", format!("update {id} of cluster {name} failed: {}", why.join("; "))))
-            }
-            _ => Ok(None),
-        }
-    })
-    .await
+    super::eks::wait_update(cx, name, super::eks::UpdateOf::Cluster, id).await
 }
 
 /// One update at a time, as EKS requires: version, then endpoint access, logging, auth mode.

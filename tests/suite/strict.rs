@@ -83,3 +83,42 @@ spec:
     let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "apply failed across the token's expiry\nstdout:\n{stdout}\nstderr:\n{stderr}");
 }
+
+/// Rows 2a and 2b: add-ons pass through DEGRADED (coredns until nodes exist, vpc-cni after each
+/// create and update) and EKS updates answer an id before they start (the object still reads
+/// ACTIVE with its old values). Creates wait through DEGRADED; updates of the cluster, the
+/// nodegroup and the add-on are waited on by update id, so the run ends converged.
+#[test]
+fn addon_degraded_and_update_lag_are_waited_through() {
+    let cloud = cloud_with(r#"{"addon_degraded": true, "update_lag": true}"#);
+    let eksnet = cloud.eksnet();
+    // With coredns, which stays DEGRADED until the nodegroup is ACTIVE.
+    let stack = crate::common::reference_variant(&eksnet, "updates", "UpdatesEKS", |t| {
+        t.replace("  external_snat: false", "  addons: [coredns]\n  external_snat: false")
+    });
+    let apply = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "create through DEGRADED failed\nstdout:\n{}\nstderr:\n{}", apply.stdout, apply.stderr);
+
+    // One change to each: the cluster's logging, the VPC CNI's configuration, the nodegroup's size.
+    let text = std::fs::read_to_string(&stack).unwrap();
+    let changed = text
+        .replace("external_snat: false", "external_snat: true")
+        .replace("scaling: {min: 1, desired: 1, max: 2}", "scaling: {min: 1, desired: 2, max: 2}")
+        .replace("authentication_mode: API_AND_CONFIG_MAP", "authentication_mode: API_AND_CONFIG_MAP\n  logging: [api]");
+    assert_ne!(text, changed);
+    std::fs::write(&stack, changed).unwrap();
+    let apply = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "updates failed\nstdout:\n{}\nstderr:\n{}", apply.stdout, apply.stderr);
+    // What the run recorded is what the updates made (not the old values a lagging update
+    // still showed right after the call).
+    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(eksnet.path(".eksnet/updates.state.json")).unwrap()).unwrap();
+    let cni = &state["resources"]["eks_addon.vpc_cni"]["attrs"]["configuration_values"];
+    assert_eq!(cni["env"]["AWS_VPC_K8S_CNI_EXTERNALSNAT"], "true", "the add-on's update was not waited for: {cni:#}");
+    let ng =
+        state["resources"].as_object().unwrap().iter().find(|(a, _)| a.starts_with("eks_nodegroup.")).map(|(_, r)| r["attrs"]["scaling"]["desired"].clone());
+    assert_eq!(ng, Some(serde_json::json!(2)), "the nodegroup's update was not waited for");
+    let logging = &state["resources"]["eks_cluster.main"]["attrs"]["logging"];
+    assert_eq!(logging, &serde_json::json!(["api"]), "the cluster's update was not waited for");
+    let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "not converged after the updates\nstdout:\n{}\nstderr:\n{}", plan.stdout, plan.stderr);
+}
