@@ -85,9 +85,12 @@ async fn find(cx: &Session, address: &Address) -> Result<Option<String>> {
         .send()
         .try_collect()
         .await?;
-    let wanted = address.to_string();
     Ok(addressed
         .iter()
-        .find(|t| t.key() == Some(ADDRESS) && t.value() == Some(wanted.as_str()) && t.resource_id().is_some_and(|id| ids.iter().any(|i| i == id)))
+        .find(|t| {
+            t.key() == Some(ADDRESS)
+                && t.value().and_then(crate::ownership::decode_address).as_ref() == Some(address)
+                && t.resource_id().is_some_and(|id| ids.iter().any(|i| i == id))
+        })
         .and_then(|t| t.resource_id().map(str::to_string)))
 }

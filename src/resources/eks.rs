@@ -7,7 +7,6 @@ use std::future::Future;
 
 use super::fields::string_map;
 use super::{Session, wait};
-use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Scope};
 use crate::value::Attrs;
 
@@ -27,7 +26,8 @@ where
 /// Makes an EKS resource's tags those of `attrs`.
 pub(crate) async fn sync_eks_tags(cx: &Session, arn: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
     let (old, new) = (string_map(current, "tags"), string_map(attrs, "tags"));
-    let set: std::collections::HashMap<String, String> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let set: std::collections::HashMap<String, String> =
+        new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), super::tags::to_aws(k, v))).collect();
     let unset: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
     if !set.is_empty() {
         cx.eks().tag_resource().resource_arn(arn).set_tags(Some(set)).send().await?;
@@ -75,7 +75,7 @@ where
             if (kind.deleting)(&object) {
                 continue;
             }
-            let Some(address) = (kind.tags)(&object).and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
+            let Some(address) = super::tags::eks_address((kind.tags)(&object)) else { continue };
             out.push((address, (kind.observe)(&object)));
         }
     }

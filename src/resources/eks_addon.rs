@@ -18,7 +18,7 @@ fn to_observed(a: &Addon) -> Observed {
         "cluster_name": a.cluster_name(),
         "addon_name": a.addon_name(),
         "configuration_values": config,
-        "tags": a.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "tags": super::tags::eks_observed(a.tags()),
         "status": a.status().map(|s| s.as_str()),
     });
     observed(&id, attrs, &[("arn", a.addon_arn().unwrap_or_default())])
@@ -90,7 +90,7 @@ async fn wait_active(cx: &Session, cluster: &str, addon: &str) -> Result<Addon> 
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, addon) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "addon_name")?);
-    let tags = super::string_map(attrs, "tags");
+    let tags = super::tags::eks(attrs);
     let result = cx
         .eks()
         .create_addon()

@@ -52,7 +52,7 @@ fn attrs_of(c: &Cluster) -> (Value, Vec<(&'static str, String)>) {
         "public_access_cidrs": cidrs,
         "logging": logging,
         "authentication_mode": c.access_config().and_then(|a| a.authentication_mode()).map(|m| m.as_str()),
-        "tags": c.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "tags": super::tags::eks_observed(c.tags()),
         "status": c.status().map(|s| s.as_str()),
     });
     let outputs = vec![
@@ -103,7 +103,7 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
         if c.status().map(|s| s.as_str()) == Some("DELETING") {
             continue;
         }
-        let Some(address) = c.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|a| Address::parse(a)) else { continue };
+        let Some(address) = super::tags::eks_address(c.tags()) else { continue };
         out.push((address, to_observed(&c)));
     }
     Ok(out)
@@ -151,7 +151,7 @@ async fn wait_active(cx: &Session, name: &str) -> Result<Cluster> {
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let name = attr_str(attrs, "name")?;
-    let tags = super::string_map(attrs, "tags");
+    let tags = super::tags::eks(attrs);
     let mode = AuthenticationMode::from(attr_str(attrs, "authentication_mode")?);
     let create = || async {
         cx.eks()

@@ -48,7 +48,7 @@ fn to_observed(n: &Nodegroup) -> Observed {
         "labels": n.labels().map(|l| json!(l)).unwrap_or(json!({})),
         "taints": taints,
         "max_unavailable": n.update_config().and_then(|u| u.max_unavailable()).unwrap_or(1),
-        "tags": n.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "tags": super::tags::eks_observed(n.tags()),
         "status": n.status().map(|s| s.as_str()),
     });
     normalize(attrs.as_object_mut().expect("object"));
@@ -147,7 +147,7 @@ async fn wait_active(cx: &Session, cluster: &str, name: &str) -> Result<Nodegrou
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, name) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "nodegroup_name")?);
-    let tags = super::string_map(attrs, "tags");
+    let tags = super::tags::eks(attrs);
     let create = || async {
         cx.eks()
             .create_nodegroup()
