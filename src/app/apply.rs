@@ -126,6 +126,9 @@ async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how:
         }
     };
     print!("{}", text::plan(&plan, &|c, t| printer.paint(c, t)));
+    if let Some(refused) = crate::plan::refused(&aws, &plan, &observed) {
+        return Err(refused);
+    }
     if !plan.has_changes() {
         return Ok(0);
     }

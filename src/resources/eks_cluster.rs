@@ -14,7 +14,32 @@ use crate::value::Attrs;
 // configuration to change which subnets and security groups the cluster uses … All subnets that
 // you add must be in the same set of AZs as originally provided", EKS user guide, network-reqs;
 // hashicorp/terraform-provider-aws#34090). A subnet in a new zone is refused by EKS at apply.
-pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_arn"]).outputs(&["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"]).normalize(normalize);
+pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_arn"]).outputs(&["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"]).normalize(normalize).check_update(check_update);
+
+/// EKS moves a cluster's authentication mode one way, one step at a time: CONFIG_MAP →
+/// API_AND_CONFIG_MAP → API; anything else (back, a skip, the same mode) is refused
+/// ("InvalidParameterException: Unsupported authentication mode update from API to
+/// API_AND_CONFIG_MAP"). EKS user guide, "Change the authentication mode":
+/// https://docs.aws.amazon.com/eks/latest/userguide/grant-k8s-access.html#set-cam ("You can't
+/// change the authentication mode back"); pulumi/pulumi-eks#1493, aws/aws-cdk#31032.
+const AUTH_MODES: &[&str] = &["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
+
+/// Refuses at plan time an authentication mode change EKS would refuse.
+fn check_update(current: &Attrs, desired: &Attrs) -> Option<(String, String)> {
+    let (from, to) = (current.get("authentication_mode")?.as_str()?, desired.get("authentication_mode")?.as_str()?);
+    let step = |m: &str| AUTH_MODES.iter().position(|x| *x == m);
+    if from == to || step(to) == step(from).map(|i| i + 1) {
+        return None;
+    }
+    let fix = match step(from) {
+        Some(i) if i + 1 < AUTH_MODES.len() => format!("set `authentication_mode: {from}` back (or `{}`, the next step)", AUTH_MODES[i + 1]),
+        _ => format!("set `authentication_mode: {from}` back"),
+    };
+    Some((
+        format!("EKS cannot change the authentication mode from {from} to {to}: it moves one way, one step at a time (CONFIG_MAP → API_AND_CONFIG_MAP → API)"),
+        format!("{fix}; to go back, the cluster has to be created again under another name"),
+    ))
+}
 
 const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 

@@ -145,3 +145,32 @@ async fn tag_rules_keyed_addresses_are_tagged_as_aws_allows() {
     let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "not converged: the address tags did not read back\nstdout:\n{}\nstderr:\n{}", plan.stdout, plan.stderr);
 }
+
+/// Rows 4 and 6 and issue item 7: with Kubernetes versions aging (the reference stack's version
+/// and AMI type still offered) and the authentication mode moving one way only
+/// (CONFIG_MAP → API_AND_CONFIG_MAP → API), the reference stack applies, a step forward is
+/// applied, and a step back is refused before anything is sent, with a hint.
+#[test]
+fn k8s_versions_and_auth_mode_rules_one_step_forward_only() {
+    let cloud = cloud_with(r#"{"k8s_versions": true, "auth_mode_rules": true}"#);
+    let eksnet = cloud.eksnet();
+    let stack = crate::common::reference_copy(&eksnet, "modes", "ModesEKS");
+    let apply = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "the reference stack under version and auth mode rules\nstdout:\n{}\nstderr:\n{}", apply.stdout, apply.stderr);
+
+    let text = std::fs::read_to_string(&stack).unwrap();
+    std::fs::write(&stack, text.replace("authentication_mode: API_AND_CONFIG_MAP", "authentication_mode: API")).unwrap();
+    let forward = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(forward.code, 0, "API_AND_CONFIG_MAP → API is allowed\nstdout:\n{}\nstderr:\n{}", forward.stdout, forward.stderr);
+
+    std::fs::write(&stack, text).unwrap();
+    let updates = cloud.positions("UpdateClusterConfig").len();
+    let plan = eksnet.run(&["-f", &stack, "plan"]);
+    assert_ne!(plan.code, 0, "plan must refuse API → API_AND_CONFIG_MAP\nstdout:\n{}\nstderr:\n{}", plan.stdout, plan.stderr);
+    assert!(plan.stderr.contains("one way") && plan.stderr.contains("help"), "{}", plan.stderr);
+    let back = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_ne!(back.code, 0, "API → API_AND_CONFIG_MAP must be refused\nstdout:\n{}\nstderr:\n{}", back.stdout, back.stderr);
+    let all = format!("{}{}", back.stdout, back.stderr);
+    assert!(all.contains("authentication mode") && all.contains("one way"), "no hint:\n{all}");
+    assert_eq!(cloud.positions("UpdateClusterConfig").len(), updates, "the refused move was sent to EKS");
+}
