@@ -50,6 +50,10 @@ pub struct Observed {
     pub outputs: Attrs,
 }
 
+/// Given the current and the desired attributes of an in-place update, the message and the fix
+/// when the cloud is known to refuse it.
+pub type CheckUpdate = fn(&Attrs, &Attrs) -> Option<(String, String)>;
+
 /// What a kind looks like to the engine: the one declaration of a kind besides its code
 /// (resources/<kind>.rs holds `SCHEMA`; docs/architecture.md, "Adding a resource kind").
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +76,7 @@ pub struct Schema {
     pub normalize: Option<fn(&mut Attrs)>,
     /// Refuses at plan time an in-place change the cloud is known to refuse: given the current
     /// and the desired attributes, the message and its fix (plan::refused).
-    pub check_update: Option<fn(&Attrs, &Attrs) -> Option<(String, String)>>,
+    pub check_update: Option<CheckUpdate>,
 }
 
 impl Schema {
@@ -102,7 +106,7 @@ impl Schema {
         Schema { normalize: Some(normalize), ..self }
     }
 
-    pub const fn check_update(self, check: fn(&Attrs, &Attrs) -> Option<(String, String)>) -> Self {
+    pub const fn check_update(self, check: CheckUpdate) -> Self {
         Schema { check_update: Some(check), ..self }
     }
 
