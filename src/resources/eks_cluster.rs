@@ -253,3 +253,24 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
     }
     wait::until(&cx.polling, &format!("EKS cluster {name} to be deleted"), || async { Ok(describe(cx, name).await?.is_none().then_some(())) }).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(m: &str) -> Attrs {
+        json!({"authentication_mode": m}).as_object().expect("object").clone()
+    }
+
+    #[test]
+    fn the_authentication_mode_moves_one_step_forward_only() {
+        for (from, to) in [("CONFIG_MAP", "API_AND_CONFIG_MAP"), ("API_AND_CONFIG_MAP", "API"), ("API", "API")] {
+            assert_eq!(check_update(&mode(from), &mode(to)), None, "{from} → {to}");
+        }
+        for (from, to) in [("API", "API_AND_CONFIG_MAP"), ("CONFIG_MAP", "API"), ("API_AND_CONFIG_MAP", "CONFIG_MAP")] {
+            let (message, fix) = check_update(&mode(from), &mode(to)).unwrap_or_else(|| panic!("{from} → {to} passed"));
+            assert!(message.contains(&format!("from {from} to {to}")) && message.contains("one way"), "{message}");
+            assert!(fix.contains(&format!("authentication_mode: {from}")), "{fix}");
+        }
+    }
+}
