@@ -17,7 +17,10 @@ pub struct ClusterRef {
     pub ca_data: String,
 }
 
-/// EKS tokens live 15 minutes; a client is rebuilt with a fresh token well before that.
+/// EKS tokens live 15 minutes from signing (aws-iam-authenticator pkg/token/token.go,
+/// `presignedURLExpiration = 15 * time.Minute`; the URL's X-Amz-Expires is ignored), so a
+/// client is rebuilt with a fresh token well before that; a 401 all the same (clock skew, a
+/// shorter lifetime) rebuilds it at once and retries the call once (`Connections::call`).
 const CLIENT_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 pub struct Connections {
@@ -48,6 +51,30 @@ fn der_certificates(ca_data: &str) -> Result<Vec<Vec<u8>>, ApiError> {
 impl Connections {
     pub fn new(sdk: SdkConfig) -> Self {
         Connections { sdk, cache: tokio::sync::Mutex::new(HashMap::new()) }
+    }
+
+    /// Runs `op` with the cluster's client, and if the API answers 401 (the token expired),
+    /// once more with a client holding a fresh token. Every call that may come long after the
+    /// client was made (waits that poll for many minutes) goes through here.
+    pub async fn call<T, F, Fut>(&self, cluster: &ClusterRef, op: F) -> Result<T, kube::Error>
+    where
+        F: Fn(kube::Client) -> Fut,
+        Fut: std::future::Future<Output = Result<T, kube::Error>>,
+    {
+        let client = self.client(cluster).await.map_err(|e| kube::Error::Service(e.message.into()))?;
+        match op(client).await {
+            Err(e) if is_unauthorized(&e) => {
+                self.forget(cluster).await;
+                let client = self.client(cluster).await.map_err(|e| kube::Error::Service(e.message.into()))?;
+                op(client).await
+            }
+            other => other,
+        }
+    }
+
+    /// Drops the cached client of `cluster`: the next one gets a fresh token.
+    pub async fn forget(&self, cluster: &ClusterRef) {
+        self.cache.lock().await.remove(cluster);
     }
 
     pub async fn client(&self, cluster: &ClusterRef) -> Result<kube::Client, ApiError> {
@@ -81,6 +108,11 @@ impl From<kube::Error> for ApiError {
             other => ApiError::new("KubernetesRequestFailed", other.to_string()),
         }
     }
+}
+
+/// 401: the API refused the token (expired after 15 minutes, or not valid).
+pub fn is_unauthorized(err: &kube::Error) -> bool {
+    matches!(err, kube::Error::Api(status) if status.code == 401)
 }
 
 pub fn is_not_found(err: &kube::Error) -> bool {

@@ -30,6 +30,55 @@ pub const STACK_LABEL: &str = "eksnet.io/stack";
 pub const LINEAGE_LABEL: &str = "eksnet.io/lineage";
 pub const ADDRESS_ANNOTATION: &str = "eksnet.io/address";
 
+/// The `eksnet:address` tag value of an address. Tag values on AWS allow only letters, digits,
+/// spaces and `+ - = . _ : / @` (EKS refuses anything else: "Tag values … may only contain
+/// letters, numbers, spaces and the following characters: + - = . _ : / @",
+/// https://docs.aws.amazon.com/eks/latest/userguide/eks-using-tags.html#tag-restrictions;
+/// EC2 and IAM advise the same set, https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions),
+/// so `kind.name["key"]` is written `kind.name:key`, and in the key every other character (and
+/// `=` itself) as `=XX` per UTF-8 byte. An address without a key is written as it is.
+pub fn encode_address(address: &Address) -> String {
+    let head = format!("{}.{}", address.kind, address.name);
+    let Some(key) = &address.key else { return head };
+    let mut out = head;
+    out.push(':');
+    for c in key.chars() {
+        if c.is_ascii_alphanumeric() || " +-._:/@".contains(c) {
+            out.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("={b:02X}"));
+            }
+        }
+    }
+    out
+}
+
+/// The address an `eksnet:address` tag value names: `encode_address`'s form, or the plain
+/// `kind.name["key"]` that objects tagged before the encoding carry.
+pub fn decode_address(value: &str) -> Option<Address> {
+    if value.contains("[\"") {
+        return Address::parse(value);
+    }
+    let Some((head, key)) = value.split_once(':') else { return Address::parse(value) };
+    let head = Address::parse(head)?;
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' {
+            let hex = key.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(Address::keyed(&head.kind, &head.name, &String::from_utf8(out).ok()?))
+}
+
 /// The marks an object carries, read from its attributes: `tags` for AWS objects, the
 /// manifest's `metadata.labels` for Kubernetes objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -120,6 +169,24 @@ pub struct Foreign {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_tags_hold_only_what_aws_allows_and_read_back() {
+        let allowed = |v: &str| v.chars().all(|c| c.is_ascii_alphanumeric() || " +-=._:/@".contains(c));
+        for text in ["vpc.main", "subnet.intra[\"ap-southeast-2a\"]", "eks_access_entry.admin[\"arn:aws:iam::1:role/x\"]", "k.n[\"a=b [c]\\\"é\"]"] {
+            let address = Address::parse(text).unwrap();
+            let tag = encode_address(&address);
+            assert!(allowed(&tag), "{tag}");
+            assert_eq!(decode_address(&tag), Some(address.clone()), "{tag}");
+            // Objects tagged before the encoding still read back.
+            assert_eq!(decode_address(text), Some(address));
+        }
+        assert_eq!(
+            encode_address(&Address::parse("eks_access_entry.admin[\"arn:aws:iam::1:role/x\"]").unwrap()),
+            "eks_access_entry.admin:arn:aws:iam::1:role/x"
+        );
+        assert_eq!(decode_address("vpc.main:=Z"), None);
+    }
     use serde_json::json;
 
     fn obj(attrs: Value) -> Observed {

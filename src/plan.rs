@@ -132,6 +132,17 @@ pub struct Inputs<'a> {
     pub destroy: bool,
 }
 
+/// The first in-place update its kind refuses (`Schema::check_update`, e.g. an EKS
+/// authentication mode moving back), as an error with its fix: refused before anything runs.
+pub fn refused<P: Provider>(provider: &P, plan: &Plan, observed: &BTreeMap<Address, Observed>) -> Option<anyhow::Error> {
+    plan.changes.iter().filter(|c| c.action == Action::Update).find_map(|c| {
+        let check = provider.schema(&c.address.kind).check_update?;
+        let desired = plan.desired.iter().find(|d| d.address == c.address)?;
+        let (message, fix) = check(&observed.get(&c.address)?.attrs, &desired.attrs)?;
+        Some(crate::diagnostic::help(format!("{}: {message}", c.address), fix))
+    })
+}
+
 pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
     let desired: Vec<Desired> = if inputs.destroy { vec![] } else { inputs.desired.to_vec() };
     let graph = Graph::build(&desired).expect("the stack was validated");

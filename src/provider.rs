@@ -50,6 +50,10 @@ pub struct Observed {
     pub outputs: Attrs,
 }
 
+/// Given the current and the desired attributes of an in-place update, the message and the fix
+/// when the cloud is known to refuse it.
+pub type CheckUpdate = fn(&Attrs, &Attrs) -> Option<(String, String)>;
+
 /// What a kind looks like to the engine: the one declaration of a kind besides its code
 /// (resources/<kind>.rs holds `SCHEMA`; docs/architecture.md, "Adding a resource kind").
 #[derive(Debug, Clone, Copy)]
@@ -70,12 +74,15 @@ pub struct Schema {
     /// Brings attributes into a canonical form (e.g. sorts set-like lists), so that desired and
     /// observed attributes compare equal when they mean the same.
     pub normalize: Option<fn(&mut Attrs)>,
+    /// Refuses at plan time an in-place change the cloud is known to refuse: given the current
+    /// and the desired attributes, the message and its fix (plan::refused).
+    pub check_update: Option<CheckUpdate>,
 }
 
 impl Schema {
     /// A kind whose objects carry the stack's tags, summarised in a plan by `summary`.
     pub const fn tagged(summary: &'static str) -> Self {
-        Schema { replace_on: &[], summary, summarize: None, derived: false, parent: None, outputs: &[], normalize: None }
+        Schema { replace_on: &[], summary, summarize: None, derived: false, parent: None, outputs: &[], normalize: None, check_update: None }
     }
 
     /// A kind found through other kinds' objects (a cluster's add-ons, a subnet's association).
@@ -97,6 +104,10 @@ impl Schema {
 
     pub const fn normalize(self, normalize: fn(&mut Attrs)) -> Self {
         Schema { normalize: Some(normalize), ..self }
+    }
+
+    pub const fn check_update(self, check: CheckUpdate) -> Self {
+        Schema { check_update: Some(check), ..self }
     }
 
     pub const fn summarize(self, summarize: fn(&Attrs) -> Option<String>) -> Self {

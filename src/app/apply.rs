@@ -139,6 +139,9 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
         }
     };
     print!("{}", text::plan(&plan, &|c, t| printer.paint(c, t)));
+    if let Some(refused) = crate::plan::refused(&aws, &plan, &observed) {
+        return Err(refused);
+    }
     if !plan.has_changes() {
         return Ok(0);
     }

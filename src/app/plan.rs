@@ -33,6 +33,9 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
         plan.capacity = preflight(&aws, &stack).await?;
     }
     print!("{}", render_plan(&plan, args.format, printer)?);
+    if let Some(refused) = crate::plan::refused(&aws, &plan, &observed) {
+        return Err(refused);
+    }
     if let Some(out) = &args.out {
         let mut f = crate::state::private_file(out).with_context(|| format!("cannot write {}", out.display()))?;
         f.write_all(serde_json::to_string_pretty(&plan)?.as_bytes())?;

@@ -44,11 +44,15 @@ where
     let mut attempt = 1;
     loop {
         match call(cx.ec2_once().clone()).await {
-            Ok(id) => return Ok(id),
+            Ok(id) => {
+                cx.created(&id);
+                return Ok(id);
+            }
             Err(e) if attempt < attempts && retryable(&e) => {
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 if let Some(id) = find(cx, address).await? {
+                    cx.created(&id);
                     return Ok(id);
                 }
                 attempt += 1;
@@ -81,9 +85,12 @@ async fn find(cx: &Session, address: &Address) -> Result<Option<String>> {
         .send()
         .try_collect()
         .await?;
-    let wanted = address.to_string();
     Ok(addressed
         .iter()
-        .find(|t| t.key() == Some(ADDRESS) && t.value() == Some(wanted.as_str()) && t.resource_id().is_some_and(|id| ids.iter().any(|i| i == id)))
+        .find(|t| {
+            t.key() == Some(ADDRESS)
+                && t.value().and_then(crate::ownership::decode_address).as_ref() == Some(address)
+                && t.resource_id().is_some_and(|id| ids.iter().any(|i| i == id))
+        })
         .and_then(|t| t.resource_id().map(str::to_string)))
 }

@@ -7,8 +7,7 @@ use std::future::Future;
 
 use super::fields::string_map;
 use super::{Session, wait};
-use crate::address::Address;
-use crate::provider::{Found, Observed, Result, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Scope};
 use crate::value::Attrs;
 
 /// An EKS object found CREATING or UPDATING (e.g. left by a killed run) cannot change until it is
@@ -27,7 +26,8 @@ where
 /// Makes an EKS resource's tags those of `attrs`.
 pub(crate) async fn sync_eks_tags(cx: &Session, arn: &str, current: &Attrs, attrs: &Attrs) -> Result<()> {
     let (old, new) = (string_map(current, "tags"), string_map(attrs, "tags"));
-    let set: std::collections::HashMap<String, String> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let set: std::collections::HashMap<String, String> =
+        new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), super::tags::to_aws(k, v))).collect();
     let unset: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
     if !set.is_empty() {
         cx.eks().tag_resource().resource_arn(arn).set_tags(Some(set)).send().await?;
@@ -75,7 +75,7 @@ where
             if (kind.deleting)(&object) {
                 continue;
             }
-            let Some(address) = (kind.tags)(&object).and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
+            let Some(address) = super::tags::eks_address((kind.tags)(&object)) else { continue };
             out.push((address, (kind.observe)(&object)));
         }
     }
@@ -97,6 +97,59 @@ where
         Err(e) if e.code == "ResourceInUseException" && already_ours().await? => Ok(()),
         Err(e) => Err(wait::role_timeout(e)),
     }
+}
+
+/// What an EKS update (UpdateClusterConfig / UpdateClusterVersion, UpdateNodegroupConfig /
+/// UpdateNodegroupVersion, UpdateAddon) applies to: DescribeUpdate names it the same way.
+pub(crate) enum UpdateOf<'a> {
+    Cluster,
+    Nodegroup(&'a str),
+    Addon(&'a str),
+}
+
+/// Waits for the update `id` of `cluster` to be Successful; Failed or Cancelled is an error with
+/// the update's own errors. The update call answers before the change starts (the object may
+/// still read ACTIVE with its old values), so the update id is what tells it is done, as
+/// terraform-provider-aws does (internal/service/eks/cluster.go `waitClusterUpdateSuccessful`,
+/// node_group.go `waitNodegroupUpdateSuccessful`, addon.go `waitAddonUpdateSuccessful`:
+/// Pending InProgress, Target Successful; Failed/Cancelled → the update's errors). API:
+/// https://docs.aws.amazon.com/eks/latest/APIReference/API_DescribeUpdate.html
+pub(crate) async fn wait_update(session: &Session, cluster: &str, of: UpdateOf<'_>, id: &str) -> Result<()> {
+    use aws_sdk_eks::types::UpdateStatus;
+    let what = match &of {
+        UpdateOf::Cluster => format!("update {id} of EKS cluster {cluster}"),
+        UpdateOf::Nodegroup(name) => format!("update {id} of nodegroup {name} of cluster {cluster}"),
+        UpdateOf::Addon(name) => format!("update {id} of add-on {name} of cluster {cluster}"),
+    };
+    wait::until(&session.polling, &what, || async {
+        let mut call = session.eks().describe_update().name(cluster).update_id(id);
+        match &of {
+            UpdateOf::Cluster => {}
+            UpdateOf::Nodegroup(name) => call = call.nodegroup_name(*name),
+            UpdateOf::Addon(name) => call = call.addon_name(*name),
+        }
+        let out = call.send().await?;
+        let update = out.update();
+        match update.and_then(|u| u.status()) {
+            Some(UpdateStatus::Successful) => Ok(Some(())),
+            Some(status @ (UpdateStatus::Failed | UpdateStatus::Cancelled)) => {
+                let why: Vec<String> = update
+                    .map(|u| {
+                        u.errors()
+                            .iter()
+                            .map(|e| format!("{}: {}", e.error_code().map(|c| c.as_str()).unwrap_or("?"), e.error_message().unwrap_or_default()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Err(ApiError::new(
+                    "UpdateFailed",
+                    format!("{what} is {}: {}", status.as_str(), if why.is_empty() { "no reason given".to_string() } else { why.join("; ") }),
+                ))
+            }
+            _ => Ok(None),
+        }
+    })
+    .await
 }
 
 /// Whether EKS tags name this stack.

@@ -43,12 +43,12 @@ pub async fn read(cx: &Session, scope: &Scope<'_>) -> Result<Found> {
         for principal in principals {
             let entry = cx.eks().describe_access_entry().cluster_name(cluster).principal_arn(&principal).send().await?;
             let Some(entry) = entry.access_entry() else { continue };
-            let Some(address) = entry.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|s| Address::parse(s)) else { continue };
+            let Some(address) = super::tags::eks_address(entry.tags()) else { continue };
             let attrs = json!({
                 "cluster_name": cluster,
                 "principal_arn": principal,
                 "policy_arns": policies(cx, cluster, &principal).await?,
-                "tags": entry.tags().map(|t| json!(t)).unwrap_or(json!({})),
+                "tags": super::tags::eks_observed(entry.tags()),
             });
             out.push((address, observed(&format!("{cluster}|{principal}"), attrs, &[("arn", entry.access_entry_arn().unwrap_or_default())])));
         }
@@ -77,7 +77,7 @@ async fn sync_policies(cx: &Session, cluster: &str, principal: &str, current: &[
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, principal) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "principal_arn")?);
-    let tags = super::string_map(attrs, "tags");
+    let tags = super::tags::eks(attrs);
     let created = cx
         .eks()
         .create_access_entry()

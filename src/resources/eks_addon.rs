@@ -18,7 +18,7 @@ fn to_observed(a: &Addon) -> Observed {
         "cluster_name": a.cluster_name(),
         "addon_name": a.addon_name(),
         "configuration_values": config,
-        "tags": a.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "tags": super::tags::eks_observed(a.tags()),
         "status": a.status().map(|s| s.as_str()),
     });
     observed(&id, attrs, &[("arn", a.addon_arn().unwrap_or_default())])
@@ -51,25 +51,46 @@ fn config_string(attrs: &Attrs) -> Option<String> {
     attrs.get("configuration_values").filter(|v| v.as_object().is_some_and(|m| !m.is_empty())).map(Value::to_string)
 }
 
+fn issues(a: &Addon) -> String {
+    let issues: Vec<String> = a
+        .health()
+        .map(|h| h.issues().iter().map(|i| format!("{}: {}", i.code().map(|c| c.as_str()).unwrap_or("?"), i.message().unwrap_or_default())).collect())
+        .unwrap_or_default();
+    issues.join("; ")
+}
+
+/// Waits for ACTIVE. DEGRADED is still pending: add-ons pass through it while they come up
+/// (coredns until nodes exist, `InsufficientNumberOfReplicas`; vpc-cni during a rollout), as
+/// terraform-provider-aws waits (internal/service/eks/addon.go `waitAddonCreated`: Pending
+/// CREATING, DEGRADED; `waitAddonUpdateSuccessful`); aws/containers-roadmap#2328. Only when
+/// the wait's bound passes while DEGRADED is it an error, naming the add-on's health issues.
 async fn wait_active(cx: &Session, cluster: &str, addon: &str) -> Result<Addon> {
-    wait::until(&cx.polling, &format!("add-on {addon} of cluster {cluster} to become ACTIVE"), || async {
+    let degraded = std::sync::Mutex::new(None::<String>);
+    let result = wait::until(&cx.polling, &format!("add-on {addon} of cluster {cluster} to become ACTIVE"), || async {
         let Some(a) = describe(cx, cluster, addon).await? else { return Ok(None) };
+        *degraded.lock().expect("degraded lock") = None;
         match a.status() {
             Some(AddonStatus::Active) => Ok(Some(a)),
-            Some(AddonStatus::CreateFailed | AddonStatus::UpdateFailed | AddonStatus::Degraded) => {
-                let issues: Vec<String> =
-                    a.health().map(|h| h.issues().iter().map(|i| i.message().unwrap_or_default().to_string()).collect()).unwrap_or_default();
-                Err(ApiError::new("AddonFailed", format!("add-on {addon} is {}: {}", a.status().map(|s| s.as_str()).unwrap_or("?"), issues.join("; "))))
+            Some(AddonStatus::CreateFailed | AddonStatus::UpdateFailed) => {
+                Err(ApiError::new("AddonFailed", format!("add-on {addon} is {}: {}", a.status().map(|s| s.as_str()).unwrap_or("?"), issues(&a))))
+            }
+            Some(AddonStatus::Degraded) => {
+                *degraded.lock().expect("degraded lock") = Some(issues(&a));
+                Ok(None)
             }
             _ => Ok(None),
         }
     })
-    .await
+    .await;
+    match (result, degraded.into_inner().expect("degraded lock")) {
+        (Err(e), Some(why)) if e.code == "WaitTimeout" => Err(ApiError::new("AddonFailed", format!("add-on {addon} is still DEGRADED: {why} ({})", e.message))),
+        (result, _) => result,
+    }
 }
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, addon) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "addon_name")?);
-    let tags = super::string_map(attrs, "tags");
+    let tags = super::tags::eks(attrs);
     let result = cx
         .eks()
         .create_addon()
@@ -95,15 +116,18 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
     let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, addon).await?)) }).await?;
     let current = &*settled;
     if current.attrs.get("configuration_values") != attrs.get("configuration_values") {
-        cx.eks()
+        let out = cx
+            .eks()
             .update_addon()
             .cluster_name(cluster)
             .addon_name(addon)
             .configuration_values(config_string(attrs).unwrap_or_else(|| "{}".into()))
             .resolve_conflicts(ResolveConflicts::Overwrite)
             .send()
-            .await
-            ?;
+            .await?;
+        // UpdateAddon answers before the update starts: wait on its id, not on ACTIVE.
+        let id = out.update().and_then(|u| u.id()).unwrap_or_default();
+        super::eks::wait_update(cx, cluster, super::eks::UpdateOf::Addon(addon), id).await?;
     }
     if current.attrs.get("tags") != attrs.get("tags") {
         let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();

@@ -2,7 +2,7 @@
 //! admin), control plane ~9 minutes on AWS. Version, logging, endpoint access, authentication
 //! mode, subnets and tags change in place; name and role force a new cluster.
 
-use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, UpdateStatus, VpcConfigRequest};
+use aws_sdk_eks::types::{AuthenticationMode, Cluster, CreateAccessConfigRequest, LogSetup, LogType, Logging, VpcConfigRequest};
 use serde_json::{Value, json};
 
 use super::{Session, attr_str, observed, strings, wait};
@@ -14,7 +14,32 @@ use crate::value::Attrs;
 // configuration to change which subnets and security groups the cluster uses … All subnets that
 // you add must be in the same set of AZs as originally provided", EKS user guide, network-reqs;
 // hashicorp/terraform-provider-aws#34090). A subnet in a new zone is refused by EKS at apply.
-pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_arn"]).outputs(&["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"]).normalize(normalize);
+pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_arn"]).outputs(&["name", "arn", "endpoint", "ca_data", "cluster_security_group_id", "vpc_id"]).normalize(normalize).check_update(check_update);
+
+/// EKS moves a cluster's authentication mode one way, one step at a time: CONFIG_MAP →
+/// API_AND_CONFIG_MAP → API; anything else (back, a skip, the same mode) is refused
+/// ("InvalidParameterException: Unsupported authentication mode update from API to
+/// API_AND_CONFIG_MAP"). EKS user guide, "Change the authentication mode":
+/// https://docs.aws.amazon.com/eks/latest/userguide/grant-k8s-access.html#set-cam ("You can't
+/// change the authentication mode back"); pulumi/pulumi-eks#1493, aws/aws-cdk#31032.
+const AUTH_MODES: &[&str] = &["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
+
+/// Refuses at plan time an authentication mode change EKS would refuse.
+fn check_update(current: &Attrs, desired: &Attrs) -> Option<(String, String)> {
+    let (from, to) = (current.get("authentication_mode")?.as_str()?, desired.get("authentication_mode")?.as_str()?);
+    let step = |m: &str| AUTH_MODES.iter().position(|x| *x == m);
+    if from == to || step(to) == step(from).map(|i| i + 1) {
+        return None;
+    }
+    let fix = match step(from) {
+        Some(i) if i + 1 < AUTH_MODES.len() => format!("set `authentication_mode: {from}` back (or `{}`, the next step)", AUTH_MODES[i + 1]),
+        _ => format!("set `authentication_mode: {from}` back"),
+    };
+    Some((
+        format!("EKS cannot change the authentication mode from {from} to {to}: it moves one way, one step at a time (CONFIG_MAP → API_AND_CONFIG_MAP → API)"),
+        format!("{fix}; to go back, the cluster has to be created again under another name"),
+    ))
+}
 
 const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 
@@ -52,7 +77,7 @@ fn attrs_of(c: &Cluster) -> (Value, Vec<(&'static str, String)>) {
         "public_access_cidrs": cidrs,
         "logging": logging,
         "authentication_mode": c.access_config().and_then(|a| a.authentication_mode()).map(|m| m.as_str()),
-        "tags": c.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "tags": super::tags::eks_observed(c.tags()),
         "status": c.status().map(|s| s.as_str()),
     });
     let outputs = vec![
@@ -103,7 +128,7 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
         if c.status().map(|s| s.as_str()) == Some("DELETING") {
             continue;
         }
-        let Some(address) = c.tags().and_then(|t| t.get(super::tags::ADDRESS)).and_then(|a| Address::parse(a)) else { continue };
+        let Some(address) = super::tags::eks_address(c.tags()) else { continue };
         out.push((address, to_observed(&c)));
     }
     Ok(out)
@@ -151,7 +176,7 @@ async fn wait_active(cx: &Session, name: &str) -> Result<Cluster> {
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let name = attr_str(attrs, "name")?;
-    let tags = super::string_map(attrs, "tags");
+    let tags = super::tags::eks(attrs);
     let mode = AuthenticationMode::from(attr_str(attrs, "authentication_mode")?);
     let create = || async {
         cx.eks()
@@ -174,20 +199,7 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
 }
 
 async fn wait_update(cx: &Session, name: &str, id: &str) -> Result<()> {
-    wait::until(&cx.polling, &format!("update {id} of EKS cluster {name}"), || async {
-        let out = cx.eks().describe_update().name(name).update_id(id).send().await?;
-        let update = out.update();
-        match update.and_then(|u| u.status()) {
-            Some(UpdateStatus::Successful) => Ok(Some(())),
-            Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => {
-                let why: Vec<String> =
-                    update.map(|u| u.errors().iter().map(|e| e.error_message().unwrap_or_default().to_string()).collect()).unwrap_or_default();
-                Err(ApiError::new("UpdateFailed", format!("update {id} of cluster {name} failed: {}", why.join("; "))))
-            }
-            _ => Ok(None),
-        }
-    })
-    .await
+    super::eks::wait_update(cx, name, super::eks::UpdateOf::Cluster, id).await
 }
 
 /// One update at a time, as EKS requires: version, then endpoint access, logging, auth mode.
@@ -240,4 +252,25 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         other => other.map(|_| ())?,
     }
     wait::until(&cx.polling, &format!("EKS cluster {name} to be deleted"), || async { Ok(describe(cx, name).await?.is_none().then_some(())) }).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode(m: &str) -> Attrs {
+        json!({"authentication_mode": m}).as_object().expect("object").clone()
+    }
+
+    #[test]
+    fn the_authentication_mode_moves_one_step_forward_only() {
+        for (from, to) in [("CONFIG_MAP", "API_AND_CONFIG_MAP"), ("API_AND_CONFIG_MAP", "API"), ("API", "API")] {
+            assert_eq!(check_update(&mode(from), &mode(to)), None, "{from} → {to}");
+        }
+        for (from, to) in [("API", "API_AND_CONFIG_MAP"), ("CONFIG_MAP", "API"), ("API_AND_CONFIG_MAP", "CONFIG_MAP")] {
+            let (message, fix) = check_update(&mode(from), &mode(to)).unwrap_or_else(|| panic!("{from} → {to} passed"));
+            assert!(message.contains(&format!("from {from} to {to}")) && message.contains("one way"), "{message}");
+            assert!(fix.contains(&format!("authentication_mode: {from}")), "{fix}");
+        }
+    }
 }

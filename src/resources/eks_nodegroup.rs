@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_eks::types::{
-    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateStatus,
+    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus, NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload,
     UpdateTaintsPayload,
 };
 use serde_json::{Value, json};
@@ -48,7 +48,7 @@ fn to_observed(n: &Nodegroup) -> Observed {
         "labels": n.labels().map(|l| json!(l)).unwrap_or(json!({})),
         "taints": taints,
         "max_unavailable": n.update_config().and_then(|u| u.max_unavailable()).unwrap_or(1),
-        "tags": n.tags().map(|t| json!(t)).unwrap_or(json!({})),
+        "tags": super::tags::eks_observed(n.tags()),
         "status": n.status().map(|s| s.as_str()),
     });
     normalize(attrs.as_object_mut().expect("object"));
@@ -108,6 +108,23 @@ fn taints(attrs: &Attrs) -> Vec<Taint> {
         .unwrap_or_default()
 }
 
+/// The labels to add or change and those to remove, each left out when empty.
+fn labels_payload(old: &HashMap<String, String>, new: &HashMap<String, String>) -> UpdateLabelsPayload {
+    let set: HashMap<String, String> = new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    removed.sort();
+    UpdateLabelsPayload::builder().set_add_or_update_labels((!set.is_empty()).then_some(set)).set_remove_labels((!removed.is_empty()).then_some(removed)).build()
+}
+
+/// The taints to add or change and those to remove (a taint is named by key and effect), each
+/// left out when empty.
+fn taints_payload(old: &[Taint], new: &[Taint]) -> UpdateTaintsPayload {
+    let set: Vec<Taint> = new.iter().filter(|t| !old.contains(t)).cloned().collect();
+    let same = |a: &Taint, b: &Taint| a.key() == b.key() && a.effect() == b.effect();
+    let removed: Vec<Taint> = old.iter().filter(|t| !new.iter().any(|n| same(n, t))).cloned().collect();
+    UpdateTaintsPayload::builder().set_add_or_update_taints((!set.is_empty()).then_some(set)).set_remove_taints((!removed.is_empty()).then_some(removed)).build()
+}
+
 fn update_config(attrs: &Attrs) -> NodegroupUpdateConfig {
     NodegroupUpdateConfig::builder().max_unavailable(attrs.get("max_unavailable").and_then(Value::as_i64).unwrap_or(1) as i32).build()
 }
@@ -130,7 +147,7 @@ async fn wait_active(cx: &Session, cluster: &str, name: &str) -> Result<Nodegrou
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
     let (cluster, name) = (attr_str(attrs, "cluster_name")?, attr_str(attrs, "nodegroup_name")?);
-    let tags = super::string_map(attrs, "tags");
+    let tags = super::tags::eks(attrs);
     let create = || async {
         cx.eks()
             .create_nodegroup()
@@ -170,27 +187,19 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
         if changed("max_unavailable") {
             call = call.update_config(update_config(attrs));
         }
+        // Only what changes: labels and taints added or changed, and those removed; an empty
+        // list is left out (UpdateNodegroupConfig, https://docs.aws.amazon.com/eks/latest/APIReference/API_UpdateNodegroupConfig.html;
+        // terraform-provider-aws internal/service/eks/node_group.go expandUpdateLabelsPayload /
+        // expandUpdateTaintsPayload send nil for an empty side).
         if changed("labels") {
-            let (old, new) = (labels(&current.attrs), labels(attrs));
-            let removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
-            call = call.labels(UpdateLabelsPayload::builder().set_add_or_update_labels(Some(new)).set_remove_labels(Some(removed)).build());
+            call = call.labels(labels_payload(&labels(&current.attrs), &labels(attrs)));
         }
         if changed("taints") {
-            let (old, new) = (taints(&current.attrs), taints(attrs));
-            let removed: Vec<Taint> = old.into_iter().filter(|t| !new.contains(t)).collect();
-            call = call.taints(UpdateTaintsPayload::builder().set_add_or_update_taints(Some(new)).set_remove_taints(Some(removed)).build());
+            call = call.taints(taints_payload(&taints(&current.attrs), &taints(attrs)));
         }
         let out = call.send().await?;
         let id = out.update().and_then(|u| u.id()).unwrap_or_default().to_string();
-        wait::until(&cx.polling, &format!("update {id} of nodegroup {name}"), || async {
-            let out = cx.eks().describe_update().name(cluster).nodegroup_name(name).update_id(&id).send().await?;
-            match out.update().and_then(|u| u.status()) {
-                Some(UpdateStatus::Successful) => Ok(Some(())),
-                Some(UpdateStatus::Failed | UpdateStatus::Cancelled) => Err(ApiError::new("UpdateFailed", format!("update {id} of nodegroup {name} failed"))),
-                _ => Ok(None),
-            }
-        })
-        .await?;
+        super::eks::wait_update(cx, cluster, super::eks::UpdateOf::Nodegroup(name), &id).await?;
     }
     if changed("tags") {
         let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();
@@ -209,4 +218,34 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         Ok(describe(cx, cluster, name).await?.is_none().then_some(()))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taint(key: &str, value: &str) -> Taint {
+        Taint::builder().key(key).value(value).effect(TaintEffect::NoSchedule).build()
+    }
+
+    #[test]
+    fn a_nodegroup_update_sends_only_what_changes() {
+        let old: HashMap<String, String> = [("a", "1"), ("b", "2"), ("gone", "x")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let new: HashMap<String, String> = [("a", "1"), ("b", "3")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let p = labels_payload(&old, &new);
+        assert_eq!(p.add_or_update_labels().map(|m| m.len()), Some(1));
+        assert_eq!(p.remove_labels(), ["gone".to_string()]);
+        // Only a label added: no removeLabels at all (not an empty list).
+        let added: HashMap<String, String> = [("a", "1"), ("b", "2"), ("gone", "x"), ("c", "4")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let p = labels_payload(&old, &added);
+        assert!(p.remove_labels.is_none(), "{p:?}");
+        assert_eq!(p.add_or_update_labels().map(|m| m.keys().cloned().collect::<Vec<_>>()), Some(vec!["c".to_string()]));
+
+        let p = taints_payload(&[taint("k", "v")], &[taint("k", "w")]);
+        assert_eq!(p.add_or_update_taints().len(), 1);
+        assert!(p.remove_taints.is_none(), "a changed value is an update, not a removal: {p:?}");
+        let p = taints_payload(&[taint("k", "v")], &[]);
+        assert!(p.add_or_update_taints.is_none(), "{p:?}");
+        assert_eq!(p.remove_taints().len(), 1);
+    }
 }

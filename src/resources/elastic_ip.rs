@@ -32,7 +32,7 @@ pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str
     })
     .await?;
     // The address, also when an earlier attempt's lost answer was what allocated it.
-    let found = cx.ec2().describe_addresses().allocation_ids(&id).send().await?;
+    let found = wait::propagated(cx, || async { cx.ec2().describe_addresses().allocation_ids(&id).send().await.map_err(ApiError::from) }).await?;
     let public_ip = found.addresses().first().and_then(|a| a.public_ip()).unwrap_or_default();
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[("public_ip", public_ip)]) })
 }

@@ -31,7 +31,9 @@ pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str
         Ok(created.internet_gateway().and_then(|g| g.internet_gateway_id()).unwrap_or_default().to_string())
     })
     .await?;
-    cx.ec2().attach_internet_gateway().internet_gateway_id(&id).vpc_id(attr_str(attrs, "vpc_id")?).send().await?;
+    let vpc = attr_str(attrs, "vpc_id")?;
+    // Both ids may be fresh from this run (EC2 eventual consistency: retried).
+    wait::propagated(cx, || async { cx.ec2().attach_internet_gateway().internet_gateway_id(&id).vpc_id(vpc).send().await.map_err(ApiError::from) }).await?;
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }
 
@@ -52,7 +54,8 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
         if let Some(old) = old {
             detach(cx, &current.id, old).await?;
         }
-        cx.ec2().attach_internet_gateway().internet_gateway_id(&current.id).vpc_id(new).send().await?;
+        wait::propagated(cx, || async { cx.ec2().attach_internet_gateway().internet_gateway_id(&current.id).vpc_id(new).send().await.map_err(ApiError::from) })
+            .await?;
     }
     tags::sync(cx, &current.id, &current.attrs, attrs).await?;
     Ok(Observed { id: current.id.clone(), attrs: attrs.clone(), outputs: current.outputs.clone() })

@@ -132,12 +132,14 @@ async fn apply(cx: &Session, attrs: &Attrs) -> Result<Observed> {
     let client = cx.kube.client(&cluster).await?;
     let object = &attrs["object"];
     let (ar, caps) = resource(cx, &client, &gvk(object)).await?;
-    let api = api(&client, &ar, &caps, object["metadata"]["namespace"].as_str());
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
     // System objects EKS manages (aws-node) always need force: their fields belong to `eks`.
     let abandon = attrs.get("abandon_on_delete").and_then(Value::as_bool) == Some(true);
     let params = if cx.force_conflicts || abandon { PatchParams::apply("eksnet").force() } else { PatchParams::apply("eksnet") };
-    let applied = api.patch(name, &params, &Patch::Apply(object)).await.map_err(|e| {
+    let (ar, caps, params) = (&ar, &caps, &params);
+    let namespace = object["metadata"]["namespace"].as_str();
+    let patch = |client: kube::Client| async move { api(&client, ar, caps, namespace).patch(name, params, &Patch::Apply(object)).await };
+    let applied = cx.kube.call(&cluster, patch).await.map_err(|e| {
         let mut e = ApiError::from(e);
         if e.code == "Conflict" {
             e.message.push_str("; another field manager changed these fields: pass --force-conflicts to take them over");
@@ -147,7 +149,8 @@ async fn apply(cx: &Session, attrs: &Attrs) -> Result<Observed> {
     let mut live = serde_json::to_value(&applied).map_err(|e| ApiError::new("KubernetesDecode", e.to_string()))?;
     if attrs.get("wait").and_then(Value::as_bool) == Some(true) && ar.kind == "Deployment" {
         live = wait::until(&cx.polling, &format!("Deployment {name} to become available"), || async {
-            let current = api.get(name).await?;
+            // Through `call`: the wait can outlast the token (15 minutes on EKS).
+            let current = cx.kube.call(&cluster, |client| async move { api(&client, ar, caps, namespace).get(name).await }).await?;
             let value = serde_json::to_value(&current).map_err(|e| ApiError::new("KubernetesDecode", e.to_string()))?;
             let want = value["spec"]["replicas"].as_i64().unwrap_or(1);
             let ready =
@@ -182,15 +185,17 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         Ok(found) => found,
         Err(_) => return Ok(()),
     };
-    let api = api(&client, &ar, &caps, object["metadata"]["namespace"].as_str());
+    let namespace = object["metadata"]["namespace"].as_str();
     let name = object["metadata"]["name"].as_str().unwrap_or_default();
-    match api.delete(name, &DeleteParams::foreground()).await {
+    let (ar, caps) = (&ar, &caps);
+    match cx.kube.call(&cluster, |client| async move { api(&client, ar, caps, namespace).delete(name, &DeleteParams::foreground()).await }).await {
         Err(e) if is_not_found(&e) => return Ok(()),
         Err(e) => return Err(ApiError::from(e)),
         Ok(_) => {}
     }
     wait::until(&cx.polling, &format!("{} {name} to be deleted", ar.kind), || async {
-        match api.get_opt(name).await? {
+        // Through `call`: the wait can outlast the token (15 minutes on EKS).
+        match cx.kube.call(&cluster, |client| async move { api(&client, ar, caps, namespace).get_opt(name).await }).await? {
             None => Ok(Some(())),
             Some(_) => Ok(None),
         }

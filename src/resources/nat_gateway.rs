@@ -69,7 +69,8 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
     } else {
         call.connectivity_type(ConnectivityType::Public).allocation_id(attr_str(attrs, "allocation_id")?)
     };
-    let created = call.send().await?;
+    // The subnet and address may be fresh from this run; the client token makes a retry safe.
+    let created = wait::propagated(cx, || async { call.clone().send().await.map_err(ApiError::from) }).await?;
     let id = created.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
     let nat = waiter(cx)
         .until(&format!("NAT gateway {id} to become available"), &id, |n| {

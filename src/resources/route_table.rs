@@ -69,26 +69,33 @@ async fn sync_routes(cx: &Session, id: &str, current: &Attrs, attrs: &Attrs) -> 
             continue;
         }
         let (gateway, nat) = (route["gateway_id"].as_str(), route["nat_gateway_id"].as_str());
+        // The table and the gateway may be fresh from this run (EC2 eventual consistency).
         if existing.is_some() {
-            cx.ec2()
-                .replace_route()
-                .route_table_id(id)
-                .destination_cidr_block(destination(route))
-                .set_gateway_id(gateway.map(Into::into))
-                .set_nat_gateway_id(nat.map(Into::into))
-                .send()
-                .await
-                ?;
+            wait::propagated(cx, || async {
+                cx.ec2()
+                    .replace_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(destination(route))
+                    .set_gateway_id(gateway.map(Into::into))
+                    .set_nat_gateway_id(nat.map(Into::into))
+                    .send()
+                    .await
+                    .map_err(ApiError::from)
+            })
+            .await?;
         } else {
-            cx.ec2()
-                .create_route()
-                .route_table_id(id)
-                .destination_cidr_block(destination(route))
-                .set_gateway_id(gateway.map(Into::into))
-                .set_nat_gateway_id(nat.map(Into::into))
-                .send()
-                .await
-                ?;
+            wait::propagated(cx, || async {
+                cx.ec2()
+                    .create_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(destination(route))
+                    .set_gateway_id(gateway.map(Into::into))
+                    .set_nat_gateway_id(nat.map(Into::into))
+                    .send()
+                    .await
+                    .map_err(ApiError::from)
+            })
+            .await?;
         }
     }
     for route in have.iter().filter(|h| !want.iter().any(|w| destination(w) == destination(h))) {
@@ -98,16 +105,21 @@ async fn sync_routes(cx: &Session, id: &str, current: &Attrs, attrs: &Attrs) -> 
 }
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {
-    let created = cx
-        .ec2()
-        .create_route_table()
-        .vpc_id(attr_str(attrs, "vpc_id")?)
-        .client_token(token)
-        .tag_specifications(tags::spec(ResourceType::RouteTable, attrs))
-        .send()
-        .await
-        ?;
+    let vpc = attr_str(attrs, "vpc_id")?;
+    // The client token makes a retry after a NotFound on a fresh VPC safe.
+    let created = wait::propagated(cx, || async {
+        cx.ec2()
+            .create_route_table()
+            .vpc_id(vpc)
+            .client_token(token)
+            .tag_specifications(tags::spec(ResourceType::RouteTable, attrs))
+            .send()
+            .await
+            .map_err(ApiError::from)
+    })
+    .await?;
     let id = created.route_table().and_then(|t| t.route_table_id()).unwrap_or_default().to_string();
+    cx.created(&id);
     sync_routes(cx, &id, &Attrs::new(), attrs).await?;
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })
 }

@@ -34,28 +34,23 @@ pub async fn read(cx: &Session, scope: &Scope<'_>) -> Result<Found> {
 }
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let created = cx
-        .ec2()
-        .associate_route_table()
-        .route_table_id(attr_str(attrs, "route_table_id")?)
-        .subnet_id(attr_str(attrs, "subnet_id")?)
-        .send()
-        .await
-        ?;
+    let (table, subnet) = (attr_str(attrs, "route_table_id")?, attr_str(attrs, "subnet_id")?);
+    // Table and subnet may be fresh from this run (EC2 eventual consistency: retried).
+    let created = super::wait::propagated(cx, || async {
+        cx.ec2().associate_route_table().route_table_id(table).subnet_id(subnet).send().await.map_err(ApiError::from)
+    })
+    .await?;
     let id = created.association_id().unwrap_or_default();
     Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }
 
 /// Moving a subnet to another table is one call, and gives the association a new id.
 pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
-    let replaced = cx
-        .ec2()
-        .replace_route_table_association()
-        .association_id(&current.id)
-        .route_table_id(attr_str(attrs, "route_table_id")?)
-        .send()
-        .await
-        ?;
+    let table = attr_str(attrs, "route_table_id")?;
+    let replaced = super::wait::propagated(cx, || async {
+        cx.ec2().replace_route_table_association().association_id(&current.id).route_table_id(table).send().await.map_err(ApiError::from)
+    })
+    .await?;
     let id = replaced.new_association_id().unwrap_or_default();
     Ok(Observed { id: id.into(), attrs: attrs.clone(), outputs: super::outputs(id, &[]) })
 }

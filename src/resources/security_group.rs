@@ -34,10 +34,13 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
 
 pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let (vpc, name, description) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "group_name")?, attr_str(attrs, "description")?);
-    let id = super::create_once::create(cx, address, |ec2| async move {
-        let call = ec2.create_security_group().vpc_id(vpc).group_name(name).description(description);
-        let created = call.tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs)).send().await?;
-        Ok(created.group_id().unwrap_or_default().to_string())
+    // The VPC may be one this run just created (not propagated yet: retried).
+    let id = wait::propagated(cx, || {
+        super::create_once::create(cx, address, |ec2| async move {
+            let call = ec2.create_security_group().vpc_id(vpc).group_name(name).description(description);
+            let created = call.tag_specifications(tags::spec(ResourceType::SecurityGroup, attrs)).send().await?;
+            Ok(created.group_id().unwrap_or_default().to_string())
+        })
     })
     .await?;
     Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[]) })

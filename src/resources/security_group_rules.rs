@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Session, attr_str, observed};
 use crate::address::Address;
-use crate::provider::{Found, Observed, Result, Schema, Scope};
+use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
 pub const SCHEMA: Schema = Schema::derived("group_id").replace_on(&["group_id"]).parent("group_id").normalize(normalize);
@@ -77,7 +77,8 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
 }
 
 async fn current(cx: &Session, group: &str) -> Result<Attrs> {
-    let found = cx.ec2().describe_security_groups().group_ids(group).send().await?;
+    // The group may be fresh from this run (EC2 eventual consistency: retried).
+    let found = super::wait::propagated(cx, || async { cx.ec2().describe_security_groups().group_ids(group).send().await.map_err(ApiError::from) }).await?;
     let g = found.security_groups().first();
     let attrs = json!({
         "ingress": g.map(|g| flatten(g.ip_permissions())).unwrap_or_default(),
@@ -96,11 +97,15 @@ async fn converge(cx: &Session, group: &str, have: &Attrs, want: &Attrs) -> Resu
         let remove: Vec<IpPermission> = have.iter().filter(|r| !want.contains(r)).map(permission).collect();
         let ec2 = cx.ec2();
         if !add.is_empty() {
-            if egress {
-                ec2.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(add)).send().await?;
-            } else {
-                ec2.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(add)).send().await?;
-            }
+            // A source group may be fresh from this run (EC2 eventual consistency: retried).
+            super::wait::propagated(cx, || async {
+                if egress {
+                    ec2.authorize_security_group_egress().group_id(group).set_ip_permissions(Some(add.clone())).send().await.map(|_| ()).map_err(ApiError::from)
+                } else {
+                    ec2.authorize_security_group_ingress().group_id(group).set_ip_permissions(Some(add.clone())).send().await.map(|_| ()).map_err(ApiError::from)
+                }
+            })
+            .await?;
         }
         if !remove.is_empty() {
             if egress {

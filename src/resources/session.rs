@@ -27,6 +27,9 @@ pub struct Session {
     batches: std::sync::Mutex<std::collections::HashMap<&'static str, std::sync::Arc<dyn std::any::Any + Send + Sync>>>,
     /// Reads a tagged kind made for a derived kind of the same refresh (`share` / `shared`).
     shared_reads: std::sync::Mutex<std::collections::HashMap<&'static str, Box<dyn std::any::Any + Send>>>,
+    /// EC2 ids this run created: a `*.NotFound` naming one of them means "not propagated yet"
+    /// (retried, `wait::propagated`), never "gone" as it does for an id read from the state.
+    created: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl Session {
@@ -44,6 +47,7 @@ impl Session {
             clusters: vec![],
             batches: Default::default(),
             shared_reads: Default::default(),
+            created: Default::default(),
         }
     }
 
@@ -80,6 +84,19 @@ impl Session {
     /// What `share` kept, taken (used once: a later refresh reads afresh).
     pub(crate) fn shared<T: Send + 'static>(&self, call: &'static str) -> Option<T> {
         self.shared_reads.lock().expect("shared reads lock").remove(call).and_then(|b| b.downcast::<T>().ok()).map(|b| *b)
+    }
+
+    /// Remembers an EC2 id this run created (see `created`).
+    pub(crate) fn created(&self, id: &str) {
+        if !id.is_empty() {
+            self.created.lock().expect("created lock").insert(id.to_string());
+        }
+    }
+
+    /// True if `e` is an EC2 `*.NotFound` naming an id this run created: EC2 is eventually
+    /// consistent, the id has not propagated yet.
+    pub(crate) fn not_propagated(&self, e: &crate::provider::ApiError) -> bool {
+        e.code.ends_with(".NotFound") && self.created.lock().expect("created lock").iter().any(|id| e.message.contains(id.as_str()))
     }
 
     /// The shared waiter of `kind`, made by `make` on first use.

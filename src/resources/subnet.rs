@@ -37,10 +37,13 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
 
 pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let (vpc, cidr, az) = (attr_str(attrs, "vpc_id")?, attr_str(attrs, "cidr_block")?, attr_str(attrs, "availability_zone")?);
-    let id = super::create_once::create(cx, address, |ec2| async move {
-        let call = ec2.create_subnet().vpc_id(vpc).cidr_block(cidr).availability_zone(az);
-        let created = call.tag_specifications(tags::spec(ResourceType::Subnet, attrs)).send().await?;
-        Ok(created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string())
+    // The VPC may be one this run just created (not propagated yet: retried).
+    let id = wait::propagated(cx, || {
+        super::create_once::create(cx, address, |ec2| async move {
+            let call = ec2.create_subnet().vpc_id(vpc).cidr_block(cidr).availability_zone(az);
+            let created = call.tag_specifications(tags::spec(ResourceType::Subnet, attrs)).send().await?;
+            Ok(created.subnet().and_then(|s| s.subnet_id()).unwrap_or_default().to_string())
+        })
     })
     .await?;
     let mut current = attrs.clone();
@@ -53,7 +56,10 @@ async fn set_public_ip(cx: &Session, id: &str, current: &Attrs, attrs: &Attrs) -
     let want = attrs.get("map_public_ip_on_launch").and_then(Value::as_bool).unwrap_or(false);
     if current.get("map_public_ip_on_launch").and_then(Value::as_bool) != Some(want) {
         let value = AttributeBooleanValue::builder().value(want).build();
-        cx.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(value).send().await?;
+        wait::propagated(cx, || async {
+            cx.ec2().modify_subnet_attribute().subnet_id(id).map_public_ip_on_launch(value.clone()).send().await.map_err(ApiError::from)
+        })
+        .await?;
     }
     Ok(())
 }

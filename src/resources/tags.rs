@@ -19,7 +19,45 @@ fn pairs(attrs: &Attrs) -> Vec<(String, String)> {
 }
 
 fn tag(k: &str, v: &str) -> Tag {
-    Tag::builder().key(k).value(v).build()
+    Tag::builder().key(k).value(to_aws(k, v)).build()
+}
+
+/// A tag value as sent to AWS: the `eksnet:address` value in the form AWS accepts
+/// (`ownership::encode_address`), every other value as it is.
+pub fn to_aws(key: &str, value: &str) -> String {
+    match (key == ADDRESS).then(|| Address::parse(value)).flatten() {
+        Some(address) => crate::ownership::encode_address(&address),
+        None => value.to_string(),
+    }
+}
+
+/// A tag value as read from AWS, in the stack's terms (the inverse of `to_aws`).
+pub fn from_aws(key: &str, value: &str) -> String {
+    match (key == ADDRESS).then(|| crate::ownership::decode_address(value)).flatten() {
+        Some(address) => address.to_string(),
+        None => value.to_string(),
+    }
+}
+
+/// EKS tags of `attrs` as the create and TagResource calls take them.
+pub fn eks(attrs: &Attrs) -> std::collections::HashMap<String, String> {
+    super::string_map(attrs, "tags")
+        .into_iter()
+        .map(|(k, v)| {
+            let v = to_aws(&k, &v);
+            (k, v)
+        })
+        .collect()
+}
+
+/// Observed EKS tags as an attribute (the address decoded).
+pub fn eks_observed(tags: Option<&std::collections::HashMap<String, String>>) -> Value {
+    Value::Object(tags.into_iter().flatten().map(|(k, v)| (k.clone(), Value::from(from_aws(k, v)))).collect())
+}
+
+/// The address an EKS object's tags name.
+pub fn eks_address(tags: Option<&std::collections::HashMap<String, String>>) -> Option<Address> {
+    tags.and_then(|t| t.get(ADDRESS)).and_then(|v| crate::ownership::decode_address(v))
 }
 
 /// Tags applied in the create call itself, so no object ever exists untagged.
@@ -35,14 +73,14 @@ pub fn observed(tags: &[Tag]) -> Value {
             continue;
         };
         if !k.starts_with("aws:") {
-            map.insert(k.into(), v.into());
+            map.insert(k.into(), from_aws(k, v).into());
         }
     }
     Value::Object(map)
 }
 
 pub fn address_of(tags: &[Tag]) -> Option<Address> {
-    tags.iter().find(|t| t.key() == Some(ADDRESS)).and_then(|t| t.value()).and_then(Address::parse)
+    tags.iter().find(|t| t.key() == Some(ADDRESS)).and_then(|t| t.value()).and_then(crate::ownership::decode_address)
 }
 
 /// The filter that finds every object of the stack.

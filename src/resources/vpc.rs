@@ -59,9 +59,12 @@ async fn set_dns(cx: &Session, id: &str, attrs: &Attrs, current: &Attrs) -> Resu
             continue;
         }
         let value = AttributeBooleanValue::builder().value(want).build();
-        let call = cx.ec2().modify_vpc_attribute().vpc_id(id);
-        let call = if key == "enable_dns_support" { call.enable_dns_support(value) } else { call.enable_dns_hostnames(value) };
-        call.send().await?;
+        super::wait::propagated(cx, || async {
+            let call = cx.ec2().modify_vpc_attribute().vpc_id(id);
+            let call = if key == "enable_dns_support" { call.enable_dns_support(value.clone()) } else { call.enable_dns_hostnames(value.clone()) };
+            call.send().await.map_err(ApiError::from)
+        })
+        .await?;
     }
     Ok(())
 }

@@ -37,11 +37,14 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let vpc_id = attr_str(attrs, "vpc_id")?;
-    let created = cx.ec2().associate_vpc_cidr_block().vpc_id(vpc_id).cidr_block(attr_str(attrs, "cidr_block")?).send().await?;
+    let cidr = attr_str(attrs, "cidr_block")?;
+    // The VPC may be fresh from this run (EC2 eventual consistency: retried).
+    let created =
+        wait::propagated(cx, || async { cx.ec2().associate_vpc_cidr_block().vpc_id(vpc_id).cidr_block(cidr).send().await.map_err(ApiError::from) }).await?;
     let id = created.cidr_block_association().and_then(|a| a.association_id()).unwrap_or_default().to_string();
     // Subnets in the range can only be created once the association is `associated`.
     wait::until(&cx.polling, &format!("CIDR association {id} to become associated"), || async {
-        let vpcs = cx.ec2().describe_vpcs().vpc_ids(vpc_id).send().await?;
+        let vpcs = wait::propagated(cx, || async { cx.ec2().describe_vpcs().vpc_ids(vpc_id).send().await.map_err(ApiError::from) }).await?;
         let state = vpcs
             .vpcs()
             .iter()
@@ -51,9 +54,13 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> R
             .and_then(|s| s.state())
             .map(|s| s.as_str().to_string())
             .unwrap_or_default();
+        // A new association reads back `associating` (or, right after the call, not at all or
+        // with an empty state) until EC2 has propagated it: still associating, wait. Source:
+        // terraform-provider-aws internal/service/ec2/wait.go `waitVPCCIDRBlockAssociationCreated`
+        // (Pending: associating; Target: associated).
         match state.as_str() {
             "associated" => Ok(Some(())),
-            "associating" => Ok(None),
+            "associating" | "" => Ok(None),
             other => Err(ApiError::new("AssociationFailed", format!("CIDR association {id} is `{other}`"))),
         }
     })

@@ -96,6 +96,26 @@ fn minutes(d: Duration) -> String {
     if s >= 60 { format!("{}m {:02}s", s / 60, s % 60) } else { format!("{s}s") }
 }
 
+/// How long EC2 is given to make an id it just created visible to every call: EC2 is eventually
+/// consistent ("if you run a command to modify or describe the resource that you just created,
+/// its ID might not have propagated throughout the system, and you will get an error responding
+/// that the resource does not exist", https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
+/// terraform-provider-aws retries these NotFound codes for `propagationTimeout = 2 *
+/// time.Minute` (internal/service/ec2/wait.go, e.g. `tfresource.RetryWhenNotFound` after
+/// CreateVpc / CreateSubnet / CreateSecurityGroup).
+pub const EC2_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Runs `op`, retrying with backoff for at most `EC2_PROPAGATION` while it fails with an EC2
+/// `*.NotFound` that names an id this run created (`Session::not_propagated`). An id from the
+/// state is never retried: there NotFound means gone.
+pub async fn propagated<T, F, Fut>(cx: &crate::resources::Session, op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    retrying_if(&cx.polling, EC2_PROPAGATION, |e| cx.not_propagated(e), op).await
+}
+
 /// How long EKS is given to see a role IAM just created.
 pub const ROLE_PROPAGATION: std::time::Duration = std::time::Duration::from_secs(120);
 

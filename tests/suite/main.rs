@@ -16,5 +16,6 @@ mod remote_state;
 mod review;
 mod saved_plan;
 mod secrets;
+mod strict;
 mod sweep;
 mod validation;

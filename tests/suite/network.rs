@@ -17,6 +17,16 @@ fn tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())
 }
 
+/// The address an `eksnet:address` tag names: AWS allows no `[` or `"` in tag values, so
+/// `subnet.intra["ap-southeast-2a"]` is tagged `subnet.intra:ap-southeast-2a` (ownership.rs).
+fn address_tag(tags: &[aws_sdk_ec2::types::Tag]) -> Option<String> {
+    let value = tag(tags, "eksnet:address")?;
+    Some(match value.split_once(':') {
+        Some((head, key)) => format!("{head}[\"{key}\"]"),
+        None => value.to_string(),
+    })
+}
+
 async fn subnets(ec2: &aws_sdk_ec2::Client) -> Vec<aws_sdk_ec2::types::Subnet> {
     ec2.describe_subnets().filters(stack_filter()).into_paginator().items().send().try_collect().await.unwrap()
 }
@@ -87,7 +97,8 @@ async fn reference_network_applies_converges_and_destroys() {
     let subnets = subnets(&ec2).await;
     let mut layout = BTreeMap::new();
     for s in &subnets {
-        let address = tag(s.tags(), "eksnet:address").unwrap();
+        let address = address_tag(s.tags()).unwrap();
+        let address = address.as_str();
         layout.insert(address.to_string(), (s.cidr_block().unwrap().to_string(), s.availability_zone().unwrap().to_string()));
         let tier = address_tier(address);
         assert_eq!(s.map_public_ip_on_launch(), Some(tier == "public"), "{address}");
@@ -108,7 +119,7 @@ async fn reference_network_applies_converges_and_destroys() {
         })
         .collect();
     assert_eq!(layout, expected);
-    let subnet_id = |address: &str| subnets.iter().find(|s| tag(s.tags(), "eksnet:address") == Some(address)).unwrap().subnet_id().unwrap().to_string();
+    let subnet_id = |address: &str| subnets.iter().find(|s| address_tag(s.tags()).as_deref() == Some(address)).unwrap().subnet_id().unwrap().to_string();
 
     // NAT gateways: a public one in the first public subnet, a private one in the first private subnet.
     let nats = nat_gateways(&ec2).await;
