@@ -81,7 +81,7 @@ async fn s3_backend_locks_keeps_versions_and_refuses_lost_updates() {
     assert_eq!(again.raw_response().map(|r| r.status().as_u16()), Some(412));
     let locked = eksnet.run(&["-f", "stack.yaml", "apply", "--auto-approve"]);
     assert_eq!(locked.code, 1);
-    for expected in ["locked by `eksnet apply`", "ci-runner-7", "eksnet state unlock lock-123"] {
+    for expected in ["locked by `eksnet apply`", "ci-runner-7", "`eksnet -f stack.yaml state unlock lock-123`"] {
         assert!(locked.stderr.contains(expected), "missing `{expected}`:\n{}", locked.stderr);
     }
     let wrong = eksnet.run(&["-f", "stack.yaml", "state", "unlock", "lock-999"]);
@@ -186,7 +186,7 @@ async fn s3_backend_keeps_a_backup_without_versioning_and_survives_kill_9() {
     let stale = eksnet.run(&args);
     assert_eq!(stale.code, 1);
     assert!(stale.stderr.contains("that process is gone"), "{}", stale.stderr);
-    let id = stale.stderr.split("eksnet state unlock ").nth(1).and_then(|s| s.split('`').next()).expect("the lock id").to_string();
+    let id = stale.stderr.split("state unlock ").nth(1).and_then(|s| s.split('`').next()).expect("the lock id").to_string();
     eksnet.run(&["-f", "stack.yaml", "state", "unlock", &id]).ok();
     eksnet.run(&args).ok();
     eksnet.run(&["-f", "stack.yaml", "plan", "--detailed-exitcode"]).ok();
