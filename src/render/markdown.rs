@@ -121,7 +121,7 @@ pub fn render(plan: &Plan, options: &Options) -> String {
         let _ = write!(
             out,
             "> [!NOTE]\n> This plan is larger than one GitHub comment allows, so this summary leaves out {}. \
-             Run `eksnet show PLANFILE` on the saved plan for all of it.\n\n",
+             Save the plan with `eksnet plan --out FILE` and run `eksnet show FILE` for all of it.\n\n",
             join_and(&left_out)
         );
     }
