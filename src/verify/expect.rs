@@ -13,7 +13,6 @@ use crate::state::State;
 #[derive(Debug, Clone)]
 pub struct Expect {
     pub stack: String,
-    pub region: String,
     pub cluster: Option<String>,
     pub zones: Vec<String>,
     pub subnets: Vec<SubnetExpect>,
@@ -92,7 +91,6 @@ impl Expect {
         }
         Expect {
             stack: stack.name.clone(),
-            region: stack.region.clone(),
             cluster: stack.cluster.as_ref().map(|c| c.name.clone()),
             zones,
             subnets,

@@ -113,8 +113,6 @@ pub struct Expression {
 #[derive(Debug, Clone, Default)]
 pub struct SubnetFact {
     pub id: String,
-    pub cidr: String,
-    pub zone: String,
     pub available: u32,
 }
 
@@ -140,7 +138,6 @@ pub struct RouteTableFact {
 pub struct NatFact {
     pub id: String,
     pub state: String,
-    pub connectivity: String,
 }
 
 #[derive(Debug, Clone, Default)]

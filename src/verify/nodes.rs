@@ -11,11 +11,13 @@ pub fn check(expect: &Expect, facts: &Facts) -> Check {
     let mut problems = vec![];
     let mut seen = vec![];
     for (name, stack_desired) in &expect.nodegroups {
-        let desired = facts.nodegroups.iter().find(|n| &n.name == name).map_or(*stack_desired, |n| n.desired);
+        let eks = facts.nodegroups.iter().find(|n| &n.name == name);
+        let desired = eks.map_or(*stack_desired, |n| n.desired);
+        let status = eks.map_or("not found in EKS", |n| n.status.as_str());
         let nodes: Vec<_> = facts.nodes.iter().filter(|n| n.nodegroup() == Some(name)).collect();
         let ready = nodes.iter().filter(|n| n.ready).count();
         if ready < desired as usize {
-            problems.push(format!("nodegroup {name}: {ready} of {desired} nodes Ready"));
+            problems.push(format!("nodegroup {name} ({status}): {ready} of {desired} nodes Ready"));
         }
         for n in nodes {
             match n.zone() {

@@ -63,12 +63,7 @@ async fn read_ec2(ec2: &aws_sdk_ec2::Client, vpc: &str, facts: &mut Facts) -> an
     facts.subnets = subnets
         .subnets()
         .iter()
-        .map(|s| SubnetFact {
-            id: s.subnet_id().unwrap_or_default().into(),
-            cidr: s.cidr_block().unwrap_or_default().into(),
-            zone: s.availability_zone().unwrap_or_default().into(),
-            available: s.available_ip_address_count().unwrap_or_default().max(0) as u32,
-        })
+        .map(|s| SubnetFact { id: s.subnet_id().unwrap_or_default().into(), available: s.available_ip_address_count().unwrap_or_default().max(0) as u32 })
         .collect();
 
     let mut pages = ec2.describe_network_interfaces().filters(in_vpc(vpc)).into_paginator().send();
@@ -105,11 +100,7 @@ async fn read_ec2(ec2: &aws_sdk_ec2::Client, vpc: &str, facts: &mut Facts) -> an
     facts.nat_gateways = nats
         .nat_gateways()
         .iter()
-        .map(|n| NatFact {
-            id: n.nat_gateway_id().unwrap_or_default().into(),
-            state: n.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
-            connectivity: n.connectivity_type().map(|s| s.as_str().to_string()).unwrap_or_default(),
-        })
+        .map(|n| NatFact { id: n.nat_gateway_id().unwrap_or_default().into(), state: n.state().map(|s| s.as_str().to_string()).unwrap_or_default() })
         .collect();
 
     let groups = ec2.describe_security_groups().filters(in_vpc(vpc)).send().await.map_err(ApiError::from).map_err(reading("security groups"))?;

@@ -54,7 +54,8 @@ pub fn check(expect: &Expect, facts: &Facts) -> Check {
     let mut good = vec![];
     for (pod, groups) in selected(facts) {
         let Some(annotation) = &pod.pod_eni else {
-            problems.push(format!("{} has no branch ENI (no {ANNOTATION} annotation): it predates the policy", pod.id()));
+            let names: Vec<&str> = facts.policies.iter().filter(|p| selects(p, pod)).map(|p| p.name.as_str()).collect();
+            problems.push(format!("{} has no branch ENI (no {ANNOTATION} annotation): it predates {}", pod.id(), names.join(", ")));
             restarts.push(match &pod.workload {
                 Some(w) => format!("kubectl -n {} rollout restart {w}", pod.namespace),
                 None => format!("kubectl -n {} delete pod {} (and create it again)", pod.namespace, pod.name),

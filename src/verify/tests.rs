@@ -19,7 +19,6 @@ fn expect() -> Expect {
     let subnet = |tier, cidr: &str, id: &str| SubnetExpect { tier, zone: A.into(), cidr: cidr.parse().unwrap(), id: Some(id.into()) };
     Expect {
         stack: "demo".into(),
-        region: "ap-southeast-2".into(),
         cluster: Some("Demo".into()),
         zones: vec![A.into()],
         subnets: vec![
@@ -136,17 +135,14 @@ fn facts() -> Facts {
             match_expressions: vec![],
             groups: vec!["sg-pods".into()],
         }],
-        subnets: vec![SubnetFact { id: "subnet-intra".into(), cidr: "100.64.1.0/24".into(), zone: A.into(), available: 240 }],
+        subnets: vec![SubnetFact { id: "subnet-intra".into(), available: 240 }],
         enis: vec![node_eni, branch("eni-b1", "100.64.1.100"), branch("eni-b2", "100.64.1.101")],
         route_tables: vec![
             RouteTableFact { id: "rtb-intra".into(), subnets: vec!["subnet-intra".into()], default_target: Some("nat-private".into()) },
             RouteTableFact { id: "rtb-private".into(), subnets: vec!["subnet-private".into()], default_target: Some("nat-public".into()) },
             RouteTableFact { id: "rtb-public".into(), subnets: vec!["subnet-public".into()], default_target: Some("igw-1".into()) },
         ],
-        nat_gateways: vec![
-            NatFact { id: "nat-public".into(), state: "available".into(), connectivity: "public".into() },
-            NatFact { id: "nat-private".into(), state: "available".into(), connectivity: "private".into() },
-        ],
+        nat_gateways: vec![NatFact { id: "nat-public".into(), state: "available".into() }, NatFact { id: "nat-private".into(), state: "available".into() }],
         security_groups: vec![
             GroupFact {
                 id: "sg-pods".into(),
