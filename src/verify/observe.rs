@@ -59,12 +59,17 @@ fn in_vpc(vpc: &str) -> Filter {
 }
 
 async fn read_ec2(ec2: &aws_sdk_ec2::Client, vpc: &str, facts: &mut Facts) -> anyhow::Result<()> {
-    let subnets = ec2.describe_subnets().filters(in_vpc(vpc)).send().await.map_err(ApiError::from).map_err(reading("subnets"))?;
-    facts.subnets = subnets
-        .subnets()
-        .iter()
-        .map(|s| SubnetFact { id: s.subnet_id().unwrap_or_default().into(), available: s.available_ip_address_count().unwrap_or_default().max(0) as u32 })
-        .collect();
+    // localcloud, like EC2, answers in pages: every read follows NextToken.
+    let mut pages = ec2.describe_subnets().filters(in_vpc(vpc)).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(ApiError::from).map_err(reading("subnets"))?;
+        facts.subnets.extend(
+            page.subnets().iter().map(|s| SubnetFact {
+                id: s.subnet_id().unwrap_or_default().into(),
+                available: s.available_ip_address_count().unwrap_or_default().max(0) as u32,
+            }),
+        );
+    }
 
     let mut pages = ec2.describe_network_interfaces().filters(in_vpc(vpc)).into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -81,29 +86,32 @@ async fn read_ec2(ec2: &aws_sdk_ec2::Client, vpc: &str, facts: &mut Facts) -> an
         }
     }
 
-    let tables = ec2.describe_route_tables().filters(in_vpc(vpc)).send().await.map_err(ApiError::from).map_err(reading("route tables"))?;
-    facts.route_tables = tables
-        .route_tables()
-        .iter()
-        .map(|t| RouteTableFact {
-            id: t.route_table_id().unwrap_or_default().into(),
-            subnets: t.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect(),
-            default_target: t
-                .routes()
+    let mut pages = ec2.describe_route_tables().filters(in_vpc(vpc)).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(ApiError::from).map_err(reading("route tables"))?;
+        facts.route_tables.extend(page.route_tables().iter().map(|t| {
+            RouteTableFact {
+                id: t.route_table_id().unwrap_or_default().into(),
+                subnets: t.associations().iter().filter_map(|a| a.subnet_id().map(str::to_string)).collect(),
+                default_target: t
+                    .routes()
+                    .iter()
+                    .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+                    .and_then(|r| r.nat_gateway_id().or(r.gateway_id()).or(r.network_interface_id()).or(r.transit_gateway_id()).map(str::to_string)),
+            }
+        }));
+    }
+
+    let mut pages = ec2.describe_nat_gateways().filter(in_vpc(vpc)).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(ApiError::from).map_err(reading("NAT gateways"))?;
+        facts.nat_gateways.extend(
+            page.nat_gateways()
                 .iter()
-                .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
-                .and_then(|r| r.nat_gateway_id().or(r.gateway_id()).or(r.network_interface_id()).or(r.transit_gateway_id()).map(str::to_string)),
-        })
-        .collect();
+                .map(|n| NatFact { id: n.nat_gateway_id().unwrap_or_default().into(), state: n.state().map(|s| s.as_str().to_string()).unwrap_or_default() }),
+        );
+    }
 
-    let nats = ec2.describe_nat_gateways().filter(in_vpc(vpc)).send().await.map_err(ApiError::from).map_err(reading("NAT gateways"))?;
-    facts.nat_gateways = nats
-        .nat_gateways()
-        .iter()
-        .map(|n| NatFact { id: n.nat_gateway_id().unwrap_or_default().into(), state: n.state().map(|s| s.as_str().to_string()).unwrap_or_default() })
-        .collect();
-
-    let groups = ec2.describe_security_groups().filters(in_vpc(vpc)).send().await.map_err(ApiError::from).map_err(reading("security groups"))?;
     let rules = |perms: &[aws_sdk_ec2::types::IpPermission]| -> Vec<RuleFact> {
         perms
             .iter()
@@ -116,11 +124,15 @@ async fn read_ec2(ec2: &aws_sdk_ec2::Client, vpc: &str, facts: &mut Facts) -> an
             })
             .collect()
     };
-    facts.security_groups = groups
-        .security_groups()
-        .iter()
-        .map(|g| GroupFact { id: g.group_id().unwrap_or_default().into(), ingress: rules(g.ip_permissions()), egress: rules(g.ip_permissions_egress()) })
-        .collect();
+    let mut pages = ec2.describe_security_groups().filters(in_vpc(vpc)).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(ApiError::from).map_err(reading("security groups"))?;
+        facts.security_groups.extend(page.security_groups().iter().map(|g| GroupFact {
+            id: g.group_id().unwrap_or_default().into(),
+            ingress: rules(g.ip_permissions()),
+            egress: rules(g.ip_permissions_egress()),
+        }));
+    }
     Ok(())
 }
 

@@ -79,11 +79,8 @@ async fn cluster_cni_and_nodegroup_in_order_then_destroyed_in_reverse() {
     let config: Value = serde_json::from_str(addon.configuration_values().unwrap()).unwrap();
     let intra: Vec<&str> = outputs["intra_subnet_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     let coredns_sg = outputs["security_group_ids"]["coredns"].as_str().unwrap();
-    let subnets_by_az: serde_json::Map<String, Value> = ["a", "b", "c"]
-        .iter()
-        .zip(&intra)
-        .map(|(az, id)| (format!("{REGION}{az}"), json!({"id": id, "securityGroups": [cluster_sg, coredns_sg]})))
-        .collect();
+    let subnets_by_az: serde_json::Map<String, Value> =
+        ["a", "b", "c"].iter().zip(&intra).map(|(az, id)| (format!("{REGION}{az}"), json!({"id": id, "securityGroups": [cluster_sg, coredns_sg]}))).collect();
     assert_eq!(
         config,
         json!({
