@@ -65,6 +65,10 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete everything the stack created.
     Destroy(DestroyArgs),
+    /// Check that the pods got what the stack promises: nodes, CNI settings, ENIConfigs, pod
+    /// addresses, branch ENIs, routes, DNS for pods with their own group, IP headroom. Read-only;
+    /// exits 1 when a check fails (docs/verify.md).
+    Verify(VerifyArgs),
     /// Destroy expired test stacks (tagged `eksnet:expires-at` by `expires_after` or
     /// `apply --ttl`), found by their tags; no stack file needed. Without a terminal it only
     /// lists them unless --yes is given.
@@ -115,6 +119,19 @@ pub enum Format {
     Json,
     /// GitHub-flavoured markdown for a pull-request comment or CI summary (docs/plan-review.md).
     Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    /// Versioned JSON: `{"format_version": 1, "checks": […], "passed": bool}` (docs/verify.md).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
+    pub format: VerifyFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -205,6 +222,9 @@ pub struct ApplyArgs {
     /// the stack's `expires_after`.
     #[arg(long, conflicts_with = "plan_file", value_parser = parse_ttl, value_name = "DURATION|never")]
     pub ttl: Option<String>,
+    /// After a successful apply, run `eksnet verify`; its result is the exit code.
+    #[arg(long, conflicts_with = "refresh_only")]
+    pub verify: bool,
 }
 
 fn parse_ttl(text: &str) -> Result<String, String> {

@@ -34,5 +34,6 @@ mod state;
 mod token;
 mod ui;
 mod value;
+mod verify;
 
 pub use app::run;

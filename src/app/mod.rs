@@ -6,6 +6,7 @@ mod cluster;
 mod plan;
 mod state;
 mod sweep;
+mod verify;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -46,9 +47,14 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
     };
     let printer = Printer::detect(cli.global.color, cli.global.verbose);
     let only_prints = match &cli.command {
-        Command::Validate | Command::Graph(_) | Command::Show(_) | Command::Completions { .. } | Command::Man | Command::Output(_) | Command::Token { .. } => {
-            true
-        }
+        Command::Validate
+        | Command::Verify(_)
+        | Command::Graph(_)
+        | Command::Show(_)
+        | Command::Completions { .. }
+        | Command::Man
+        | Command::Output(_)
+        | Command::Token { .. } => true,
         Command::Plan(_) => true,
         Command::State(c) => matches!(c, StateCommand::List | StateCommand::Show { .. } | StateCommand::Pull),
         _ => false,
@@ -130,7 +136,14 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
                 allow_destroy_cluster: args.allow_destroy_cluster,
                 ttl: args.ttl.clone(),
             };
-            runtime()?.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))
+            let runtime = runtime()?;
+            let code = runtime.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))?;
+            // `apply --verify`: an apply that succeeded is proven (docs/verify.md).
+            if code == 0 && args.verify {
+                eprintln!();
+                return runtime.block_on(verify::verify_command(g, crate::cli::VerifyFormat::Text, printer));
+            }
+            Ok(code)
         }
         Command::Destroy(args) => {
             // `destroy` is the explicit wish to delete everything, the cluster included.
@@ -138,6 +151,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
             let how = How { approved: args.confirm.auto_approve, mode: Mode::Destroy, take_over: args.from_tags, allow_destroy_cluster: true, ttl: None };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
+        Command::Verify(args) => runtime()?.block_on(verify::verify_command(g, args.format, printer)),
         Command::Sweep(args) => runtime()?.block_on(sweep::sweep_command(g, args, printer)),
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),
         Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),

@@ -6,6 +6,7 @@ pub mod markdown;
 pub mod mermaid;
 pub mod style;
 pub mod text;
+pub mod verify;
 
 #[cfg(test)]
 pub(crate) mod fixtures;

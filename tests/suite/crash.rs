@@ -14,7 +14,7 @@ use crate::common::{Eksnet, LocalCloud, reference_stack};
 
 const STACK: &str = "cni-custom-networking-demo";
 const REGION: &str = "ap-southeast-2";
-const RESOURCES: usize = 37;
+const RESOURCES: usize = 39;
 
 fn tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
     tags.iter().find(|t| t.key() == Some(key)).and_then(|t| t.value())

@@ -75,12 +75,14 @@ async fn cluster_cni_and_nodegroup_in_order_then_destroyed_in_reverse() {
     assert_eq!(outputs["cluster_security_group_id"], cluster_sg);
 
     // The vpc-cni add-on carries exactly the seed's settings; each AZ's ENIConfig points at its
-    // intra subnet and at the cluster security group, which managed nodes carry.
+    // intra subnet, at the cluster security group (which managed nodes carry) and at the coredns
+    // group (DNS in from the pods group: pods with their own group need it).
     let addon = eks.describe_addon().cluster_name(CLUSTER).addon_name("vpc-cni").send().await.unwrap().addon().unwrap().clone();
     let config: Value = serde_json::from_str(addon.configuration_values().unwrap()).unwrap();
     let intra: Vec<&str> = outputs["intra_subnet_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let coredns_sg = outputs["security_group_ids"]["coredns"].as_str().unwrap();
     let subnets_by_az: serde_json::Map<String, Value> =
-        ["a", "b", "c"].iter().zip(&intra).map(|(az, id)| (format!("{REGION}{az}"), json!({"id": id, "securityGroups": [cluster_sg]}))).collect();
+        ["a", "b", "c"].iter().zip(&intra).map(|(az, id)| (format!("{REGION}{az}"), json!({"id": id, "securityGroups": [cluster_sg, coredns_sg]}))).collect();
     assert_eq!(
         config,
         json!({

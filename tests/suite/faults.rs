@@ -114,7 +114,7 @@ async fn a_hard_failure_stops_its_branch_leaves_an_exact_state_and_the_next_appl
     assert!(out.stderr.contains("Apply complete"), "{}", out.stderr);
     assert!(!out.stderr.contains("creating vpc.main"), "the VPC must not be created again:\n{}", out.stderr);
     let list = eksnet.run(&["-f", &stack, "state", "list"]).ok().stdout;
-    assert_eq!(list.lines().count(), 37, "{list}");
+    assert_eq!(list.lines().count(), 39, "{list}");
     assert!(!list.contains("(creating)"), "{list}");
     let nats = existing_ids(&cloud).await.into_iter().filter(|id| id.starts_with("nat-")).count();
     assert_eq!(nats, 2);

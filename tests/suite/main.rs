@@ -19,3 +19,4 @@ mod secrets;
 mod strict;
 mod sweep;
 mod validation;
+mod verify;

@@ -74,7 +74,7 @@ async fn reference_network_applies_converges_and_destroys() {
     let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     assert!(plan.stdout.contains("+ subnet.intra[\"ap-southeast-2a\"]  100.64.1.0/24"), "{}", plan.stdout);
-    assert!(plan.stdout.contains("Plan: 37 to add, 0 to change, 0 to destroy."), "{}", plan.stdout);
+    assert!(plan.stdout.contains("Plan: 39 to add, 0 to change, 0 to destroy."), "{}", plan.stdout);
 
     let apply = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
     assert!(apply.stderr.contains("Apply complete"), "{}", apply.stderr);
@@ -179,7 +179,7 @@ async fn reference_network_applies_converges_and_destroys() {
     assert_eq!(outputs["intra_subnet_ids"].as_array().unwrap().len(), 3);
     assert_eq!(outputs["security_group_ids"]["pods"], sg.group_id().unwrap());
     let list = eksnet.run(&["-f", &stack, "state", "list"]).ok();
-    assert_eq!(list.stdout.lines().count(), 37);
+    assert_eq!(list.stdout.lines().count(), 39);
 
     // Drift: a subnet deleted and a tag removed behind eksnet's back show in the plan.
     let intra_c = subnet_id(&format!("subnet.intra[\"{REGION}c\"]"));

@@ -15,7 +15,7 @@ fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
 
     let json = eksnet.run(&["-f", &stack, "plan", "--format", "json", "--out", &plan_path]).ok();
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    assert_eq!(parsed["summary"]["add"], 37);
+    assert_eq!(parsed["summary"]["add"], 39);
     assert_eq!(parsed["changes"][0]["action"], "create");
 
     // Without a terminal and without --auto-approve, apply refuses instead of hanging.
