@@ -183,11 +183,12 @@ async fn query(client: &aws_sdk_pricing::Client, service: &str, region: &str, fi
             call = call.filters(Filter::builder().r#type(FilterType::TermMatch).field(*field).value(value).build().map_err(|e| e.to_string())?);
         }
         let page = call.send().await.map_err(|e| {
+            // Without the request id: one reason for every object it leaves unpriced.
             let e = ApiError::from(e);
             match e.code.as_str() {
-                "AccessDeniedException" => format!("no permission for pricing:GetProducts ({e})"),
-                "RequestFailed" => format!("the Price List API cannot be reached ({})", e.message),
-                _ => format!("the Price List API refused {service} prices ({e})"),
+                "AccessDeniedException" => format!("no permission for pricing:GetProducts; {}: {}", e.code, e.message),
+                "RequestFailed" => format!("the Price List API cannot be reached; {}", e.message),
+                _ => format!("the Price List API refused {service} prices; {}: {}", e.code, e.message),
             }
         })?;
         for doc in page.price_list() {

@@ -89,19 +89,20 @@ fn cost_unknown_when_pricing_fails_and_the_plan_still_succeeds() {
         denied.stdout.contains("cost unknown for eks_cluster.main, eks_nodegroup.default, ")
             && denied
                 .stdout
-                .contains("(no permission for pricing:GetProducts (AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized"),
+                .contains("(no permission for pricing:GetProducts; AccessDeniedException: User: arn:aws:iam::123456789012:user/ci is not authorized"),
         "{}",
         denied.stdout
     );
     assert!(denied.stdout.ends_with("Cost: ±$0.00/month (now $0.00 → $0.00), not counting 5 objects of unknown cost\n"), "{}", denied.stdout);
     assert!(!cache.path().join("eksnet/prices/ap-southeast-2").exists(), "a failed query is not cached");
 
-    // An instance type the price list does not know: that nodegroup is unknown, the rest priced.
+    // An instance type EC2 has but localcloud's price list does not: that nodegroup is unknown,
+    // the rest priced.
     cloud.control(&["fault", "--clear"]);
-    let unknown = reference_variant(&eksnet, "cost-odd", "CostOdd", |t| t.replace("c5.large", "c9.odd"));
+    let unknown = reference_variant(&eksnet, "cost-odd", "CostOdd", |t| t.replace("c5.large", "m6i.large"));
     let out = costed(&eksnet, &cache, &["-f", &unknown, "plan"]).ok();
     assert!(
-        out.stdout.contains("cost unknown for eks_nodegroup.default (AWS's price list has no on-demand Linux price for c9.odd in ap-southeast-2)"),
+        out.stdout.contains("cost unknown for eks_nodegroup.default (AWS's price list has no on-demand Linux price for m6i.large in ap-southeast-2)"),
         "{}",
         out.stdout
     );
