@@ -126,9 +126,10 @@ pub fn cost(cost: &Cost, verbose: bool, paint: Paint) -> String {
             let note = l.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
             out.push_str(&format!("  {:width$}  {:>9} → {:<9} {:>10}  {}{range}{note}\n", l.address, side(l.before), side(l.after), signed(l.delta()), l.item));
         }
-        for n in &cost.notes {
-            out.push_str(&format!("  note: {n}\n"));
-        }
+    }
+    // What the estimate leaves out, always: a reader of the headline must know it.
+    for n in &cost.notes {
+        out.push_str(&format!("  note: {n}\n"));
     }
     for line in cost_unknowns(cost) {
         out.push_str(&format!("  {line}\n"));
