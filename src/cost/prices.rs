@@ -90,6 +90,12 @@ pub async fn rates(config: &SdkConfig, region: &str, instance_types: &[String], 
         .timeout_config(aws_config::timeout::TimeoutConfig::builder().operation_timeout(Duration::from_secs(20)).build())
         .build();
     let client = aws_sdk_pricing::Client::from_conf(conf);
+    // Answers of another endpoint (an emulator's) are kept apart from AWS's own.
+    let cache = cache.map(|dir| match config.endpoint_url() {
+        None => dir.join("aws"),
+        Some(url) => dir.join(format!("endpoint-{:016x}", fnv(url))),
+    });
+    let cache = cache.as_deref();
     let ask = |key: String, service: &'static str, filters: Vec<(&'static str, String)>| {
         let client = client.clone();
         async move { cached(cache, region, &key, || query(&client, service, region, &filters)).await }
@@ -138,6 +144,11 @@ pub async fn rates(config: &SdkConfig, region: &str, instance_types: &[String], 
     }
     rates.support = support(config, versions).await;
     rates
+}
+
+/// FNV-1a: a name for an endpoint's cache directory that is the same in every build.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The one price a query should give; several different ones would be a guess.
