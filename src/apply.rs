@@ -155,6 +155,9 @@ impl Outcomes {
 struct Step {
     address: Address,
     verb: Verb,
+    /// For an update that runs before replacements (a detach): the replaced objects whose
+    /// current ids are taken out of the object's lists first (see `schedule`).
+    detach: Vec<Address>,
 }
 
 /// Orders the plan's changes into steps with their dependencies (see docs/architecture.md):
@@ -163,13 +166,26 @@ struct Step {
 /// create and update that does not need it gone first, so that a create that fails (a zone that
 /// does not exist, a CIDR taken) is known before anything is taken down, and the executor then
 /// holds every delete (`walk`'s `destructive`).
+///
+/// An object that stays and is updated in place while something it lists is replaced (the
+/// cluster whose `subnet_ids` name a replaced subnet) is first *detached*: updated with the old
+/// object's id taken out of its lists, before the old object is deleted. Otherwise the delete
+/// meets what the staying object keeps there (EKS control-plane ENIs in the old subnet) and
+/// the update that would move it needs the new object, which comes after the delete.
 fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
     let mut steps = vec![];
     let mut index: HashMap<(Address, bool), usize> = HashMap::new(); // (address, is_delete)
+    let replaced: Vec<&Address> = plan.changes.iter().filter(|c| c.action == Action::Replace).map(|c| &c.address).collect();
+    let mut detaches: Vec<(usize, Vec<Address>)> = vec![];
     for c in &plan.changes {
+        let held: Vec<Address> = replaced.iter().filter(|r| c.existing_deps.contains(r)).map(|r| (*r).clone()).collect();
+        if c.action == Action::Update && !held.is_empty() {
+            detaches.push((steps.len(), held.clone()));
+            steps.push(Step { address: c.address.clone(), verb: Verb::Update, detach: held });
+        }
         let mut push = |verb: Verb| {
             index.insert((c.address.clone(), verb == Verb::Delete), steps.len());
-            steps.push(Step { address: c.address.clone(), verb });
+            steps.push(Step { address: c.address.clone(), verb, detach: vec![] });
         };
         match c.action {
             Action::Create => push(Verb::Create),
@@ -194,6 +210,11 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
                 deps[i].push(j);
             }
         };
+        if !step.detach.is_empty() {
+            // A detach waits for nothing; the replaced objects' deletes and the object's own
+            // update wait for it (below).
+            continue;
+        }
         if step.verb == Verb::Delete {
             for c in plan.changes.iter().filter(|c| c.existing_deps.contains(&step.address)) {
                 add((c.address.clone(), true));
@@ -207,6 +228,16 @@ fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
                 add((dep.clone(), false));
             }
             add((step.address.clone(), true));
+        }
+    }
+    for (d, held) in detaches {
+        if let Some(&update) = index.get(&(steps[d].address.clone(), false)) {
+            deps[update].push(d);
+        }
+        for old in &held {
+            if let Some(&delete) = index.get(&(old.clone(), true)) {
+                deps[delete].push(d);
+            }
         }
     }
     deletes_last(&steps, &mut deps);
@@ -305,9 +336,48 @@ impl<P: Provider> Run<'_, P> {
         self.store.save(&mut state).await.map_err(|e| StepError::StateWrite(format!("{e:#}")))
     }
 
+    /// A detach (see `schedule`): the object updated with the ids of the replaced objects taken
+    /// out of its lists, before those objects are deleted. Nothing to take out (the object
+    /// no longer lists them) is done at once; a list that would be left empty is left to the
+    /// cloud's own error, which holds the deletes.
+    async fn detach(&self, address: &Address, held: &[Address], state: &Mutex<State>) -> Result<String, StepError> {
+        let (current, old) = {
+            let s = state.lock().await;
+            let old: Vec<serde_json::Value> = held.iter().filter_map(|a| s.resources.get(a)?.id.clone()).map(serde_json::Value::String).collect();
+            (s.resources.get(address).and_then(Record::observed), old)
+        };
+        let Some(current) = current else { return Ok(String::new()) };
+        let mut attrs = current.attrs.clone();
+        let mut changed = false;
+        for value in attrs.values_mut() {
+            if let serde_json::Value::Array(items) = value {
+                let before = items.len();
+                items.retain(|v| !old.contains(v));
+                changed |= items.len() != before;
+            }
+        }
+        if !changed {
+            return Ok(current.id);
+        }
+        self.provider.normalize(&address.kind, &mut attrs);
+        let updated = self.provider.update(address, &current, &attrs).await?;
+        let id = updated.id.clone();
+        self.save(state, |s| {
+            // The record keeps its token and what it depended on: only the lists changed.
+            if let Some(record) = s.resources.get_mut(address) {
+                (record.id, record.attrs, record.outputs) = (Some(updated.id), updated.attrs, updated.outputs);
+            }
+        })
+        .await?;
+        Ok(id)
+    }
+
     /// Runs one step; returns the object's id for the progress line.
     async fn step(&self, step: &Step, state: &Mutex<State>, desired: Option<&Desired>, observed: &BTreeMap<Address, Observed>) -> Result<String, StepError> {
         let address = &step.address;
+        if !step.detach.is_empty() {
+            return self.detach(address, &step.detach, state).await;
+        }
         match step.verb {
             Verb::Delete => {
                 let current = state.lock().await.resources.get(address).and_then(Record::observed).or_else(|| observed.get(address).cloned());

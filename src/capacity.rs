@@ -30,11 +30,22 @@ const BRANCH_ENIS: &[(&str, u32)] = &[
     ("m6i.xlarge", 18),
 ];
 
-/// Pods per node with custom networking: the primary ENI serves no pods (its subnet is the
-/// node's), each other ENI gives all but its primary address to pods, plus 2 host-network pods.
-/// c5.large: (3 − 1) × (10 − 1) + 2 = 20 (29 without custom networking).
+/// Pods per node that take an address from the intra subnets, with custom networking and
+/// security groups for pods (eksnet turns both on): the primary ENI serves no pods (its subnet is
+/// the node's), the trunk ENI takes another slot and gets no addresses (amazon-vpc-cni-k8s #2801,
+/// "Do not allocate IPs or prefixes to trunk ENIs"), each other ENI gives all but its primary
+/// address; plus 2 host-network pods (aws-node, kube-proxy). c5.large: (3 − 2) × (10 − 1) + 2 = 11.
+/// Pods with a branch ENI come on top (`branch_enis`).
 pub fn max_pods_custom_networking(n: InstanceNetwork) -> u32 {
-    n.max_enis.saturating_sub(1) * n.ipv4_per_eni.saturating_sub(1) + 2
+    n.max_enis.saturating_sub(2) * n.ipv4_per_eni.saturating_sub(1) + 2
+}
+
+/// The max-pods a managed node's kubelet gets when the nodegroup has no launch template: the EKS
+/// AMI's table, ENIs × (IPv4 per ENI − 1) + 2, which knows neither custom networking nor the
+/// trunk (awslabs/amazon-eks-ami `eni-max-pods.txt`; the EKS user guide's custom networking
+/// tutorial sets `maxPods` through a launch template for that reason). c5.large: 29.
+pub fn kubelet_max_pods(n: InstanceNetwork) -> u32 {
+    n.max_enis * n.ipv4_per_eni.saturating_sub(1) + 2
 }
 
 pub fn branch_enis(instance_type: &str) -> Option<u32> {
@@ -60,6 +71,9 @@ pub struct NodegroupCapacity {
     pub max_nodes: u32,
     /// Pod addresses the nodegroup needs at its maximum size.
     pub pod_addresses_at_max: Option<u64>,
+    /// Pods the kubelet admits per node (`kubelet_max_pods`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_max_pods: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -102,6 +116,16 @@ pub fn capacity(stack: &Stack, lookup: &dyn Fn(&str) -> Option<InstanceNetwork>)
                 ng.name
             ));
         }
+        let kubelet = network.map(kubelet_max_pods);
+        let can_run = max_pods.map(|p| p + branch_enis(&instance_type).unwrap_or(0));
+        if let (Some(kubelet), Some(can_run)) = (kubelet, can_run.filter(|c| kubelet.is_some_and(|k| k > *c))) {
+            out.warnings.push(format!(
+                "nodegroup `{}`: a {instance_type} node's kubelet admits {kubelet} pods (EKS's default max-pods without a launch template), but the node has room for {can_run} ({} with addresses from the intra subnets, 2 host-network, {} with branch ENIs); more pods per node stay in ContainerCreating. eksnet cannot set max-pods yet (it takes a launch template with `maxPods: {can_run}`): keep to {can_run} pods per node or pick a larger instance type",
+                ng.name,
+                max_pods.unwrap_or(2) - 2,
+                branch_enis(&instance_type).unwrap_or(0),
+            ));
+        }
         if network.is_none() {
             out.warnings.push(format!("nodegroup `{}`: instance type {instance_type} is unknown to DescribeInstanceTypes", ng.name));
         }
@@ -112,6 +136,7 @@ pub fn capacity(stack: &Stack, lookup: &dyn Fn(&str) -> Option<InstanceNetwork>)
             max_pods_per_node: max_pods,
             max_nodes: ng.max,
             pod_addresses_at_max: at_max,
+            kubelet_max_pods: kubelet,
         });
     }
     if needed > total {
@@ -126,8 +151,9 @@ mod tests {
 
     #[test]
     fn custom_networking_loses_the_primary_eni() {
-        assert_eq!(max_pods_custom_networking(InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 }), 20);
-        assert_eq!(max_pods_custom_networking(InstanceNetwork { max_enis: 4, ipv4_per_eni: 15 }), 44);
+        assert_eq!(max_pods_custom_networking(InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 }), 11);
+        assert_eq!(max_pods_custom_networking(InstanceNetwork { max_enis: 4, ipv4_per_eni: 15 }), 30);
+        assert_eq!(kubelet_max_pods(InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 }), 29);
         assert_eq!(branch_enis("c5.large"), Some(9));
         assert_eq!(branch_enis("t3.large"), Some(0));
         assert_eq!(branch_enis("x9.huge"), None);
@@ -140,9 +166,15 @@ mod tests {
         let stack = crate::stack::parse(concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/x.yaml"), &text, &Default::default()).unwrap();
         let c = capacity(&stack, &|t| (t == "c5.large").then_some(InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 })).unwrap();
         assert_eq!(c.intra_subnets[0].usable_addresses, 11);
-        assert_eq!(c.nodegroups[0].max_pods_per_node, Some(20));
-        assert_eq!(c.nodegroups[0].pod_addresses_at_max, Some(180));
+        assert_eq!(c.nodegroups[0].max_pods_per_node, Some(11));
+        assert_eq!(c.nodegroups[0].pod_addresses_at_max, Some(99));
         assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
-        assert!(c.warnings[1].contains("need 180 pod addresses, but the intra subnets hold 33"), "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("admits 29 pods")
+                && c.warnings[0].contains("room for 20 (9 with addresses from the intra subnets, 2 host-network, 9 with branch ENIs)"),
+            "{:?}",
+            c.warnings
+        );
+        assert!(c.warnings[1].contains("need 99 pod addresses, but the intra subnets hold 33"), "{:?}", c.warnings);
     }
 }

@@ -4,13 +4,14 @@
 //! Its kinds behave like small AWS kinds:
 //! - `net` (a VPC): tagged; a new `cidr` forces a new object.
 //! - `sub` (a subnet in a net): tagged; a new `cidr` or `net_id` forces a new object.
-//! - `gw` (a gateway in a net): tagged; nothing forces a new object.
+//! - `gw` (a gateway in a net): tagged; nothing forces a new object; it may list subnets it
+//!   keeps a foot in (`sub_ids`, like a cluster's subnets), changed in place.
 //! - `assoc` (a subnet's route through a gateway): no tags of its own, found through its
 //!   subnet (`parent: sub_id`); a new `sub_id` forces a new object, a new `gw_id` is an update.
 //!
 //! Like the cloud, it refuses what would be a bug in the engine: an unresolved reference, an
-//! `*_id` naming no object (a create before what it references), a delete of an object another
-//! one still names (`DependencyViolation`). Unlike AWS, its reads ignore the stack: every
+//! `*_id` (or item of a `*_ids` list) naming no object (a create before what it references), a
+//! delete of an object another one still names (`DependencyViolation`). Unlike AWS, its reads ignore the stack: every
 //! object of a kind is returned, as by a filter that did not hold, so the ownership check in
 //! `apply::refresh` is what keeps other stacks' objects out.
 //!
@@ -110,14 +111,25 @@ impl World {
         if contains_unknown(&Value::Object(attrs.clone())) {
             return Err(ApiError::new("InvalidParameterValue", "an attribute is an unresolved reference"));
         }
-        for (key, value) in attrs.iter().filter(|(k, _)| k.ends_with("_id")) {
-            let id = value.as_str().unwrap_or_default();
+        for (key, id) in named(attrs) {
             if !self.objects.iter().any(|o| o.id == id) {
-                return Err(ApiError::new("InvalidID.NotFound", format!("{key} {value} does not exist")));
+                return Err(ApiError::new("InvalidID.NotFound", format!("{key} {id} does not exist")));
             }
         }
         Ok(())
     }
+}
+
+/// The ids an object names: its `*_id` attributes and the items of its `*_ids` lists.
+fn named(attrs: &Attrs) -> impl Iterator<Item = (&str, &str)> {
+    attrs.iter().flat_map(|(key, value)| {
+        let ids: Vec<&str> = match value {
+            Value::String(id) if key.ends_with("_id") => vec![id.as_str()],
+            Value::Array(items) if key.ends_with("_ids") => items.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        ids.into_iter().map(move |id| (key.as_str(), id))
+    })
 }
 
 #[derive(Default)]
@@ -261,8 +273,7 @@ impl Provider for Memory {
 
     async fn delete(&self, address: &Address, current: &Observed) -> Result<()> {
         self.call(Verb::Delete, address, |w| {
-            let named = |o: &Object| o.attrs.iter().any(|(k, v)| k.ends_with("_id") && v.as_str() == Some(current.id.as_str()));
-            if let Some(user) = w.objects.iter().find(|o| named(o)) {
+            if let Some(user) = w.objects.iter().find(|o| named(&o.attrs).any(|(_, id)| id == current.id)) {
                 return Err(ApiError::new("DependencyViolation", format!("{} is used by {}", current.id, user.id)));
             }
             w.objects.retain(|o| o.id != current.id);

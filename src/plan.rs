@@ -82,6 +82,40 @@ pub struct Plan {
     /// What the stack costs per month before and after (absent with `--no-cost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::Cost>,
+    /// What the plan asked AWS and the reviewer should know (a Kubernetes version in extended
+    /// support), shown with the plan in every format.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The stack's Kubernetes version against what EKS offers today (DescribeClusterVersions,
+/// `resources/versions.rs`): an error (message, fix) when the plan would create the cluster
+/// with, or move it to, a version EKS does not offer; a warning when the version is in
+/// extended support (EKS bills those cluster hours at the extended rate) or, for a cluster
+/// that stays on it, no longer supported.
+pub fn kubernetes_version(version: &str, offered: &[crate::provider::KubernetesVersion], sets_version: bool) -> Result<Option<String>, (String, String)> {
+    let standard: Vec<&str> = offered.iter().filter(|v| !v.extended).map(|v| v.version.as_str()).collect();
+    let newest = offered.iter().find(|v| v.default).or_else(|| offered.iter().find(|v| !v.extended)).map_or("", |v| v.version.as_str());
+    let Some(v) = offered.iter().find(|v| v.version == version) else {
+        let all: Vec<&str> = offered.iter().map(|v| v.version.as_str()).collect();
+        if sets_version {
+            return Err((
+                format!("EKS does not offer Kubernetes {version} today (it offers {})", all.join(", ")),
+                format!("set `cluster.version` to one of {} (standard support)", standard.join(", ")),
+            ));
+        }
+        return Ok(Some(format!(
+            "Kubernetes {version} is no longer supported by EKS; EKS upgrades such clusters on its own schedule. Move `cluster.version` to {newest}."
+        )));
+    };
+    if !v.extended {
+        return Ok(None);
+    }
+    let since = v.end_of_standard.as_deref().map(|d| format!(" since {d}")).unwrap_or_default();
+    let until = v.end_of_extended.as_deref().map(|d| format!(" until {d}")).unwrap_or_default();
+    Ok(Some(format!(
+        "Kubernetes {version} is in extended support{since}{until}: EKS bills the cluster at the extended-support rate. Move `cluster.version` to {newest} (standard support)."
+    )))
 }
 
 /// A plan that deletes or replaces a cluster, a nodegroup or the VPC.
@@ -236,6 +270,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         destruction,
         take_over: false,
         cost: None,
+        warnings: vec![],
     }
 }
 
@@ -422,6 +457,7 @@ pub fn json(plan: &Plan) -> Value {
         "changes": plan.changes.iter().filter(|c| c.action != Action::NoOp).collect::<Vec<_>>(),
         "capacity": plan.capacity,
         "cost": plan.cost,
+        "warnings": plan.warnings,
     })
 }
 
@@ -444,5 +480,28 @@ mod tests {
         assert!(d[0].forces_replacement && !d[1].forces_replacement);
         let unknown = attrs(json!({"vpc_id": {"$unknown": "vpc.main.id"}}));
         assert_eq!(diff(&unknown, &attrs(json!({"vpc_id": "vpc-1"})), &[]).len(), 1);
+    }
+
+    #[test]
+    fn a_kubernetes_version_is_judged_by_what_eks_offers_today() {
+        let v = |version: &str, extended: bool, default: bool| crate::provider::KubernetesVersion {
+            version: version.into(),
+            extended,
+            end_of_standard: Some("2026-07-29".into()),
+            end_of_extended: Some("2027-07-29".into()),
+            default,
+        };
+        let offered = [v("1.35", false, true), v("1.34", false, false), v("1.33", true, false)];
+        assert_eq!(kubernetes_version("1.35", &offered, true), Ok(None));
+        let warning = kubernetes_version("1.33", &offered, false).unwrap().unwrap();
+        assert!(
+            warning.starts_with("Kubernetes 1.33 is in extended support since 2026-07-29 until 2027-07-29") && warning.ends_with("to 1.35 (standard support)."),
+            "{warning}"
+        );
+        let (message, fix) = kubernetes_version("1.31", &offered, true).unwrap_err();
+        assert_eq!(message, "EKS does not offer Kubernetes 1.31 today (it offers 1.35, 1.34, 1.33)");
+        assert_eq!(fix, "set `cluster.version` to one of 1.35, 1.34 (standard support)");
+        // A cluster that stays on a version EKS stopped offering is not refused: only warned.
+        assert!(kubernetes_version("1.31", &offered, false).unwrap().unwrap().contains("no longer supported"));
     }
 }

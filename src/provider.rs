@@ -34,6 +34,20 @@ impl Desired {
     }
 }
 
+/// What EKS says of one Kubernetes version today (DescribeClusterVersions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubernetesVersion {
+    pub version: String,
+    /// In extended support (EXTENDED_SUPPORT); otherwise in standard support (UNSUPPORTED
+    /// versions are left out of the listing).
+    pub extended: bool,
+    /// The end of standard and of extended support, `YYYY-MM-DD`.
+    pub end_of_standard: Option<String>,
+    pub end_of_extended: Option<String>,
+    /// The version a cluster created without one gets (the newest in standard support).
+    pub default: bool,
+}
+
 /// The network limits of an instance type, as DescribeInstanceTypes reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InstanceNetwork {

@@ -133,7 +133,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
             p.backend = target.backend.clone();
             p.take_over = take_over;
             if let (Some(s), false) = (stack, destroy) {
-                p.capacity = preflight(&aws, s).await?;
+                preflight(&aws, s, &mut p).await?;
             }
             p
         }

@@ -257,11 +257,11 @@ fn read_plan(path: &Path) -> anyhow::Result<Plan> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a plan saved by `eksnet plan --out`", path.display()))
 }
 
-/// The stack's IP capacity, with instance limits from DescribeInstanceTypes.
-/// What a plan that builds asks AWS beyond the refresh: that the stack's zones exist in this
-/// account (nothing is created when one does not), and the instance types' network limits for
-/// the IP capacity.
-async fn preflight(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::capacity::Capacity>> {
+/// What a plan that builds asks AWS beyond the refresh, written into the plan: that the stack's
+/// zones exist in this account (nothing is created when one does not), that EKS offers the
+/// cluster's Kubernetes version today, and the instance types' network limits for the IP
+/// capacity.
+async fn preflight(aws: &Aws, stack: &Stack, plan: &mut Plan) -> anyhow::Result<()> {
     let offered = aws.availability_zones().await.map_err(|e| anyhow::anyhow!("reading availability zones: {e}"))?;
     let zones: Vec<&String> = stack.tiers.iter().flat_map(|t| t.subnets.iter().map(|(az, _)| az)).collect();
     if let Some(missing) = zones.iter().find(|z| !offered.contains(z)) {
@@ -272,12 +272,32 @@ async fn preflight(aws: &Aws, stack: &Stack) -> anyhow::Result<Option<crate::cap
             format!("change `availability_zones` in {}; nothing was created", stack.file),
         ));
     }
-    let Some(cluster) = &stack.cluster else { return Ok(None) };
+    let Some(cluster) = &stack.cluster else { return Ok(()) };
+    // A role without eks:DescribeClusterVersions still plans: EKS itself refuses a version it
+    // does not offer when the cluster is created or updated.
+    let versions = match aws.kubernetes_versions().await {
+        Ok(versions) => versions,
+        Err(e) => {
+            plan.warnings.push(format!("could not check Kubernetes {} against the versions EKS offers today: {e}", cluster.version));
+            vec![]
+        }
+    };
+    let sets_version = plan.changes.iter().any(|c| {
+        c.address == Address::new("eks_cluster", "main")
+            && (c.action == crate::plan::Action::Create || c.diffs.iter().any(|d| d.attribute == "version" && c.action != crate::plan::Action::NoOp))
+    });
+    match crate::plan::kubernetes_version(&cluster.version, &versions, sets_version) {
+        _ if versions.is_empty() => {}
+        Err((message, fix)) => return Err(help(message, format!("{fix} in {}; nothing was created", stack.file))),
+        Ok(Some(warning)) => plan.warnings.push(warning),
+        Ok(None) => {}
+    }
     let mut types: Vec<String> = cluster.nodegroups.iter().flat_map(|n| n.instance_types.iter().cloned()).collect();
     types.sort();
     types.dedup();
     let networks = aws.instance_networks(&types).await.map_err(|e| anyhow::anyhow!("reading instance types: {e}"))?;
-    Ok(crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n)))
+    plan.capacity = crate::capacity::capacity(stack, &|t| networks.iter().find(|(n, _)| n == t).map(|(_, n)| *n));
+    Ok(())
 }
 
 /// Releases the run's lock, warning when that fails.

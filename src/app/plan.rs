@@ -30,7 +30,7 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     plan.state_lineage = Some(lineage);
     plan.take_over = args.take_over;
     if !args.destroy {
-        plan.capacity = preflight(&aws, &stack).await?;
+        preflight(&aws, &stack, &mut plan).await?;
     }
     if !args.no_cost && !crate::cost::off_by_env() {
         plan.cost = Some(cost(&aws, &stack.region, &plan, &observed).await);

@@ -223,6 +223,28 @@ async fn an_update_that_stops_pointing_at_an_object_runs_before_its_delete() {
 }
 
 #[tokio::test]
+async fn an_object_that_stays_lets_go_of_a_replaced_one_before_its_delete() {
+    // gw.a lists both subnets (as a cluster lists its subnets); sub.b moves to a new CIDR.
+    let gw_over = |subs: &[&str]| want("gw.a", json!({"net_id": id("net.a"), "sub_ids": subs.iter().map(|s| id(s)).collect::<Vec<_>>()}));
+    let stack = |b: &str| vec![net("a", "10.0.0.0/16"), sub("a", "net.a", "10.0.1.0/24"), sub("b", "net.a", b), gw_over(&["sub.a", "sub.b"])];
+    let bench = Bench::new(Memory::new().delay(DELAY));
+    bench.apply(&stack("10.0.2.0/24"), 8).await;
+    let (old_a, old_b) = (bench.cloud.objects_at(&addr("sub.a"))[0].id.clone(), bench.cloud.objects_at(&addr("sub.b"))[0].id.clone());
+    let applied = bench.apply(&stack("10.0.3.0/24"), 8).await;
+    assert!(applied.failures.is_empty(), "the old subnet is still named when deleted: {:?}", applied.failures);
+    assert_eq!((applied.action("sub.b"), applied.action("gw.a")), (Action::Replace, Action::Update));
+    let calls = &bench.cloud.calls()[4..];
+    let updates: Vec<&Call> = calls.iter().filter(|c| c.verb == Update && c.address == addr("gw.a")).collect();
+    assert_eq!(updates.len(), 2, "a detach, then the update: {calls:#?}");
+    let (delete, create) = (call(calls, Delete, "sub.b"), call(calls, Create, "sub.b"));
+    assert!(updates[0].end < delete.start && create.end < updates[1].start, "{calls:#?}");
+    let new_b = &bench.cloud.objects_at(&addr("sub.b"))[0];
+    assert_ne!(new_b.id, old_b);
+    assert_eq!(bench.cloud.objects_at(&addr("gw.a"))[0].attrs["sub_ids"], json!([old_a, new_b.id]));
+    assert_eq!(applied.state.resources[&addr("gw.a")].attrs["sub_ids"], json!([old_a, new_b.id]), "the state follows both updates");
+}
+
+#[tokio::test]
 async fn after_a_failure_no_delete_starts_and_the_next_run_does_it() {
     let bench = Bench::new(Memory::new().delay(DELAY));
     let before = [net("a", "10.0.0.0/16"), sub("a", "net.a", "10.0.1.0/24"), gw("old", "net.a"), assoc("a", "sub.a", "gw.old")];

@@ -181,6 +181,7 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
         out.push_str("**No changes.** The infrastructure matches the stack.\n\n");
     }
     let mut warnings = warnings(plan);
+    warnings.extend(plan.warnings.iter().cloned());
     warnings.extend(plan.capacity.iter().flat_map(|c| c.warnings.iter().cloned()));
     warnings.extend(plan.cost.iter().flat_map(|c| c.warnings.iter().cloned()));
     warnings.extend(extra_warnings.iter().cloned());

@@ -256,6 +256,7 @@ mod tests {
             destruction: None,
             take_over: false,
             cost: None,
+            warnings: vec![],
         }
     }
 

@@ -66,6 +66,9 @@ pub fn plan(plan: &Plan, paint: Paint) -> String {
     if let Some(c) = &plan.capacity {
         out.push_str(&capacity(c, paint));
     }
+    for w in &plan.warnings {
+        out.push_str(&format!("\n{} {w}\n", paint(Style::Warning, "warning:")));
+    }
     let s = plan.summary();
     if plan.has_changes() {
         out.push_str(&format!("\nPlan: {} to add, {} to change, {} to destroy.\n", s.add, s.change, s.destroy));

@@ -11,6 +11,7 @@ mod instance_types;
 mod leftovers;
 mod session;
 pub mod tags;
+mod versions;
 pub mod wait;
 mod zones;
 

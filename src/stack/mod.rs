@@ -42,8 +42,10 @@ pub struct Stack {
     pub expires_after: Option<String>,
 }
 
-/// Kubernetes versions EKS offers (standard and extended support); `validate` rejects others.
-pub const KUBERNETES_VERSIONS: &[&str] = &["1.29", "1.30", "1.31", "1.32", "1.33", "1.34"];
+/// Kubernetes versions EKS offered when this eksnet was made (the EKS release calendar);
+/// `validate` rejects older or malformed ones and lets newer ones through to `plan`, which asks
+/// EKS what it offers today (`resources/versions.rs`).
+pub const KUBERNETES_VERSIONS: &[&str] = &["1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"];
 pub const DEFAULT_KUBERNETES_VERSION: &str = "1.33";
 
 #[derive(Debug, Clone)]

@@ -34,9 +34,11 @@ async fn cluster_cni_and_nodegroup_in_order_then_destroyed_in_reverse() {
     let plan = eksnet.run(&["-f", &stack, "plan", "--format", "json"]).ok();
     let plan: Value = serde_json::from_str(&plan.stdout).unwrap();
     let ng = &plan["capacity"]["nodegroups"][0];
-    assert_eq!((ng["instance_type"].as_str(), ng["max_pods_per_node"].as_u64(), ng["branch_enis_per_node"].as_u64()), (Some("c5.large"), Some(20), Some(9)));
+    assert_eq!((ng["instance_type"].as_str(), ng["max_pods_per_node"].as_u64(), ng["branch_enis_per_node"].as_u64()), (Some("c5.large"), Some(11), Some(9)));
+    assert_eq!(ng["kubelet_max_pods"], 29);
     assert_eq!(plan["capacity"]["intra_subnets"][0]["usable_addresses"], 251);
-    assert_eq!(plan["capacity"]["warnings"], json!([]));
+    let warnings = plan["capacity"]["warnings"].as_array().unwrap();
+    assert!(warnings.len() == 1 && warnings[0].as_str().unwrap().contains("admits 29 pods"), "{warnings:?}");
 
     eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
 

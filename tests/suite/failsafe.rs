@@ -33,7 +33,12 @@ async fn a_private_subnet_change_updates_the_cluster_in_place_and_replaces_the_n
     let cluster = eks.describe_cluster().name("FailSafe").send().await.unwrap().cluster().unwrap().clone();
     assert_eq!(cluster.created_at().cloned(), created, "the cluster was not replaced");
     let ops: Vec<String> = cloud.requests().iter().filter_map(|r| r["operation"].as_str().map(str::to_string)).collect();
-    assert!(ops.iter().any(|o| o == "UpdateClusterConfig") && !ops.iter().any(|o| o == "DeleteCluster"), "{ops:?}");
+    assert!(!ops.iter().any(|o| o == "DeleteCluster"), "{ops:?}");
+    // The cluster lets go of the old subnet (its control-plane ENIs move out) before that subnet
+    // is deleted, then takes the new one: two config updates around the delete.
+    let (updates, deletes) = (cloud.positions("UpdateClusterConfig"), cloud.positions("DeleteSubnet"));
+    assert_eq!((updates.len(), deletes.len()), (2, 1), "{ops:?}");
+    assert!(updates[0] < deletes[0] && deletes[0] < updates[1], "{ops:?}");
     assert_eq!(eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).code, 0);
     eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
 }

@@ -174,3 +174,43 @@ fn k8s_versions_and_auth_mode_rules_one_step_forward_only() {
     assert!(all.contains("authentication mode") && all.contains("one way"), "no hint:\n{all}");
     assert_eq!(cloud.positions("UpdateClusterConfig").len(), updates, "the refused move was sent to EKS");
 }
+
+/// Row 4: versions age. `plan` asks EKS once (DescribeClusterVersions) what it offers on the
+/// calendar's day: a version in standard support plans quietly, one in extended support plans
+/// with a warning naming its dates, one past its end stops the plan before anything is created;
+/// `validate` (offline) lets a version newer than eksnet knows through to that check.
+#[test]
+fn k8s_versions_the_plan_asks_eks_what_it_offers_today() {
+    let cloud = cloud_with(r#"{"k8s_versions": true}"#);
+    let eksnet = cloud.eksnet();
+    let stack = crate::common::reference_copy(&eksnet, "calendar", "CalendarEKS");
+    let plan_on = |date: &str| {
+        cloud.control(&["config", &format!(r#"{{"k8s_calendar_date": "{date}"}}"#)]);
+        eksnet.run(&["-f", &stack, "plan", "--format", "json"])
+    };
+    let standard = plan_on("2025-09-01").ok();
+    let json: serde_json::Value = serde_json::from_str(&standard.stdout).unwrap();
+    assert_eq!(json["warnings"], serde_json::json!([]), "1.33 is in standard support on 2025-09-01");
+
+    let extended = plan_on("2026-12-02").ok();
+    let json: serde_json::Value = serde_json::from_str(&extended.stdout).unwrap();
+    assert_eq!(
+        json["warnings"][0],
+        "Kubernetes 1.33 is in extended support since 2026-07-29 until 2027-07-29: EKS bills the cluster at the extended-support rate. Move `cluster.version` to 1.35 (standard support).",
+    );
+    let text = eksnet.run(&["-f", &stack, "plan"]).ok();
+    assert!(text.stdout.contains("warning: Kubernetes 1.33 is in extended support"), "{}", text.stdout);
+
+    let gone = plan_on("2027-08-01");
+    assert_eq!(gone.code, 1, "{}", gone.stderr);
+    assert!(gone.stderr.contains("EKS does not offer Kubernetes 1.33 today") && gone.stderr.contains("set `cluster.version` to one of"), "{}", gone.stderr);
+
+    let newer = std::fs::read_to_string(&stack).unwrap().replace("version: \"1.33\"", "version: \"1.36\"");
+    std::fs::write(&stack, newer).unwrap();
+    eksnet.run(&["-f", &stack, "validate"]).ok();
+    let unknown = plan_on("2026-12-02");
+    assert_eq!(unknown.code, 1, "{}", unknown.stderr);
+    assert!(unknown.stderr.contains("EKS does not offer Kubernetes 1.36 today (it offers 1.35, 1.34, 1.33, 1.32)"), "{}", unknown.stderr);
+    assert_eq!(cloud.changes(), 0, "plans create nothing");
+    assert_eq!(cloud.positions("DescribeClusterVersions").len(), 5, "one call per plan");
+}

@@ -92,7 +92,7 @@ fn a_huge_plan_stays_under_the_comment_limit() {
 fn extra_warnings_are_shown() {
     let plan = reference().first_plan();
     let md = render(&plan, &Options { budget: DEFAULT_BUDGET, warnings: vec!["the state is 3 serials behind".into()] });
-    assert!(md.contains("> [!WARNING]\n> - the state is 3 serials behind\n"), "{md}");
+    assert!(md.contains("> [!WARNING]\n") && md.contains("\n> - the state is 3 serials behind\n"), "{md}");
 }
 
 #[test]

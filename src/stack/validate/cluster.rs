@@ -34,7 +34,9 @@ pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, az_count: u
         c.error(&raw.name, format!("stack name `{stack}` is too long for the IAM role names eksnet derives from it"), "use at most 55 characters");
     }
     let version = s.version.as_ref().map_or(DEFAULT_KUBERNETES_VERSION.to_string(), |v| v.value.clone());
-    if let Some(v) = s.version.as_ref().filter(|v| !KUBERNETES_VERSIONS.contains(&v.value.as_str())) {
+    // Offline, eksnet knows the versions up to its release; a newer one may exist by now, so it is
+    // left to `plan`, which asks EKS (DescribeClusterVersions) what it offers today.
+    if let Some(v) = s.version.as_ref().filter(|v| !KUBERNETES_VERSIONS.contains(&v.value.as_str()) && !newer_than_known(&v.value)) {
         c.error(v, format!("Kubernetes version `{}` is not offered by EKS", v.value), &format!("use one of {}", KUBERNETES_VERSIONS.join(", ")));
     }
     if az_count < 2 {
@@ -197,4 +199,11 @@ fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>) 
         max_unavailable: s.max_unavailable.unwrap_or(1),
         tags: s.tags.clone(),
     })
+}
+
+/// `1.N` with N above the newest minor version eksnet knows: not refused offline.
+fn newer_than_known(version: &str) -> bool {
+    let minor = |v: &str| v.strip_prefix("1.").and_then(|m| m.parse::<u32>().ok());
+    let newest = KUBERNETES_VERSIONS.iter().filter_map(|v| minor(v)).max().unwrap_or(0);
+    minor(version).is_some_and(|m| m > newest)
 }

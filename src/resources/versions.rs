@@ -1,0 +1,38 @@
+//! The Kubernetes versions EKS offers for new clusters and version updates
+//! (DescribeClusterVersions), checked by the plan. Versions age: "A minor version is under
+//! standard support in Amazon EKS for the first 14 months after it's released ... extended
+//! support for the next 12 months" (billed at a higher hourly rate), and "On the end of extended
+//! support date, you can no longer create new Amazon EKS clusters with the unsupported version"
+//! (EKS user guide, Kubernetes release calendar:
+//! https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html). So only EKS can
+//! say at plan time what a version is today; the list compiled into eksnet cannot.
+
+use aws_sdk_eks::types::VersionStatus;
+
+use super::Aws;
+use crate::provider::{KubernetesVersion, Result};
+
+impl Aws {
+    /// The versions a cluster can be created with or updated to in this region today (one
+    /// DescribeClusterVersions call; without `includeAll` the API lists only the versions in
+    /// standard or extended support: API reference, DescribeClusterVersions).
+    pub async fn kubernetes_versions(&self) -> Result<Vec<KubernetesVersion>> {
+        let out = self.session.eks().describe_cluster_versions().cluster_type("eks").send().await?;
+        let date =
+            |d: Option<&aws_smithy_types::DateTime>| d.and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()).map(|s| s[..10].to_string());
+        Ok(out
+            .cluster_versions()
+            .iter()
+            .filter(|v| v.version_status() != Some(&VersionStatus::Unsupported))
+            .filter_map(|v| {
+                Some(KubernetesVersion {
+                    version: v.cluster_version()?.to_string(),
+                    extended: v.version_status() == Some(&VersionStatus::ExtendedSupport),
+                    end_of_standard: date(v.end_of_standard_support_date()),
+                    end_of_extended: date(v.end_of_extended_support_date()),
+                    default: v.default_version(),
+                })
+            })
+            .collect())
+    }
+}
