@@ -178,6 +178,10 @@ pub struct PlanArgs {
     /// `eksnet:lineage` tag names it): the plan marks them as this state's (docs/ownership.md).
     #[arg(long)]
     pub take_over: bool,
+    /// Leave out what the change costs per month (prices from AWS's Price List API, cached
+    /// for a day); `EKSNET_COST=off` does the same.
+    #[arg(long)]
+    pub no_cost: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod backend;
 mod capacity;
 mod cli;
 mod cloud;
+mod cost;
 mod diagnostic;
 mod drift;
 mod duration;

@@ -79,6 +79,9 @@ pub struct Plan {
     /// Made with `--take-over`: objects another state managed are adopted (docs/ownership.md).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub take_over: bool,
+    /// What the stack costs per month before and after (absent with `--no-cost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::Cost>,
     /// What the plan asked AWS and the reviewer should know (a Kubernetes version in extended
     /// support), shown with the plan in every format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -266,6 +269,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         backend: Default::default(),
         destruction,
         take_over: false,
+        cost: None,
         warnings: vec![],
     }
 }
@@ -452,6 +456,7 @@ pub fn json(plan: &Plan) -> Value {
         "summary": s,
         "changes": plan.changes.iter().filter(|c| c.action != Action::NoOp).collect::<Vec<_>>(),
         "capacity": plan.capacity,
+        "cost": plan.cost,
         "warnings": plan.warnings,
     })
 }

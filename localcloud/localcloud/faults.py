@@ -28,6 +28,7 @@ DEFAULT_STATUS = {
     "InternalError": 500, "InternalFailure": 500, "ServerException": 500,
     "ServiceUnavailable": 503, "ServiceUnavailableException": 503,
     "DependencyViolation": 400, "ResourceInUseException": 409,
+    "AccessDeniedException": 400, "InternalErrorException": 500,
 }
 
 

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from localcloud import awserrors
 from localcloud.awserrors import AwsError, Response
+from localcloud.pricing import Pricing
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 QUERY_SCOPE = re.compile(r"^[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request$")
@@ -84,6 +85,7 @@ class Front:
         self.ec2 = ec2
         self.eks = eks
         self.control = control
+        self.pricing = Pricing()
         self.server = None
 
     # --- forwarding -------------------------------------------------------------
@@ -111,6 +113,8 @@ class Front:
                 operation = self.eks.operation_name(req)
             elif req.service == "s3":
                 operation = s3_operation(req.method, req.path, req.qs)
+            elif req.service == "pricing":
+                operation = self.pricing.operation_name(req)
             elif not operation:
                 operation = f"{req.method} {req.path}"
             rule = self.faults.match(req.service, operation)
@@ -132,7 +136,7 @@ class Front:
         except Exception as e:  # a bug in localcloud: say so in the service's own format
             import traceback
             traceback.print_exc()
-            code = "InternalError" if req.service == "ec2" else "ServerException" if req.service == "eks" else "InternalFailure"
+            code = "InternalError" if req.service == "ec2" else "ServerException" if req.service == "eks" else "InternalErrorException" if req.service == "pricing" else "InternalFailure"
             resp = awserrors.render(req.service, code, f"localcloud: {type(e).__name__}: {e}", 500)
         extra = {"region": req.region}
         if rule:
@@ -145,6 +149,8 @@ class Front:
             return self.eks.handle(req, operation)
         if req.service == "ec2":
             return self.ec2.handle(req, operation, self.forward, self.page_size)
+        if req.service == "pricing":
+            return self.pricing.handle(req, operation)
         resp = self.forward(req)
         if operation == "GetBucketVersioning":
             # moto names the root GetBucketVersioningResponse; S3 (and the SDKs) use this one.

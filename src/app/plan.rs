@@ -32,6 +32,9 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     if !args.destroy {
         preflight(&aws, &stack, &mut plan).await?;
     }
+    if !args.no_cost && !crate::cost::off_by_env() {
+        plan.cost = Some(cost(&aws, &stack.region, &plan, &observed).await);
+    }
     print!("{}", render_plan(&plan, args.format, printer)?);
     if let Some(refused) = crate::plan::refused(&aws, &plan, &observed) {
         return Err(refused);
@@ -44,9 +47,25 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
 }
 
+/// What the stack costs per month before and after the plan: what exists (observed) against
+/// what the plan leaves (its desired resources; none for a destroy plan).
+async fn cost(aws: &Aws, region: &str, plan: &Plan, observed: &BTreeMap<Address, Observed>) -> crate::cost::Cost {
+    use crate::cost::{billable, cache_dir, estimate, rates, wanted};
+    let before: BTreeMap<String, _> = observed.iter().filter_map(|(a, o)| Some((a.to_string(), billable(&a.kind, &o.attrs)?))).collect();
+    let after: BTreeMap<String, _> = plan.desired.iter().filter_map(|d| Some((d.address.to_string(), billable(&d.address.kind, &d.attrs)?))).collect();
+    let replaced = plan.changes.iter().filter(|c| c.action == crate::plan::Action::Replace).map(|c| c.address.to_string()).collect();
+    let (types, versions) = wanted(before.values().chain(after.values()));
+    let rates = rates(aws.config(), region, &types, &versions, cache_dir().as_deref()).await;
+    estimate(&before, &after, &replaced, &rates, region)
+}
+
 pub(super) fn render_plan(plan: &Plan, format: Format, printer: Printer) -> anyhow::Result<String> {
     Ok(match format {
-        Format::Text => text::plan(plan, &|c, t| printer.paint(c, t)),
+        Format::Text => {
+            let paint = |c: Style, t: &str| printer.paint(c, t);
+            let cost = plan.cost.as_ref().map(|c| text::cost(c, printer.verbose, &paint)).unwrap_or_default();
+            text::plan(plan, &paint) + &cost
+        }
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&crate::plan::json(plan))?),
         Format::Markdown => crate::render::markdown::render(plan, &Default::default()),
     })

@@ -183,6 +183,7 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
     let mut warnings = warnings(plan);
     warnings.extend(plan.warnings.iter().cloned());
     warnings.extend(plan.capacity.iter().flat_map(|c| c.warnings.iter().cloned()));
+    warnings.extend(plan.cost.iter().flat_map(|c| c.warnings.iter().cloned()));
     warnings.extend(extra_warnings.iter().cloned());
     if !warnings.is_empty() {
         out.push_str("> [!WARNING]\n");
@@ -194,10 +195,46 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
     if plan.has_changes() {
         out.push_str(&kind_table(plan));
     }
+    if let Some(c) = &plan.cost {
+        out.push_str(&cost(c));
+    }
     match &plan.capacity {
         Some(c) => out.push_str(&ip_capacity(c)),
         None if !plan.destroy => out.push_str(&capacity(plan)),
         None => {}
+    }
+    out
+}
+
+/// The cost headline and a table of the billable objects whose monthly cost the plan changes
+/// (every one when none changes), with what the estimate leaves out.
+fn cost(c: &crate::cost::Cost) -> String {
+    use super::text::{cost_headline, cost_unknowns, money, signed};
+    let headline = cost_headline(c);
+    let (title, rest) = headline.split_once(": ").unwrap_or(("Cost", &headline));
+    let mut out = format!("**{title}: {rest}**\n\n");
+    let changed: Vec<&crate::cost::Line> = c.lines.iter().filter(|l| l.delta() != 0.0).collect();
+    let shown = if changed.is_empty() { c.lines.iter().collect() } else { changed };
+    if !shown.is_empty() {
+        out.push_str("| object | before | after | Δ/month |\n|---|--:|--:|--:|\n");
+        let side = |v: Option<f64>| v.map_or_else(|| "–".to_string(), money);
+        for l in shown {
+            let mut what = html(&l.item);
+            if let Some([lo, hi]) = l.after_range {
+                let _ = write!(what, ", {} to {} from min to max nodes", money(lo), money(hi));
+            }
+            if let Some(n) = &l.note {
+                let _ = write!(what, "; {}", html(n));
+            }
+            let _ = writeln!(out, "| `{}` {what} | {} | {} | {} |", l.address, side(l.before), side(l.after), signed(l.delta()));
+        }
+        out.push('\n');
+    }
+    for line in cost_unknowns(c).iter().chain(&c.notes) {
+        let _ = writeln!(out, "- {}", html(line));
+    }
+    if !c.unknown.is_empty() || !c.notes.is_empty() {
+        out.push('\n');
     }
     out
 }

@@ -255,6 +255,7 @@ mod tests {
             backend: Default::default(),
             destruction: None,
             take_over: false,
+            cost: None,
             warnings: vec![],
         }
     }

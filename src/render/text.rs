@@ -3,6 +3,7 @@
 
 use super::style::{Paint, Style};
 use crate::capacity::Capacity;
+use crate::cost::Cost;
 use crate::drift::{Drift, DriftKind};
 use crate::plan::{Action, Diff, Plan};
 use crate::value::render;
@@ -74,6 +75,73 @@ pub fn plan(plan: &Plan, paint: Paint) -> String {
     } else {
         out.push_str("No changes. The infrastructure matches the stack.\n");
     }
+    out
+}
+
+/// `$1234.50`
+pub fn money(usd: f64) -> String {
+    format!("${:.2}", usd.abs())
+}
+
+/// `+$151.20`, `-$43.07`, `±$0.00`
+pub fn signed(usd: f64) -> String {
+    let sign = if usd > 0.0 {
+        "+"
+    } else if usd < 0.0 {
+        "-"
+    } else {
+        "±"
+    };
+    format!("{sign}{}", money(usd))
+}
+
+/// The cost headline: `Cost: +$151.20/month (now $263.14 → $414.34)`.
+pub fn cost_headline(cost: &Cost) -> String {
+    let unknown = match cost.unknown.len() {
+        0 => String::new(),
+        1 => ", not counting 1 object of unknown cost".into(),
+        n => format!(", not counting {n} objects of unknown cost"),
+    };
+    format!("Cost: {}/month (now {} → {}){unknown}", signed(cost.delta), money(cost.before), money(cost.after))
+}
+
+/// `cost unknown for a, b (reason)`, one line per reason.
+pub fn cost_unknowns(cost: &Cost) -> Vec<String> {
+    let mut by_reason: Vec<(&str, Vec<&str>)> = vec![];
+    for u in &cost.unknown {
+        match by_reason.iter_mut().find(|(r, _)| *r == u.reason) {
+            Some((_, addresses)) => addresses.push(&u.address),
+            None => by_reason.push((&u.reason, vec![&u.address])),
+        }
+    }
+    by_reason.into_iter().map(|(reason, addresses)| format!("cost unknown for {} ({reason})", addresses.join(", "))).collect()
+}
+
+/// The cost of the change, last in the text plan; per object with `-v`.
+pub fn cost(cost: &Cost, verbose: bool, paint: Paint) -> String {
+    let mut out = String::from("\n");
+    if verbose && !cost.lines.is_empty() {
+        out.push_str(&format!("Cost per month ({}, {} hours a month):\n", cost.currency, cost.hours_per_month));
+        let width = cost.lines.iter().map(|l| l.address.len()).max().unwrap_or(0);
+        let side = |v: Option<f64>| v.map_or_else(|| "-".to_string(), money);
+        for l in &cost.lines {
+            let range = l.after_range.map(|[lo, hi]| format!(", {} to {} from min to max nodes", money(lo), money(hi))).unwrap_or_default();
+            let note = l.note.as_ref().map(|n| format!("; {n}")).unwrap_or_default();
+            out.push_str(&format!("  {:width$}  {:>9} → {:<9} {:>10}  {}{range}{note}\n", l.address, side(l.before), side(l.after), signed(l.delta()), l.item));
+        }
+    }
+    // What the estimate leaves out, always: a reader of the headline must know it.
+    for n in &cost.notes {
+        out.push_str(&format!("  note: {n}\n"));
+    }
+    for line in cost_unknowns(cost) {
+        out.push_str(&format!("  {line}\n"));
+    }
+    for w in &cost.warnings {
+        out.push_str(&format!("  {} {w}\n", paint(Style::Warning, "warning:")));
+    }
+    out.push_str(&cost_headline(cost));
+    out.push('\n');
     out
 }
 

@@ -41,6 +41,11 @@ impl Aws {
     pub fn set_clusters(&mut self, names: Vec<String>) {
         self.session.clusters = names;
     }
+
+    /// The AWS configuration of this run, for the clients the cost estimate makes.
+    pub fn config(&self) -> &SdkConfig {
+        self.session.config()
+    }
 }
 
 fn unknown(kind: &str) -> ApiError {

@@ -51,6 +51,11 @@ impl Session {
         }
     }
 
+    /// The AWS configuration every client is made from (for clients outside the kinds: pricing).
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
         self.ec2.get_or_init(|| aws_sdk_ec2::Client::new(&self.config))
     }

@@ -187,7 +187,9 @@ impl Eksnet {
         // in a shared target directory cannot replace mid-run).
         let bin = std::env::var_os("EKSNET_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_eksnet").into());
         let mut cmd = Command::new(bin);
-        cmd.args(args).current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env_remove("EKSNET_REGION");
+        // The cost estimate is off unless a test is about it (tests/suite/cost.rs): plans stay
+        // the same whatever the price list says, and no test shares the user's price cache.
+        cmd.args(args).current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env("EKSNET_COST", "off").env_remove("EKSNET_REGION");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

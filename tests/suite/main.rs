@@ -2,6 +2,7 @@
 //! lacks), asserting what exists in the emulator, what the plan says and what errors say.
 
 mod common;
+mod cost;
 mod crash;
 mod eks;
 mod failsafe;

@@ -116,3 +116,34 @@ fn a_plan_that_replaces_the_nodegroup_says_so_first_in_every_format() {
     insta::assert_snapshot!("nodegroup_replacement_markdown", md);
     insta::assert_snapshot!("nodegroup_replacement_json", serde_json::to_string_pretty(&json["destruction"]).unwrap());
 }
+
+#[test]
+fn costed_plan_has_the_headline_and_a_table_of_what_changes() {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use crate::cost::{billable, estimate, table_rates};
+    let r = reference();
+    let observed = r.everything_exists();
+    let before: BTreeMap<String, _> = observed.iter().filter_map(|(a, o)| Some((a.to_string(), billable(&a.kind, &o.attrs)?))).collect();
+    let mut after = before.clone();
+    for (address, b) in after.iter_mut() {
+        match b {
+            crate::cost::Billable::Cluster { version } => *version = "1.31".into(),
+            crate::cost::Billable::Nodegroup { desired, max, .. } if address == "eks_nodegroup.default" => (*desired, *max) = (2, 3),
+            _ => {}
+        }
+    }
+    let mut plan = r.change_plan();
+    plan.cost = Some(estimate(&before, &after, &BTreeSet::new(), &table_rates(), "ap-southeast-2"));
+    let md = markdown(&plan);
+    assert!(md.contains("> - Kubernetes 1.31 is in extended support: the cluster costs $0.60/hour instead of $0.10"), "{md}");
+    assert!(md.contains("**Cost: +$447.95/month (now $245.74 → $693.69)**"), "{md}");
+    assert!(
+        md.contains(
+            "| `eks_nodegroup.default` 2 × c5.large on-demand + 20 GB gp3 each, $82.95 to $248.85 from min to max nodes | $82.95 | $165.90 | +$82.95 |"
+        ),
+        "{md}"
+    );
+    assert!(!md.contains("| `nat_gateway."), "objects whose cost does not change stay out of the table\n{md}");
+    insta::assert_snapshot!("costed_plan", md);
+}
