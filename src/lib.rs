@@ -14,6 +14,7 @@ mod duration;
 mod executor;
 mod expiry;
 mod graph;
+mod import;
 mod interrupt;
 mod k8s;
 mod kubeconfig;
