@@ -215,6 +215,7 @@ pub fn map(state: &TfState, cluster: Option<&str>) -> anyhow::Result<Mapping> {
     }
     let nats = of("aws_nat_gateway");
     let nat_public: BTreeSet<&str> = nats.iter().filter(|n| n.str("connectivity_type").unwrap_or("public") == "public").map(|n| n.id()).collect();
+    let igws: BTreeSet<&str> = of("aws_internet_gateway").iter().map(|g| g.id()).collect();
     let associations = of("aws_route_table_association");
     let table_of: BTreeMap<&str, &str> = associations.iter().filter_map(|a| Some((a.str("subnet_id")?, a.str("route_table_id")?))).collect();
 
@@ -231,7 +232,7 @@ pub fn map(state: &TfState, cluster: Option<&str>) -> anyhow::Result<Mapping> {
             TierKind::Intra
         } else {
             match target {
-                Some(t) if t.starts_with("igw-") => TierKind::Public,
+                Some(t) if igws.contains(t.as_str()) || t.starts_with("igw-") => TierKind::Public,
                 Some(t) if nat_public.contains(t.as_str()) => TierKind::Private,
                 Some(_) => TierKind::Intra,
                 None => {
@@ -631,7 +632,8 @@ mod tests {
 
     fn sample() -> Mapping {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/aws-sample.tfstate.json");
-        let state = super::super::tfstate::parse(&std::fs::read_to_string(path).unwrap(), "aws-sample.tfstate.json").unwrap();
+        let text = std::fs::read_to_string(path).unwrap().replace("__ACCOUNT__", "123456789012");
+        let state = super::super::tfstate::parse(&text, "aws-sample.tfstate.json").unwrap();
         map(&state, None).unwrap()
     }
 
@@ -685,7 +687,7 @@ mod tests {
         let stack = crate::stack::load(&path, &crate::stack::Overrides { region: None }).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let cluster = stack.cluster.as_ref().unwrap();
         assert_eq!(cluster.name, "CNICustomNetworkDemoEKS");
-        assert_eq!(cluster.node_role.existing_arn.as_deref(), Some("arn:aws:iam::__ACCOUNT__:role/eks-cluster-node-CNICustomNetworkDemoEKS"));
+        assert_eq!(cluster.node_role.existing_arn.as_deref(), Some("arn:aws:iam::123456789012:role/eks-cluster-node-CNICustomNetworkDemoEKS"));
         assert_eq!(stack.security_groups[0].group_name, "example_sg");
         // Every address the import takes is one the stack expands to.
         let desired: BTreeSet<String> = stack.desired().iter().map(|d| d.address.to_string()).collect();
