@@ -19,8 +19,10 @@ pub fn stack_name(m: &Mapping) -> String {
 /// strings are YAML double-quoted scalars).
 fn y(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-./_".contains(c))
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-./_ ".contains(c))
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && !s.ends_with(' ')
+        && s.parse::<f64>().is_err()
         && !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(&s.to_ascii_lowercase().as_str());
     if plain { s.to_string() } else { serde_json::to_string(s).unwrap_or_default() }
 }
@@ -167,7 +169,7 @@ pub fn write(m: &Mapping, name: &str, source: &str) -> String {
         }
         let _ = writeln!(w, "  # Not read back from the cluster yet: custom networking on, external SNAT off, and");
         let _ = writeln!(w, "  # ENIConfigs naming the cluster security group, which managed nodes carry (an ENIConfig");
-        let _ = writeln!(w, "  # that names the EKS module's node group, as the sample's script wrote, is replaced).");
+        let _ = writeln!(w, "  # that names the EKS module's node security group, as the sample's script wrote, is replaced).");
         let _ = writeln!(w, "  external_snat: false\n  eni_security_groups: [cluster]");
         if !c.other_addons.is_empty() {
             let _ = writeln!(w, "  addons: {}", list(&c.other_addons));
@@ -176,7 +178,7 @@ pub fn write(m: &Mapping, name: &str, source: &str) -> String {
             let _ = writeln!(w, "\nnodegroups:");
         }
         for n in &c.nodegroups {
-            let _ = writeln!(w, "  {}:                             # its name in EKS", y(&n.name));
+            let _ = writeln!(w, "  {}:   # its name in EKS", y(&n.name));
             let _ = writeln!(w, "    instance_types: {}", list(&n.instance_types));
             if let Some(a) = &n.ami_type {
                 let _ = writeln!(w, "    ami_type: {}", y(a));
