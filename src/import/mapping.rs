@@ -198,19 +198,15 @@ pub fn map(state: &TfState, cluster: Option<&str>) -> anyhow::Result<Mapping> {
     let mut default_route: BTreeMap<String, String> = BTreeMap::new();
     for t in &tables {
         for r in t.attr("route").as_array().into_iter().flatten() {
-            if r["cidr_block"] == IPV4_ANY {
-                if let Some(target) = route_target(r) {
-                    default_route.insert(t.id().to_string(), target);
-                }
+            if let Some(target) = route_target(r).filter(|_| r["cidr_block"] == IPV4_ANY) {
+                default_route.insert(t.id().to_string(), target);
             }
         }
     }
     let routes = of("aws_route");
     for r in &routes {
-        if r.str("destination_cidr_block") == Some(IPV4_ANY) {
-            if let (Some(table), Some(target)) = (r.str("route_table_id"), route_target(&r.instance.attributes)) {
-                default_route.insert(table.to_string(), target);
-            }
+        if let (Some(table), Some(target), Some(IPV4_ANY)) = (r.str("route_table_id"), route_target(&r.instance.attributes), r.str("destination_cidr_block")) {
+            default_route.insert(table.to_string(), target);
         }
     }
     let nats = of("aws_nat_gateway");
