@@ -73,6 +73,10 @@ pub enum Command {
     /// `apply --ttl`), found by their tags; no stack file needed. Without a terminal it only
     /// lists them unless --yes is given.
     Sweep(SweepArgs),
+    /// Take over a cluster Terraform built: read its state, write the stack that describes it,
+    /// tag each object as the stack's (shown and confirmed first) and write eksnet's state.
+    /// Nothing is replaced; Terraform's state is not changed (docs/migrate-from-terraform.md).
+    Import(ImportArgs),
     /// Print the stack's outputs.
     Output(OutputArgs),
     /// Inspect or repair the state.
@@ -249,6 +253,25 @@ pub struct SweepArgs {
     /// Destroy without asking (needed without a terminal).
     #[arg(long, alias = "auto-approve", conflicts_with = "dry_run")]
     pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A Terraform state, format version 4: `terraform.tfstate`, or what `terraform state pull`
+    /// prints.
+    #[arg(long, value_name = "FILE")]
+    pub from_terraform: PathBuf,
+    /// Where to write the stack [default: the stack file, -f].
+    #[arg(long, value_name = "FILE")]
+    pub stack_out: Option<PathBuf>,
+    /// The stack's name [default: from the cluster's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The EKS cluster to import when the state has several.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 #[derive(Debug, Args)]

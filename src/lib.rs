@@ -15,6 +15,7 @@ mod duration;
 mod executor;
 mod expiry;
 mod graph;
+mod import;
 mod interrupt;
 mod k8s;
 mod kubeconfig;

@@ -3,6 +3,7 @@
 
 mod apply;
 mod cluster;
+mod import;
 mod plan;
 mod state;
 mod sweep;
@@ -153,6 +154,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         }
         Command::Verify(args) => runtime()?.block_on(verify::verify_command(g, args.format, printer)),
         Command::Sweep(args) => runtime()?.block_on(sweep::sweep_command(g, args, printer)),
+        Command::Import(args) => runtime()?.block_on(import::import_command(g, args, printer)),
         Command::Output(args) => runtime()?.block_on(output_command(g, args)),
         Command::Token { cluster } => runtime()?.block_on(token_command(g, cluster)),
         Command::Kubeconfig { write, print } => runtime()?.block_on(kubeconfig_command(g, write.as_deref(), *print)),

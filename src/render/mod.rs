@@ -2,6 +2,7 @@
 //! readers who are not at a terminal markdown plans for pull-request comments and CI summaries,
 //! and mermaid diagrams of the dependency graph (GitHub draws them).
 
+pub mod import;
 pub mod markdown;
 pub mod mermaid;
 pub mod style;

@@ -3,6 +3,7 @@
 //! read of every object of the stack), `create`, `update` and `delete`; `kinds!` below is the one
 //! list of kinds. docs/architecture.md, "Adding a resource kind".
 
+mod adoption;
 mod create_once;
 mod eks;
 pub mod expiring;

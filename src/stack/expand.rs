@@ -113,7 +113,7 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
             address.clone(),
             json!({
                 "vpc_id": reference(&vpc, "id"),
-                "group_name": format!("{}-{}", stack.name, sg.name),
+                "group_name": sg.group_name,
                 "description": sg.description,
                 "tags": tags,
             }),

@@ -131,6 +131,8 @@ pub struct Tier {
 #[derive(Debug, Clone)]
 pub struct SecurityGroup {
     pub name: String,
+    /// The group's name in EC2.
+    pub group_name: String,
     pub description: String,
     pub ingress: Vec<Rule>,
     pub egress: Vec<Rule>,

@@ -279,6 +279,10 @@ pub struct NatSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecurityGroupSpec {
+    /// The group's name in EC2 (default: `<stack>-<key>`). For a group eksnet adopted
+    /// (`eksnet import`): EC2 cannot rename a group, so its name is kept as it is.
+    #[serde(default)]
+    pub group_name: Option<S<String>>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]

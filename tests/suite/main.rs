@@ -7,6 +7,7 @@ mod crash;
 mod eks;
 mod failsafe;
 mod faults;
+mod import;
 mod interrupt;
 mod leftovers;
 mod manifests;

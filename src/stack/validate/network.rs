@@ -111,8 +111,25 @@ pub(super) fn security_groups(c: &mut Checker, raw: &StackFile) -> Vec<SecurityG
                 }
             }
         }
+        // EC2 group names: up to 255 characters, a-z A-Z 0-9 spaces and ._-:/()#,@[]+=&;{}!$* (EC2
+        // API reference, CreateSecurityGroup, GroupName), and not starting with `sg-`.
+        let group_name = match &spec.value.group_name {
+            Some(g) => {
+                let allowed = |ch: char| ch.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(ch);
+                if g.value.is_empty() || g.value.len() > 255 || g.value.starts_with("sg-") || !g.value.chars().all(allowed) {
+                    c.error(
+                        g,
+                        format!("`{}` is not a security group name EC2 accepts", g.value),
+                        "use up to 255 letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*, not starting with `sg-`",
+                    );
+                }
+                g.value.clone()
+            }
+            None => format!("{}-{name}", raw.name.value),
+        };
         groups.push(SecurityGroup {
             name: name.clone(),
+            group_name,
             description: spec.value.description.clone().unwrap_or_else(|| format!("{} {name}", raw.name.value)),
             ingress,
             egress,

@@ -1,0 +1,76 @@
+//! Taking over objects another tool made (`eksnet import`): whether they still exist, and
+//! putting eksnet's ownership marks on them. EC2 objects are tagged with CreateTags, EKS
+//! objects (by ARN) with TagResource.
+
+use aws_sdk_ec2::types::Filter;
+
+use super::Aws;
+use crate::provider::{ApiError, Result};
+
+impl Aws {
+    /// The objects of `objects` (kind, id; an ARN for EKS kinds) that no longer exist. Read with
+    /// id filters, which list what exists instead of failing on the first id that does not.
+    pub async fn missing(&self, objects: &[(String, String)]) -> Result<Vec<(String, String)>> {
+        let ec2 = self.session.ec2();
+        let mut out = vec![];
+        for (kind, id) in objects {
+            let filter = |name: &str| Filter::builder().name(name).values(id).build();
+            let exists = match kind.as_str() {
+                "vpc" => !ec2.describe_vpcs().filters(filter("vpc-id")).send().await?.vpcs().is_empty(),
+                "subnet" => !ec2.describe_subnets().filters(filter("subnet-id")).send().await?.subnets().is_empty(),
+                "internet_gateway" => !ec2.describe_internet_gateways().filters(filter("internet-gateway-id")).send().await?.internet_gateways().is_empty(),
+                "elastic_ip" => !ec2.describe_addresses().filters(filter("allocation-id")).send().await?.addresses().is_empty(),
+                "nat_gateway" => ec2
+                    .describe_nat_gateways()
+                    .filter(filter("nat-gateway-id"))
+                    .send()
+                    .await?
+                    .nat_gateways()
+                    .iter()
+                    .any(|n| n.state().is_some_and(|s| !matches!(s.as_str(), "deleted" | "deleting" | "failed"))),
+                "route_table" => !ec2.describe_route_tables().filters(filter("route-table-id")).send().await?.route_tables().is_empty(),
+                "security_group" => !ec2.describe_security_groups().filters(filter("group-id")).send().await?.security_groups().is_empty(),
+                "eks_cluster" => {
+                    let name = arn_part(id, 1);
+                    match self.session.eks().describe_cluster().name(name).send().await {
+                        Ok(_) => true,
+                        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                "eks_nodegroup" => {
+                    let (cluster, name) = (arn_part(id, 1), arn_part(id, 2));
+                    match self.session.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
+                        Ok(_) => true,
+                        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                other => return Err(ApiError::new("UnknownKind", format!("eksnet cannot adopt objects of kind `{other}`"))),
+            };
+            if !exists {
+                out.push((kind.clone(), id.clone()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Puts `tags` on one object (kind, id; an ARN for EKS kinds), values as AWS takes them.
+    pub async fn tag(&self, kind: &str, id: &str, tags: &[(&str, String)]) -> Result<()> {
+        if kind.starts_with("eks_") {
+            let tags = tags.iter().map(|(k, v)| (k.to_string(), super::tags::to_aws(k, v))).collect();
+            self.session.eks().tag_resource().resource_arn(id).set_tags(Some(tags)).send().await?;
+        } else {
+            let tags: Vec<aws_sdk_ec2::types::Tag> =
+                tags.iter().map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(*k).value(super::tags::to_aws(k, v)).build()).collect();
+            self.session.ec2().create_tags().resources(id).set_tags(Some(tags)).send().await?;
+        }
+        Ok(())
+    }
+}
+
+/// `arn:aws:eks:REGION:ACCOUNT:nodegroup/CLUSTER/NAME/UUID` → part `n` of the resource path
+/// (0 = `nodegroup`, 1 = the cluster, 2 = the nodegroup).
+fn arn_part(arn: &str, n: usize) -> &str {
+    arn.splitn(6, ':').nth(5).and_then(|path| path.split('/').nth(n)).unwrap_or_default()
+}
