@@ -88,7 +88,7 @@ fn cost_unknown_when_pricing_fails_and_the_plan_still_succeeds() {
         "message": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: pricing:GetProducts"}));
     let denied = costed(&eksnet, &cache, &["-f", &stack, "plan", "--detailed-exitcode"]);
     assert_eq!(denied.code, 2, "the plan is made all the same\n{}", denied.stderr);
-    assert!(denied.stdout.contains("Plan: 37 to add"), "{}", denied.stdout);
+    assert!(denied.stdout.contains("Plan: 39 to add"), "{}", denied.stdout);
     assert!(
         denied.stdout.contains("cost unknown for eks_cluster.main, eks_nodegroup.default, ")
             && denied

@@ -113,7 +113,7 @@ fn daemonset_mode_sets_aws_node_env_and_eniconfigs() {
     for (i, az) in ["a", "b", "c"].iter().enumerate() {
         let eni: Value = serde_json::from_str(&kubectl(&cloud, &kubeconfig, &["get", "eniconfigs", &format!("ap-southeast-2{az}"), "-o", "json"])).unwrap();
         assert_eq!(eni["spec"]["subnet"], outputs["intra_subnet_ids"][i]);
-        assert_eq!(eni["spec"]["securityGroups"], serde_json::json!([outputs["cluster_security_group_id"]]));
+        assert_eq!(eni["spec"]["securityGroups"], serde_json::json!([outputs["cluster_security_group_id"], outputs["security_group_ids"]["coredns"]]));
     }
     eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
     eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();

@@ -152,11 +152,18 @@ async fn reference_network_applies_converges_and_destroys() {
         assert_eq!(associated, want, "{address}");
     }
 
-    // The pod security group: tcp/80 from the VPC, all egress.
+    // The pod security group: tcp/80 from the VPC, all egress. (The other group of the stack,
+    // coredns, lets the pods' DNS queries in.)
     let sgs = security_groups(&ec2).await;
-    assert_eq!(sgs.len(), 1);
-    let sg = &sgs[0];
-    assert_eq!(sg.group_name(), Some("cni-custom-networking-demo-pods"));
+    let mut names: Vec<&str> = sgs.iter().filter_map(|g| g.group_name()).collect();
+    names.sort();
+    assert_eq!(names, ["cni-custom-networking-demo-coredns", "cni-custom-networking-demo-pods"]);
+    let sg = sgs.iter().find(|g| g.group_name() == Some("cni-custom-networking-demo-pods")).unwrap();
+    let coredns = sgs.iter().find(|g| g.group_name() == Some("cni-custom-networking-demo-coredns")).unwrap();
+    let mut dns: Vec<(Option<&str>, Option<i32>)> = coredns.ip_permissions().iter().map(|p| (p.ip_protocol(), p.from_port())).collect();
+    dns.sort();
+    assert_eq!(dns, [(Some("tcp"), Some(53)), (Some("udp"), Some(53))]);
+    assert!(coredns.ip_permissions().iter().all(|p| p.user_id_group_pairs().iter().any(|g| g.group_id() == sg.group_id())), "DNS in from the pods' group");
     let ingress = sg.ip_permissions();
     assert_eq!(ingress.len(), 1);
     assert_eq!((ingress[0].ip_protocol(), ingress[0].from_port(), ingress[0].to_port()), (Some("tcp"), Some(80), Some(80)));
