@@ -170,8 +170,10 @@ struct Step {
 /// An object that stays and is updated in place while something it lists is replaced (the
 /// cluster whose `subnet_ids` name a replaced subnet) is first *detached*: updated with the old
 /// object's id taken out of its lists, before the old object is deleted. Otherwise the delete
-/// meets what the staying object keeps there (EKS control-plane ENIs in the old subnet) and
-/// the update that would move it needs the new object, which comes after the delete.
+/// meets what the staying object keeps there (EKS control-plane ENIs in the old subnet: "EKS
+/// creates 2 to 4 cross-account elastic network interfaces (ENIs) in those subnets", eksctl
+/// guide, "Updating control plane subnets and security groups"; UpdateClusterConfig moves them)
+/// and the update that would move it needs the new object, which comes after the delete.
 fn schedule(plan: &Plan) -> (Vec<Step>, Vec<Vec<usize>>) {
     let mut steps = vec![];
     let mut index: HashMap<(Address, bool), usize> = HashMap::new(); // (address, is_delete)
