@@ -68,6 +68,19 @@ def not_found(what: str):
     raise AwsError("ResourceNotFoundException", what, 404)
 
 
+def iam_principal(caller_arn: str) -> str:
+    """The IAM principal EKS records for a caller: the creator's access entry names the role of an
+    assumed-role session (arn:aws:iam::ACCOUNT:role/NAME), not the session ARN STS answers with
+    (EKS user guide, access entries: "the IAM principal that created the cluster"; a CreateAccessEntry
+    for the same principal then answers ResourceInUseException, terraform-provider-aws #36259)."""
+    partition, account, resource = caller_arn.split(":", 5)[1], caller_arn.split(":")[4], caller_arn.split(":", 5)[5]
+    if resource.startswith("assumed-role/"):
+        return f"arn:{partition}:iam::{account}:role/{resource.split('/')[1]}"
+    if resource.startswith("user/"):
+        return f"arn:{partition}:iam::{account}:{resource}"
+    return caller_arn
+
+
 def in_use(what: str):
     raise AwsError("ResourceInUseException", what, 409)
 
@@ -303,7 +316,7 @@ class Eks:
         c.begin("CREATING", self.profile.transition("cluster.CREATING"), lambda: setattr(c, "status", "ACTIVE"))
         if c.access_config["authenticationMode"] != "CONFIG_MAP" and \
                 c.access_config["bootstrapClusterCreatorAdminPermissions"]:
-            creator = self.clients.get("sts", region).get_caller_identity()["Arn"]
+            creator = iam_principal(self.clients.get("sts", region).get_caller_identity()["Arn"])
             e = self._new_access_entry(c, {"principalArn": creator})
             e["policies"][POLICY_PREFIX + "AmazonEKSClusterAdminPolicy"] = {
                 "policyArn": POLICY_PREFIX + "AmazonEKSClusterAdminPolicy", "accessScope": {"type": "cluster"},

@@ -137,6 +137,17 @@ def test_access_entries_and_policies(cloud):
     assert eks.list_access_entries(clusterName="demo")["accessEntries"] == []
 
 
+def test_the_creator_gets_an_entry_for_its_iam_principal(cloud):
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    create_cluster(cloud, net, accessConfig={"authenticationMode": "API_AND_CONFIG_MAP"})
+    creator = "arn:aws:iam::123456789012:user/moto"  # STS answers arn:aws:sts::…:user/moto
+    assert eks.list_access_entries(clusterName="demo")["accessEntries"] == [creator]
+    assert eks.describe_access_entry(clusterName="demo", principalArn=creator)["accessEntry"]["tags"] == {}
+    assert error(eks.create_access_entry, clusterName="demo", principalArn=creator)["Error"]["Code"] == \
+        "ResourceInUseException"
+
+
 def test_cluster_updates(cloud):
     net = make_network(cloud)
     eks = cloud.client("eks")

@@ -1,5 +1,13 @@
 //! Cluster admins from the stack, as access entries with the cluster admin access policy.
-//! (The creator is admin through bootstrapClusterCreatorAdminPermissions; that entry is EKS's.)
+//!
+//! The cluster's creator already has an entry: eksnet creates clusters with
+//! `bootstrapClusterCreatorAdminPermissions`, and EKS then makes an access entry for the IAM
+//! principal that called CreateCluster, with AmazonEKSClusterAdminPolicy (EKS user guide,
+//! "Grant IAM users access to Kubernetes with EKS access entries"; API reference,
+//! CreateAccessConfigRequest). A stack that also lists the creator under `cluster.admins` gets
+//! ResourceInUseException from CreateAccessEntry; eksnet adopts that entry (tags it as this
+//! stack's, as `eksnet import` does) instead of leaving it untagged, which made every plan
+//! propose creating it again. An entry tagged by another stack is never taken.
 
 use aws_sdk_eks::types::{AccessScope, AccessScopeType};
 use serde_json::{Value, json};
@@ -83,18 +91,35 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
         .create_access_entry()
         .cluster_name(cluster)
         .principal_arn(principal)
-        .set_tags(Some(tags))
+        .set_tags(Some(tags.clone()))
         .client_request_token(token)
         .send()
         .await
         .map_err(ApiError::from);
     let arn = match created {
         Ok(out) => out.access_entry().and_then(|e| e.access_entry_arn()).unwrap_or_default().to_string(),
-        Err(e) if e.code == "ResourceInUseException" => String::new(),
+        Err(e) if e.code == "ResourceInUseException" => adopt(cx, cluster, principal, &tags).await?,
         Err(e) => return Err(e),
     };
     sync_policies(cx, cluster, principal, &policies(cx, cluster, principal).await?, &strings(attrs, "policy_arns")).await?;
     Ok(Observed { id: format!("{cluster}|{principal}"), attrs: attrs.clone(), outputs: super::outputs(&format!("{cluster}|{principal}"), &[("arn", &arn)]) })
+}
+
+/// The entry that already exists for `principal` (the creator's, made by EKS, or one this stack
+/// created in a run that died before saving it), tagged as this stack's. Its ARN.
+async fn adopt(cx: &Session, cluster: &str, principal: &str, tags: &std::collections::HashMap<String, String>) -> Result<String> {
+    let found = cx.eks().describe_access_entry().cluster_name(cluster).principal_arn(principal).send().await?;
+    let entry = found.access_entry().ok_or_else(|| ApiError::new("ResourceNotFoundException", format!("access entry {principal} vanished")))?;
+    let arn = entry.access_entry_arn().unwrap_or_default().to_string();
+    let ours = tags.get(super::tags::STACK);
+    if let Some(other) = entry.tags().and_then(|t| t.get(super::tags::STACK)).filter(|s| Some(*s) != ours) {
+        return Err(ApiError::new(
+            "ResourceInUseException",
+            format!("the access entry of {principal} on cluster {cluster} belongs to stack {other}; remove {principal} from this stack's cluster.admins, or from stack {other}"),
+        ));
+    }
+    cx.eks().tag_resource().resource_arn(&arn).set_tags(Some(tags.clone())).send().await?;
+    Ok(arn)
 }
 
 pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {

@@ -127,13 +127,17 @@ fn addon_degraded_and_update_lag_are_waited_through() {
 /// digits, spaces and `+ - = . _ : / @`; an access entry's address holds `[` and `"`. eksnet
 /// writes the address tag in a form AWS accepts and reads it back: apply succeeds and the
 /// next plan finds every object (ownership intact), nothing to change.
+/// Issue item 5 (row 9): the stack also lists the cluster's creator, whose entry EKS made at
+/// CreateCluster; eksnet adopts it (tags it) instead of proposing it again in every plan.
 #[tokio::test(flavor = "multi_thread")]
 async fn tag_rules_keyed_addresses_are_tagged_as_aws_allows() {
     let cloud = cloud_with(r#"{"tag_rules": true}"#);
     let eksnet = cloud.eksnet();
     let admin = "arn:aws:iam::123456789012:role/platform-admin";
+    // localcloud's caller (moto's default identity), as EKS records it: the IAM principal.
+    let creator = "arn:aws:iam::123456789012:user/moto";
     let stack = crate::common::reference_variant(&eksnet, "tagged", "TaggedEKS", |t| {
-        t.replace("  authentication_mode: API_AND_CONFIG_MAP", &format!("  admins: [{admin}]\n  authentication_mode: API_AND_CONFIG_MAP"))
+        t.replace("  authentication_mode: API_AND_CONFIG_MAP", &format!("  admins: [{admin}, {creator}]\n  authentication_mode: API_AND_CONFIG_MAP"))
     });
     let apply = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "apply under tag rules failed\nstdout:\n{}\nstderr:\n{}", apply.stdout, apply.stderr);
@@ -142,6 +146,9 @@ async fn tag_rules_keyed_addresses_are_tagged_as_aws_allows() {
     let entry = eks.describe_access_entry().cluster_name("TaggedEKS").principal_arn(admin).send().await.unwrap();
     let tags = entry.access_entry().unwrap().tags().unwrap();
     assert_eq!(tags.get("eksnet:address").map(String::as_str), Some("eks_access_entry.admin:arn:aws:iam::123456789012:role/platform-admin"));
+    let entry = eks.describe_access_entry().cluster_name("TaggedEKS").principal_arn(creator).send().await.unwrap();
+    let tags = entry.access_entry().unwrap().tags().unwrap();
+    assert_eq!(tags.get("eksnet:address").map(String::as_str), Some("eks_access_entry.admin:arn:aws:iam::123456789012:user/moto"), "the creator's entry is adopted");
     let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "not converged: the address tags did not read back\nstdout:\n{}\nstderr:\n{}", plan.stdout, plan.stderr);
 }
