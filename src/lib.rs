@@ -25,6 +25,7 @@ mod lock;
 mod memory;
 mod outputs;
 mod ownership;
+mod partition;
 mod plan;
 mod progress;
 mod provider;

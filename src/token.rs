@@ -17,7 +17,8 @@ const URL_EXPIRES: Duration = Duration::from_secs(60);
 const TOKEN_LIFETIME: Duration = Duration::from_secs(14 * 60);
 
 pub fn token(credentials: &Credentials, region: &str, cluster: &str, now: SystemTime) -> anyhow::Result<String> {
-    let url = format!("https://sts.{region}.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15");
+    let host = crate::partition::Partition::of(region).sts_host(region);
+    let url = format!("https://{host}/?Action=GetCallerIdentity&Version=2011-06-15");
     let mut settings = SigningSettings::default();
     settings.signature_location = SignatureLocation::QueryParams;
     settings.expires_in = Some(URL_EXPIRES);

@@ -136,17 +136,16 @@ pub(super) fn expand(stack: &Stack) -> Vec<Desired> {
     b.out
 }
 
-const POLICY: &str = "arn:aws:iam::aws:policy/";
-
 /// IAM roles, the cluster, the VPC CNI configured before any node, access entries, nodegroups.
 fn eks(b: &mut Builder, cluster: &Cluster) {
     let stack = b.stack;
+    let partition = crate::partition::Partition::of(&stack.region);
     let role = |b: &mut Builder, name: &str, role: &Role, service: &str, policies: &[&str]| -> Value {
         if let Some(arn) = &role.existing_arn {
             return json!(arn);
         }
         let address = Address::new("iam_role", name);
-        let mut arns: Vec<String> = policies.iter().map(|p| format!("{POLICY}{p}")).collect();
+        let mut arns: Vec<String> = policies.iter().map(|p| partition.managed_policy(p)).collect();
         arns.extend(role.extra_policies.iter().cloned());
         arns.sort();
         arns.dedup();
@@ -164,9 +163,15 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
         );
         reference(&address, "arn")
     };
-    let cluster_role = role(b, "cluster", &cluster.cluster_role, "eks.amazonaws.com", &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"]);
-    let node_role =
-        role(b, "node", &cluster.node_role, "ec2.amazonaws.com", &["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]);
+    let cluster_role =
+        role(b, "cluster", &cluster.cluster_role, &partition.service_principal("eks"), &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"]);
+    let node_role = role(
+        b,
+        "node",
+        &cluster.node_role,
+        &partition.service_principal("ec2"),
+        &["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"],
+    );
 
     let private = stack.tier(TierKind::Private).map(|t| t.subnets.clone()).unwrap_or_default();
     let private_subnets: Vec<Value> = private.iter().map(|(az, _)| reference(&Address::keyed("subnet", "private", az), "id")).collect();
@@ -204,7 +209,7 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
             json!({
                 "cluster_name": cluster_name,
                 "principal_arn": arn,
-                "policy_arns": ["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"],
+                "policy_arns": [partition.access_policy("AmazonEKSClusterAdminPolicy")],
                 "tags": tags,
             }),
             vec![],
@@ -502,5 +507,18 @@ mod tests {
         let (deployment, policy) = (of_kind("Deployment"), of_kind("SecurityGroupPolicy"));
         assert!(deployment.deps.contains(&policy.address), "{:?} misses {}", deployment.deps, policy.address);
         assert!(!policy.deps.contains(&deployment.address));
+    }
+
+    #[test]
+    fn a_china_region_gets_aws_cn_arns() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/custom-networking.yaml");
+        // The bad-stacks corpus (51) shows an `arn:aws:` ARN refused in cn-north-1.
+        let stack = crate::stack::load(&path, &crate::stack::Overrides { region: Some("cn-north-1".into()) }).unwrap();
+        let desired = stack.desired();
+        let node = desired.iter().find(|d| d.address.to_string() == "iam_role.node").unwrap();
+        let policies = node.attrs["policy_arns"].as_array().unwrap();
+        assert!(policies.iter().any(|p| p == "arn:aws-cn:iam::aws:policy/AmazonEKS_CNI_Policy"), "{policies:?}");
+        assert!(policies.iter().all(|p| p.as_str().unwrap().starts_with("arn:aws-cn:")), "{policies:?}");
+        assert_eq!(node.attrs["trusted_service"], "ec2.amazonaws.com");
     }
 }

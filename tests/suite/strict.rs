@@ -148,7 +148,11 @@ async fn tag_rules_keyed_addresses_are_tagged_as_aws_allows() {
     assert_eq!(tags.get("eksnet:address").map(String::as_str), Some("eks_access_entry.admin:arn:aws:iam::123456789012:role/platform-admin"));
     let entry = eks.describe_access_entry().cluster_name("TaggedEKS").principal_arn(creator).send().await.unwrap();
     let tags = entry.access_entry().unwrap().tags().unwrap();
-    assert_eq!(tags.get("eksnet:address").map(String::as_str), Some("eks_access_entry.admin:arn:aws:iam::123456789012:user/moto"), "the creator's entry is adopted");
+    assert_eq!(
+        tags.get("eksnet:address").map(String::as_str),
+        Some("eks_access_entry.admin:arn:aws:iam::123456789012:user/moto"),
+        "the creator's entry is adopted"
+    );
     let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "not converged: the address tags did not read back\nstdout:\n{}\nstderr:\n{}", plan.stdout, plan.stderr);
 }

@@ -11,7 +11,8 @@ const AMI_TYPES: &[&str] =
     &["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "AL2023_x86_64_NVIDIA", "AL2_x86_64", "AL2_ARM_64", "BOTTLEROCKET_x86_64", "BOTTLEROCKET_ARM_64"];
 const OPTIONAL_ADDONS: &[&str] = &["coredns", "kube-proxy"];
 
-pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, az_count: usize) -> Option<Cluster> {
+pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, region: &str, az_count: usize) -> Option<Cluster> {
+    let partition = crate::partition::Partition::of(region);
     let Some(spec) = &raw.cluster else {
         if let Some(cni) = &raw.cni {
             c.error(cni, "`cni` configures the cluster's VPC CNI, but the stack has no `cluster`", "add a `cluster:` section or remove `cni`");
@@ -79,6 +80,15 @@ pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, az_count: u
     for a in &s.admins {
         if !is_iam_arn(&a.value) {
             c.error(a, format!("`{}` is not an IAM principal ARN", a.value), "write arn:aws:iam::123456789012:role/NAME or …:user/NAME");
+        }
+    }
+    // An ARN names its partition; IAM in aws-cn does not know an `arn:aws:` principal. Every ARN
+    // of the stack must be in the region's partition (see src/partition.rs).
+    let arns = s.admins.iter().chain(s.roles.cluster.iter().chain(s.roles.node.iter()).flat_map(|r| r.value.arn.iter().chain(r.value.extra_policies.iter())));
+    for a in arns {
+        if let Some(other) = a.value.strip_prefix("arn:").and_then(|r| r.split(':').next()).filter(|p| *p != partition.id) {
+            let fixed = format!("arn:{}:{}", partition.id, &a.value[4 + other.len() + 1..]);
+            c.error(a, format!("`{}` is in partition {other}, but region {region} is in {}", a.value, partition.id), &format!("write {fixed}"));
         }
     }
     let role = |c: &mut Checker, r: &Option<Spanned<model::RoleSpec>>| -> Role {

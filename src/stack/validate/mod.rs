@@ -149,7 +149,7 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
     }
 
     let security_groups = network::security_groups(&mut c, raw);
-    let cluster = cluster::cluster(&mut c, raw, &name, azs.len());
+    let cluster = cluster::cluster(&mut c, raw, &name, &region, azs.len());
     let backend = backend::backend(&mut c, raw, &region);
     if let Some(e) = &raw.expires_after
         && !crate::duration::parse(&e.value).is_ok_and(|d| d.as_secs() > 0)
