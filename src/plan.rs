@@ -88,6 +88,18 @@ pub struct Plan {
     pub warnings: Vec<String>,
 }
 
+/// The version EKS gives a new cluster today: the one DescribeClusterVersions flags
+/// `defaultVersion`, else the newest in standard support.
+pub fn default_version(offered: &[crate::provider::KubernetesVersion]) -> Option<&str> {
+    let newest_standard = offered.iter().filter(|v| !v.extended).max_by_key(|v| version_key(&v.version));
+    offered.iter().find(|v| v.default).or(newest_standard).map(|v| v.version.as_str())
+}
+
+fn version_key(version: &str) -> (u32, u32) {
+    let (major, minor) = version.split_once('.').unwrap_or((version, "0"));
+    (major.parse().unwrap_or(0), minor.parse().unwrap_or(0))
+}
+
 /// The stack's Kubernetes version against what EKS offers today (DescribeClusterVersions,
 /// `resources/versions.rs`): an error (message, fix) when the plan would create the cluster
 /// with, or move it to, a version EKS does not offer; a warning when the version is in
@@ -95,7 +107,7 @@ pub struct Plan {
 /// that stays on it, no longer supported.
 pub fn kubernetes_version(version: &str, offered: &[crate::provider::KubernetesVersion], sets_version: bool) -> Result<Option<String>, (String, String)> {
     let standard: Vec<&str> = offered.iter().filter(|v| !v.extended).map(|v| v.version.as_str()).collect();
-    let newest = offered.iter().find(|v| v.default).or_else(|| offered.iter().find(|v| !v.extended)).map_or("", |v| v.version.as_str());
+    let newest = default_version(offered).unwrap_or_default();
     let Some(v) = offered.iter().find(|v| v.version == version) else {
         let all: Vec<&str> = offered.iter().map(|v| v.version.as_str()).collect();
         if sets_version {
@@ -503,5 +515,12 @@ mod tests {
         assert_eq!(fix, "set `cluster.version` to one of 1.35, 1.34 (standard support)");
         // A cluster that stays on a version EKS stopped offering is not refused: only warned.
         assert!(kubernetes_version("1.31", &offered, false).unwrap().unwrap().contains("no longer supported"));
+
+        // A new cluster without `cluster.version` gets EKS's flagged default, else the newest
+        // version in standard support (ordered as versions, not as text: 1.10 after 1.9).
+        assert_eq!(default_version(&offered), Some("1.35"));
+        let unflagged = [v("1.9", false, false), v("1.10", false, false), v("1.11", true, false)];
+        assert_eq!(default_version(&unflagged), Some("1.10"));
+        assert_eq!(default_version(&[v("1.33", true, false)]), None);
     }
 }

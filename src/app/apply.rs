@@ -89,6 +89,16 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
         }
     }
     let mut aws = connect(g, name, region).await?;
+    let settled_stack;
+    let (stack, settled) = match (stack, &saved) {
+        (Some(s), None) if !destroy && s.cluster.as_ref().is_some_and(|c| !c.version_given) => {
+            let mut s = (*s).clone();
+            let note = settle_version(&aws, &mut s, Some(&state)).await?;
+            settled_stack = s;
+            (Some(&settled_stack), note)
+        }
+        _ => (*stack, None),
+    };
     let reporter = printer.reporter();
     reporter.note(&format!("refreshing {} resource kinds of stack `{name}`", crate::resources::KINDS.len()));
     let desired = match (&saved, stack) {
@@ -134,6 +144,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
             p.take_over = take_over;
             if let (Some(s), false) = (stack, destroy) {
                 preflight(&aws, s, &mut p).await?;
+                p.warnings.extend(settled);
             }
             p
         }

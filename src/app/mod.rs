@@ -204,6 +204,28 @@ fn polling(g: &Global) -> Polling {
     p
 }
 
+/// Settles `cluster.version` when the stack leaves it out, as CreateCluster does without a
+/// version ("If you don't specify a value here, the default version available in Amazon EKS is
+/// used": EKS API reference, CreateCluster): a cluster the state records keeps the version it was
+/// made with, so that EKS moving its default never upgrades a running cluster; a new one gets
+/// EKS's default version today (DescribeClusterVersions `defaultVersion`, else the newest in
+/// standard support). Returns the note the plan shows when it picked a version for a new cluster.
+async fn settle_version(aws: &Aws, stack: &mut Stack, state: Option<&State>) -> anyhow::Result<Option<String>> {
+    let Some(cluster) = stack.cluster.as_mut().filter(|c| !c.version_given) else { return Ok(None) };
+    let recorded = state.and_then(|s| s.resources.get(&Address::new("eks_cluster", "main"))).and_then(|r| r.attrs.get("version")?.as_str().map(str::to_string));
+    if let Some(version) = recorded {
+        cluster.version = version;
+        return Ok(None);
+    }
+    let offered = aws.kubernetes_versions().await.map_err(|e| anyhow::anyhow!("reading the Kubernetes versions EKS offers (the stack names none): {e}"))?;
+    let Some(version) = crate::plan::default_version(&offered) else { return Ok(None) };
+    cluster.version = version.to_string();
+    Ok(Some(format!(
+        "`cluster.version` is not set: the cluster is created with Kubernetes {version}, EKS's default today; write `version: \"{version}\"` under `cluster:` in {} so that upgrades happen when you choose",
+        stack.file
+    )))
+}
+
 async fn connect(g: &Global, stack_name: &str, region: &str) -> anyhow::Result<Aws> {
     Ok(Aws::new(load_cloud(&cloud_options(g, region)).await?, stack_name, polling(g), g.force_conflicts))
 }

@@ -6,10 +6,11 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     if args.refresh_only && args.format == Format::Markdown {
         bail!("--refresh-only shows what changed outside eksnet as text or json (--format text|json)");
     }
-    let stack = load_stack(g)?;
+    let mut stack = load_stack(g)?;
     let store = stack_store(g, &stack).await?;
     let state = store.load().await?;
     let aws = connect(g, &stack.name, &stack.region).await?;
+    let settled = if args.destroy { None } else { settle_version(&aws, &mut stack, state.as_ref()).await? };
     // Without a state yet, the plan names the lineage the state it creates will have.
     let lineage = state.as_ref().map_or_else(|| State::new(&stack.name).lineage, |s| s.lineage.clone());
     let owner = Owner { stack: stack.name.clone(), lineage: lineage.clone(), take_over: args.take_over };
@@ -31,6 +32,7 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     plan.take_over = args.take_over;
     if !args.destroy {
         preflight(&aws, &stack, &mut plan).await?;
+        plan.warnings.extend(settled);
     }
     if !args.no_cost && !crate::cost::off_by_env() {
         plan.cost = Some(cost(&aws, &stack.region, &plan, &observed).await);

@@ -30,11 +30,14 @@ pub use wait::Polling;
 /// The real provider: AWS through the AWS SDK for Rust.
 pub struct Aws {
     session: Session,
+    /// DescribeClusterVersions, asked once per run (settling the default version and the plan's
+    /// check share it).
+    versions: tokio::sync::OnceCell<Vec<crate::provider::KubernetesVersion>>,
 }
 
 impl Aws {
     pub fn new(config: SdkConfig, stack: &str, polling: Polling, force_conflicts: bool) -> Self {
-        Aws { session: Session::new(config, stack, polling, force_conflicts) }
+        Aws { session: Session::new(config, stack, polling, force_conflicts), versions: tokio::sync::OnceCell::new() }
     }
 
     /// Names the stack's clusters (from the stack and the state), so that destroy removes the

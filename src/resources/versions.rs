@@ -17,6 +17,10 @@ impl Aws {
     /// DescribeClusterVersions call; without `includeAll` the API lists only the versions in
     /// standard or extended support: API reference, DescribeClusterVersions).
     pub async fn kubernetes_versions(&self) -> Result<Vec<KubernetesVersion>> {
+        self.versions.get_or_try_init(|| self.describe_versions()).await.cloned()
+    }
+
+    async fn describe_versions(&self) -> Result<Vec<KubernetesVersion>> {
         let out = self.session.eks().describe_cluster_versions().cluster_type("eks").send().await?;
         let date =
             |d: Option<&aws_smithy_types::DateTime>| d.and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()).map(|s| s[..10].to_string());

@@ -52,6 +52,9 @@ pub const DEFAULT_KUBERNETES_VERSION: &str = "1.33";
 pub struct Cluster {
     pub name: String,
     pub version: String,
+    /// `cluster.version` was written in the stack. Without it, `plan` and `apply` settle the
+    /// version with EKS (`app::settle_version`); offline it reads DEFAULT_KUBERNETES_VERSION.
+    pub version_given: bool,
     pub endpoint_public: bool,
     pub endpoint_private: bool,
     pub public_cidrs: Vec<String>,

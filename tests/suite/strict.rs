@@ -174,7 +174,7 @@ fn k8s_versions_and_auth_mode_rules_one_step_forward_only() {
     let forward = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
     assert_eq!(forward.code, 0, "API_AND_CONFIG_MAP → API is allowed\nstdout:\n{}\nstderr:\n{}", forward.stdout, forward.stderr);
 
-    std::fs::write(&stack, text).unwrap();
+    std::fs::write(&stack, &text).unwrap();
     let updates = cloud.positions("UpdateClusterConfig").len();
     let plan = eksnet.run(&["-f", &stack, "plan"]);
     assert_ne!(plan.code, 0, "plan must refuse API → API_AND_CONFIG_MAP\nstdout:\n{}\nstderr:\n{}", plan.stdout, plan.stderr);
@@ -184,6 +184,13 @@ fn k8s_versions_and_auth_mode_rules_one_step_forward_only() {
     let all = format!("{}{}", back.stdout, back.stderr);
     assert!(all.contains("authentication mode") && all.contains("one way"), "no hint:\n{all}");
     assert_eq!(cloud.positions("UpdateClusterConfig").len(), updates, "the refused move was sent to EKS");
+
+    // `cluster.version` left out: the running cluster keeps the version the state records (1.33,
+    // in extended support on this calendar), not EKS's default of the day.
+    let unversioned = text.replace("authentication_mode: API_AND_CONFIG_MAP", "authentication_mode: API").replace("  version: \"1.33\"\n", "");
+    std::fs::write(&stack, unversioned).unwrap();
+    let kept = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
+    assert_eq!(kept.code, 0, "an unversioned stack must not upgrade its cluster\nstdout:\n{}\nstderr:\n{}", kept.stdout, kept.stderr);
 }
 
 /// Row 4: versions age. `plan` asks EKS once (DescribeClusterVersions) what it offers on the
@@ -222,6 +229,16 @@ fn k8s_versions_the_plan_asks_eks_what_it_offers_today() {
     let unknown = plan_on("2026-12-02");
     assert_eq!(unknown.code, 1, "{}", unknown.stderr);
     assert!(unknown.stderr.contains("EKS does not offer Kubernetes 1.36 today (it offers 1.35, 1.34, 1.33, 1.32)"), "{}", unknown.stderr);
+
+    // No `cluster.version`: a new cluster gets EKS's default of the day, said in the plan.
+    let unversioned = std::fs::read_to_string(&stack).unwrap().replace("  version: \"1.36\"\n", "");
+    std::fs::write(&stack, unversioned).unwrap();
+    let default = plan_on("2026-12-02").ok();
+    let json: serde_json::Value = serde_json::from_str(&default.stdout).unwrap();
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("`cluster.version` is not set: the cluster is created with Kubernetes 1.35, EKS's default today"), "{warnings}");
+    let cluster = json["changes"].as_array().unwrap().iter().find(|c| c["address"] == "eks_cluster.main").unwrap().to_string();
+    assert!(cluster.contains("\"1.35\""), "{cluster}");
     assert_eq!(cloud.changes(), 0, "plans create nothing");
-    assert_eq!(cloud.positions("DescribeClusterVersions").len(), 5, "one call per plan");
+    assert_eq!(cloud.positions("DescribeClusterVersions").len(), 6, "one call per plan, shared by the default and the check");
 }

@@ -110,6 +110,7 @@ pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, region: &st
     Some(Cluster {
         name,
         version,
+        version_given: s.version.is_some(),
         endpoint_public: s.endpoint.public,
         endpoint_private: s.endpoint.private,
         public_cidrs,
