@@ -44,9 +44,45 @@ pub async fn refresh<P: Provider>(
     let mut known: HashMap<Address, Attrs> = state.map(|s| s.resources.iter().map(|(a, r)| (a.clone(), r.attrs.clone())).collect()).unwrap_or_default();
     known.extend(desired.iter().map(|d| (d.address.clone(), d.attrs.clone())));
     let mut outputs: HashMap<Address, Attrs> = HashMap::new();
+    let all: Vec<&str> = provider.kinds().to_vec();
+    read_kinds(provider, owner, &all, &known, &mut ids, &mut outputs, &mut observed, &mut failures, &mut foreign).await;
+    // A listing may leave out what was made seconds ago (`Provider::listing_lag`): an object the
+    // state records is read again before it counts as gone, so that a run right after a crash
+    // does not make it a second time.
+    for pause in provider.listing_lag() {
+        let Some(state) = state else { break };
+        let mut missing: Vec<&str> = state.resources.keys().filter(|a| !observed.contains_key(*a)).map(|a| a.kind.as_str()).collect();
+        missing.sort();
+        missing.dedup();
+        if missing.is_empty() || !failures.is_empty() || !foreign.is_empty() {
+            break;
+        }
+        tokio::time::sleep(*pause).await;
+        read_kinds(provider, owner, &missing, &known, &mut ids, &mut outputs, &mut observed, &mut failures, &mut foreign).await;
+    }
+    if !foreign.is_empty() {
+        return Err(RefreshError::OwnedElsewhere(foreign));
+    }
+    if failures.is_empty() { Ok(observed) } else { Err(RefreshError::Reads(failures)) }
+}
+
+/// Reads `kinds` (tagged kinds together, then the kinds found through them) into `observed`,
+/// keeping what `owner` owns.
+#[allow(clippy::too_many_arguments)]
+async fn read_kinds<P: Provider>(
+    provider: &P,
+    owner: &Owner,
+    kinds: &[&str],
+    known: &HashMap<Address, Attrs>,
+    ids: &mut HashMap<String, Address>,
+    outputs: &mut HashMap<Address, Attrs>,
+    observed: &mut BTreeMap<Address, Observed>,
+    failures: &mut Vec<(String, ApiError)>,
+    foreign: &mut Vec<Foreign>,
+) {
     for derived in [false, true] {
-        let kinds: Vec<&str> = provider.kinds().iter().copied().filter(|k| provider.schema(k).derived == derived).collect();
-        let scope = Scope { ids: &ids, outputs: &outputs, known: &known };
+        let kinds: Vec<&str> = kinds.iter().copied().filter(|k| provider.schema(k).derived == derived).collect();
+        let scope = Scope { ids, outputs, known };
         let results = join_all(kinds.iter().map(|k| provider.refresh(k, &scope))).await;
         for (kind, result) in kinds.iter().zip(results) {
             match result {
@@ -68,10 +104,6 @@ pub async fn refresh<P: Provider>(
         ids.extend(observed.iter().map(|(a, o)| (o.id.clone(), a.clone())));
         outputs.extend(observed.iter().map(|(a, o)| (a.clone(), o.outputs.clone())));
     }
-    if !foreign.is_empty() {
-        return Err(RefreshError::OwnedElsewhere(foreign));
-    }
-    if failures.is_empty() { Ok(observed) } else { Err(RefreshError::Reads(failures)) }
 }
 
 /// Makes the state say what refresh saw: adopts objects found by tag (created just before a

@@ -83,6 +83,8 @@ struct World {
     tick: u64,
     calls: Vec<Call>,
     faults: Vec<Fault>,
+    /// Objects the next N reads of their kind leave out (a listing that is not consistent yet).
+    hidden: Vec<(Address, usize)>,
 }
 
 impl World {
@@ -136,6 +138,8 @@ fn named(attrs: &Attrs) -> impl Iterator<Item = (&str, &str)> {
 pub struct Memory {
     world: Mutex<World>,
     delay: Duration,
+    /// `Provider::listing_lag`: the pauses before a read again.
+    lag: &'static [Duration],
 }
 
 impl Memory {
@@ -151,6 +155,19 @@ impl Memory {
 
     fn world(&self) -> MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads are eventually consistent: a recorded object missing from a read is read again
+    /// after these pauses.
+    pub fn lagging(mut self, lag: &'static [Duration]) -> Self {
+        self.lag = lag;
+        self
+    }
+
+    /// The next `reads` reads of the kind of `address` leave its object out, as a listing does
+    /// for an object made seconds ago.
+    pub fn hide(&self, address: &Address, reads: usize) {
+        self.world().hidden.push((address.clone(), reads));
     }
 
     /// Puts an object in place, as if made earlier, with the attributes (and tags) given;
@@ -241,10 +258,18 @@ impl Provider for Memory {
         schema(kind)
     }
 
+    fn listing_lag(&self) -> &'static [Duration] {
+        self.lag
+    }
+
     async fn refresh(&self, kind: &str, _: &Scope<'_>) -> Result<Found> {
-        let w = self.world();
+        let mut w = self.world();
+        let hidden: Vec<Address> = w.hidden.iter().filter(|(a, n)| a.kind == kind && *n > 0).map(|(a, _)| a.clone()).collect();
+        for (_, n) in w.hidden.iter_mut().filter(|(a, _)| a.kind == kind) {
+            *n = n.saturating_sub(1);
+        }
         let of_kind = w.objects.iter().filter(|o| o.address.kind == kind);
-        Ok(of_kind.filter_map(|o| Some((located(o)?, o.observed()))).collect())
+        Ok(of_kind.filter_map(|o| Some((located(o)?, o.observed()))).filter(|(a, _)| !hidden.contains(a)).collect())
     }
 
     async fn create(&self, address: &Address, attrs: &Attrs, token: &str) -> Result<Observed> {

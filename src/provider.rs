@@ -186,6 +186,13 @@ pub trait Provider: Send + Sync + 'static {
             normalize(attrs);
         }
     }
+    /// The pauses before reading a kind again when an object the state records is missing from
+    /// its read: a provider whose listings are eventually consistent (they may leave out an object
+    /// made seconds ago) names them, so that a run right after a crash does not take such an
+    /// object for gone and make it again. None by default.
+    fn listing_lag(&self) -> &'static [std::time::Duration] {
+        &[]
+    }
     /// Every object of `kind` that belongs to the stack, keyed by address: one batched read.
     fn refresh(&self, kind: &str, scope: &Scope<'_>) -> impl Future<Output = Result<Found>> + Send;
     /// Creates the object. `token` is stable across retries of the same intent.

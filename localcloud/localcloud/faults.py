@@ -8,7 +8,8 @@ A rule: {"service": "ec2", "operation": "CreateSubnet", "error": "Throttling",
 - times: stop after firing that many times.
 
 A hold rule has "hold": SECONDS instead of "error": the call takes effect, then its answer is
-held back that long; "held" counts the calls that took effect. A test waits until held > 0
+held back that long; "held" counts the calls that took effect (a call refused with an error,
+e.g. a NotFound of EC2's eventual consistency, does not use the rule up). A test waits until held > 0
 and kills its client: the object exists in AWS but the client never learnt its id (the crash
 window every create has).
 
@@ -72,6 +73,12 @@ class FaultRules:
         """A held call has been carried out; its answer is about to be held back."""
         with self._lock:
             rule["_held"] += 1
+
+    def unfire(self, rule: dict) -> None:
+        """A hold rule fired on a call that was refused: it did not take effect, so the rule
+        waits for the next matching call (its `times` is not used up)."""
+        with self._lock:
+            rule["_fired"] -= 1
 
     def match(self, service: str, operation: str, exact_service: bool = False) -> dict | None:
         """The rule that fires for this call, if any (counts the call). With exact_service only

@@ -128,10 +128,16 @@ class Front:
                 if delay:
                     time.sleep(delay)
                 resp = self.dispatch(req, operation)
-                if rule:  # a hold rule: done in "AWS", the answer comes late (or never)
+                if rule and resp.status >= 300:  # refused: nothing took effect to hold back
+                    self.faults.unfire(rule)
+                    rule = None
+                elif rule:  # a hold rule: done in "AWS", the answer comes late (or never)
                     self.faults.took_effect(rule)
                     time.sleep(rule["hold"])
         except AwsError as e:
+            if rule and "hold" in rule:  # refused (e.g. not consistent yet): the hold waits for a call that takes effect
+                self.faults.unfire(rule)
+                rule = None
             resp = awserrors.render(req.service, e.code, e.message, e.status)
         except Exception as e:  # a bug in localcloud: say so in the service's own format
             import traceback

@@ -85,6 +85,21 @@ def test_hold_rule_carries_the_call_out_and_answers_late(cloud):
         cloud.control("POST", "faults", {"service": "ec2"})
 
 
+def test_a_hold_rule_is_not_used_up_by_a_refused_call(cloud):
+    ec2 = cloud.client("ec2")
+    cloud.control("POST", "faults", {"service": "ec2", "operation": "AssociateRouteTable", "hold": 0.2, "times": 1})
+    with pytest.raises(botocore.exceptions.ClientError):  # refused: nothing to hold back
+        ec2.associate_route_table(RouteTableId="rtb-00000000000000000", SubnetId="subnet-00000000000000000")
+    rule = cloud.control("GET", "faults")[0]
+    assert (rule["fired"], rule["held"]) == (0, 0), rule
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    rtb = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=rtb, SubnetId=subnet)
+    rule = cloud.control("GET", "faults")[0]
+    assert (rule["fired"], rule["held"]) == (1, 1), rule
+
+
 def test_fault_probability(cloud):
     cloud.control("POST", "faults", {"service": "sts", "error": "InternalFailure", "status": 500, "probability": 0.5})
     sts = cloud.client("sts")

@@ -81,6 +81,18 @@ macro_rules! kinds {
                 schema(kind).unwrap_or(Schema::tagged(""))
             }
 
+            /// EC2 is eventually consistent: "if you run a command to modify or describe the
+            /// resource that you just created, its ID might not have propagated throughout the
+            /// system" (EC2 API guide, Eventual consistency in the Amazon EC2 API:
+            /// https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html), and a
+            /// Describe* by filter leaves such an object out rather than failing. 3.5 s in all:
+            /// the window is seconds; the cost is paid only when a recorded object is missing.
+            fn listing_lag(&self) -> &'static [std::time::Duration] {
+                const LAG: &[std::time::Duration] =
+                    &[std::time::Duration::from_millis(500), std::time::Duration::from_secs(1), std::time::Duration::from_secs(2)];
+                LAG
+            }
+
             async fn refresh(&self, kind: &str, scope: &Scope<'_>) -> Result<Found> {
                 match kind {
                     $(k if k == stringify!($kind) => $kind::read(&self.session, scope).await,)*

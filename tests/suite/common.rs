@@ -58,12 +58,10 @@ pub struct LocalCloud {
 }
 
 impl LocalCloud {
-    /// A private instance as strict as AWS (the switches of docs/aws-behaviour.md on), without
-    /// latency. EC2 eventual consistency (row 1) is left off here: its call-counted window also
-    /// hides new objects from the next process's listings (a re-run right after a crash, the
-    /// tests' own checks), which these tests are not about; tests/suite/strict.rs covers it.
+    /// A private instance as strict as AWS (every switch of docs/aws-behaviour.md on, EC2
+    /// eventual consistency included), without latency.
     pub fn start() -> LocalCloud {
-        Self::start_with(&["--profile", "none", "--strict", "--config", r#"{"ec2_consistency": false}"#])
+        Self::start_with(&["--profile", "none", "--strict"])
     }
 
     /// A private instance started with `scripts/localcloud up ARGS` (e.g. a latency profile).
