@@ -33,7 +33,9 @@ class App:
         self.dir = args.dir
         self.profile = Profile(args.profile, args.scale)
         self.page_size = args.page_size
-        self.settings = Settings(args.strict, json.loads(args.config) if args.config else None)
+        # The `realistic` profile is AWS as it is: its latencies and its strict behaviours
+        # (docs/aws-behaviour.md); `--config` still turns single switches off.
+        self.settings = Settings(args.strict or args.profile == "realistic", json.loads(args.config) if args.config else None)
         self.log = RequestLog(os.path.join(args.dir, "requests.jsonl"))
         self.faults = FaultRules()
         if args.faults:

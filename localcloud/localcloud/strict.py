@@ -2,7 +2,8 @@
 
 Every behaviour below is one switch in GET/POST /_localcloud/config, `serve --strict` /
 `--config JSON`, `scripts/localcloud up --strict` / `--config JSON`. The default is the lenient
-value (what localcloud did before the switch existed); `{"strict": true}` sets every switch to its
+value (what localcloud did before the switch existed), except under `--profile realistic`, which
+is strict; `{"strict": true}` sets every switch to its
 strict value, `{"strict": false}` back to the defaults. docs/aws-behaviour.md lists the AWS
 sources; each module that implements a switch cites them again.
 

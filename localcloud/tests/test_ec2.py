@@ -94,8 +94,23 @@ def test_nat_client_token_and_private_nat(net):
     assert len(only_available) == 2
 
 
+def test_the_realistic_profile_is_strict(tmp_path):
+    """`--profile realistic` is AWS as it is: its strict switches on (a new VPC id is not visible
+    to the next call), unless `--config` turns them off."""
+    cloud = Cloud(tmp_path, "--profile", "realistic", "--scale", "600")
+    try:
+        assert cloud.control("GET", "config")["ec2_consistency"] is True
+        ec2 = cloud.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")
+        assert e.value.response["Error"]["Code"] == "InvalidVpcID.NotFound"
+    finally:
+        cloud.down()
+
+
 def test_nat_states_take_profile_time(tmp_path):
-    cloud = Cloud(tmp_path, "--profile", "realistic", "--scale", "60")  # pending 1.5 s, deleting 1 s
+    cloud = Cloud(tmp_path, "--profile", "realistic", "--scale", "60", "--config", '{"strict": false}')  # pending 1.5 s, deleting 1 s
     try:
         ec2 = cloud.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]

@@ -23,9 +23,14 @@ def tag_spec(kind, stack, name):
     return [{"ResourceType": kind, "Tags": tags}]
 
 
-@pytest.fixture
-def world(cloud):
-    """Both stacks: VPC, subnet, IGW, EIP, NAT, route table, security group + rule, ENI, instance."""
+@pytest.fixture(scope="module")
+def world(shared_cloud):
+    """Both stacks: VPC, subnet, IGW, EIP, NAT, route table, security group + rule, ENI, instance.
+    Made once for the module's filter tests (they read it; the one that changes an ENI's groups
+    changes only what no other test looks at), on a fresh state."""
+    cloud = shared_cloud
+    cloud.control("POST", "reset")
+    cloud.control("POST", "config", {"page_size": 5})
     ec2 = cloud.client("ec2")
     w = {"ec2": ec2}
     for i, s in enumerate(STACKS, 1):
