@@ -224,15 +224,18 @@ pub fn sweep(rows: &[SweepRow], alive: usize) -> String {
 /// control plane, the add-ons, the nodegroups), each with its API call and typical duration
 /// (docs/upgrades.md), and the minor versions still to come.
 pub fn upgrade(plan: &Plan, u: &Upgrade) -> String {
-    let new = |c: &crate::plan::Change, attribute: &str| {
-        c.diffs.iter().find(|d| d.attribute == attribute).and_then(|d| d.new.as_ref()?.as_str().map(str::to_string))
-    };
+    let new =
+        |c: &crate::plan::Change, attribute: &str| c.diffs.iter().find(|d| d.attribute == attribute).and_then(|d| d.new.as_ref()?.as_str().map(str::to_string));
     let mut steps = vec![];
     for c in plan.changes.iter().filter(|c| c.action == Action::Update) {
         let step = match c.address.kind.as_str() {
             "eks_cluster" => new(c, "version").map(|v| format!("control plane to {v} (UpdateClusterVersion, typically 8 min)")),
-            "eks_addon" => new(c, "addon_version").map(|v| format!("{} to {v}, for {} (UpdateAddon, typically 1 min)", c.summary.split(' ').next().unwrap_or(""), u.step)),
-            "eks_nodegroup" => new(c, "version").map(|v| format!("nodes to {v} (UpdateNodegroupVersion: new nodes, then the old ones drained; typically 10 min)")),
+            "eks_addon" => {
+                new(c, "addon_version").map(|v| format!("{} to {v}, for {} (UpdateAddon, typically 1 min)", c.summary.split(' ').next().unwrap_or(""), u.step))
+            }
+            "eks_nodegroup" => {
+                new(c, "version").map(|v| format!("nodes to {v} (UpdateNodegroupVersion: new nodes, then the old ones drained; typically 10 min)"))
+            }
             _ => None,
         };
         if let Some(step) = step {
@@ -242,9 +245,14 @@ pub fn upgrade(plan: &Plan, u: &Upgrade) -> String {
     let what = if u.lagging.is_empty() {
         format!("{} → {} (this plan)", u.from, u.step)
     } else {
-        format!("nodegroups {} catch up with the control plane at {} first (this plan): EKS moves a control plane only when its nodes match it", u.lagging.join(", "), u.step)
+        format!(
+            "nodegroups {} catch up with the control plane at {} first (this plan): EKS moves a control plane only when its nodes match it",
+            u.lagging.join(", "),
+            u.step
+        )
     };
-    let mut out = format!("Kubernetes upgrade {} → {}, one minor version at a time (EKS upgrades a control plane one minor version per update):\n", u.from, u.to);
+    let mut out =
+        format!("Kubernetes upgrade {} → {}, one minor version at a time (EKS upgrades a control plane one minor version per update):\n", u.from, u.to);
     out.push_str(&format!("  {what}, in this order:\n"));
     out.push_str(&steps.concat());
     let rest = plan.changes.iter().filter(|c| c.action != Action::NoOp).count().saturating_sub(steps.len());
