@@ -36,6 +36,7 @@ mod stack;
 mod state;
 mod token;
 mod ui;
+mod upgrade;
 mod value;
 mod verify;
 

@@ -86,6 +86,10 @@ pub struct Plan {
     /// support), shown with the plan in every format.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// A Kubernetes upgrade: the minor version this plan moves the cluster, its add-ons and
+    /// nodegroups to, and the steps after it (`upgrade.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<crate::upgrade::Upgrade>,
 }
 
 /// The version EKS gives a new cluster today: the one DescribeClusterVersions flags
@@ -283,6 +287,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         take_over: false,
         cost: None,
         warnings: vec![],
+        upgrade: None,
     }
 }
 
@@ -458,7 +463,7 @@ fn diff_value(path: String, new: Option<&Value>, old: Option<&Value>, forces: bo
 /// The documented machine-readable form (docs/plan-json.md): the plan without its desired set.
 pub fn json(plan: &Plan) -> Value {
     let s = plan.summary();
-    serde_json::json!({
+    let mut out = serde_json::json!({
         "format_version": plan.format_version,
         "stack": plan.stack,
         "region": plan.region,
@@ -470,7 +475,11 @@ pub fn json(plan: &Plan) -> Value {
         "capacity": plan.capacity,
         "cost": plan.cost,
         "warnings": plan.warnings,
-    })
+    });
+    if let Some(u) = &plan.upgrade {
+        out["upgrade"] = serde_json::json!(u);
+    }
+    out
 }
 
 #[cfg(test)]

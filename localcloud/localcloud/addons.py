@@ -18,16 +18,41 @@ K8S_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35"]
 ADDON_TYPES = {"vpc-cni": "networking", "coredns": "networking", "kube-proxy": "networking"}
 
 
+# Which versions each add-on offers per Kubernetes version, and which one is that version's
+# default (DescribeAddonVersions: addonVersions[].compatibilities[] = {clusterVersion,
+# platformVersions, defaultVersion}, https://docs.aws.amazon.com/eks/latest/APIReference/API_Compatibility.html).
+# The shape follows EKS: vpc-cni builds span many Kubernetes versions but the default moves up
+# with the Kubernetes version; kube-proxy is built per Kubernetes minor (the EKS user guide's
+# kube-proxy table: 1.34 v1.34.0-eksbuild.5, 1.33 v1.33.3-eksbuild.11, 1.32 v1.32.6-eksbuild.13,
+# awsdocs/amazon-eks-user-guide latest/ug/networking/managing-kube-proxy.adoc); CoreDNS moves
+# to 1.12 from Kubernetes 1.33 (managing-coredns.adoc). The build numbers are illustrative.
+VPC_CNI = [  # version, oldest and newest Kubernetes minor it is compatible with
+    ("v1.20.0-eksbuild.1", 30, 35), ("v1.19.6-eksbuild.1", 29, 35), ("v1.19.2-eksbuild.1", 28, 34),
+    ("v1.18.6-eksbuild.1", 28, 33)]
+VPC_CNI_DEFAULT = {32: "v1.19.2-eksbuild.1", 33: "v1.19.6-eksbuild.1"}  # <=31: v1.18.6; >=34: v1.20.0
+
+
 def versions(addon: str, k8s: str) -> list[str]:
-    """Versions of `addon` compatible with Kubernetes `k8s`, newest (= default) first."""
+    """Versions of `addon` compatible with Kubernetes `k8s`, newest first."""
     minor = int(k8s.split(".")[1])
     if addon == "vpc-cni":
-        return ["v1.20.0-eksbuild.1", "v1.19.6-eksbuild.1", "v1.19.2-eksbuild.1", "v1.18.6-eksbuild.1"]
+        return [v for v, lo, hi in VPC_CNI if lo <= minor <= hi]
     if addon == "coredns":
+        if minor >= 33:
+            return ["v1.12.1-eksbuild.2", "v1.11.4-eksbuild.14"]
         return ["v1.11.4-eksbuild.14", "v1.11.3-eksbuild.1"] if minor >= 29 else ["v1.10.1-eksbuild.18"]
     if addon == "kube-proxy":
         return [f"v1.{minor}.3-eksbuild.2", f"v1.{minor}.0-eksbuild.1"]
     return []
+
+
+def default(addon: str, k8s: str) -> str | None:
+    """The version CreateAddon picks without one: the one flagged defaultVersion for `k8s`."""
+    minor = int(k8s.split(".")[1])
+    if addon == "vpc-cni":
+        return VPC_CNI_DEFAULT.get(minor, "v1.18.6-eksbuild.1" if minor <= 31 else "v1.20.0-eksbuild.1")
+    found = versions(addon, k8s)
+    return found[0] if found else None
 
 
 def describe_versions(addon_filter, k8s_filter) -> list[dict]:
@@ -39,10 +64,9 @@ def describe_versions(addon_filter, k8s_filter) -> list[dict]:
         for k8s in K8S_VERSIONS:
             if k8s_filter and k8s != k8s_filter:
                 continue
-            vs = versions(name, k8s)
-            for v in vs:
+            for v in versions(name, k8s):
                 by_version.setdefault(v, []).append(
-                    {"clusterVersion": k8s, "platformVersions": ["*"], "defaultVersion": v == vs[0]})
+                    {"clusterVersion": k8s, "platformVersions": ["*"], "defaultVersion": v == default(name, k8s)})
         if by_version:
             out.append({"addonName": name, "type": ADDON_TYPES[name], "owner": "aws", "publisher": "eks",
                         "addonVersions": [{"addonVersion": v, "architecture": ["amd64", "arm64"],

@@ -442,8 +442,19 @@ class Eks:
         c = self.cluster(region, args[0], active=True)
         new = body.get("version") or invalid("version is required")
         cur = int(c.version.split(".")[1])
+        # One minor version up at a time, never down: "Unsupported Kubernetes minor version update
+        # from 1.22 to 1.25" (terraform-aws-modules/terraform-aws-eks#2607), "… from 1.23 to 1.22"
+        # (rancher/rancher#41643); EKS user guide, update-cluster: "Once you upgrade a cluster,
+        # you can't downgrade to a previous version".
         if new not in addon_lib.K8S_VERSIONS or int(new.split(".")[1]) != cur + 1:
             invalid(f"Unsupported Kubernetes minor version update from {c.version} to {new}")
+        # Managed nodegroups must match the control plane before it moves: "Nodegroups eks-stg-gp
+        # must be updated to match cluster version 1.18 before updating cluster version"
+        # (hashicorp/terraform-provider-aws#19478; awsdocs/amazon-eks-user-guide#475).
+        behind = sorted(n for n, ng in c.nodegroups.items() if k8s_versions.minor(ng.version) < cur)
+        if behind:
+            invalid(f"Nodegroups {', '.join(behind)} must be updated to match cluster version {c.version} "
+                    "before updating cluster version")
         return self._cluster_update(c, "VersionUpdate", [("Version", new), ("PlatformVersion", "eks.1")],
                                     "cluster.UPDATING.version", lambda: setattr(c, "version", new))
 
@@ -548,6 +559,8 @@ class Eks:
             bad_request(f"Cluster '{c.name}' is not in ACTIVE status")
         self._check_role(region, body.get("nodeRole"))
         self._check_subnets(region, body.get("subnets") or [])
+        if body.get("version"):
+            self._check_node_version(c, body["version"])
         ng = Nodegroup(c, body)
         self._launch_nodes(c, ng)
         ng.begin("CREATING", self.profile.transition("nodegroup.CREATING"),
@@ -629,10 +642,21 @@ class Eks:
         return self._nodegroup_update(ng, "ConfigUpdate", params, "nodegroup.UPDATING.config",
                                       lambda: [setattr(ng, k, v) for k, v in new.items()])
 
+    def _check_node_version(self, c, version):
+        """Nodes are never newer than their control plane (Kubernetes version skew policy: "kubelet
+        must not be newer than kube-apiserver", https://kubernetes.io/releases/version-skew-policy/;
+        eksctl-io/eksctl#3727: EKS validates it). EKS's wording is not on record: this is ours."""
+        if version not in addon_lib.K8S_VERSIONS:
+            invalid(f"unsupported Kubernetes version {version}")
+        if k8s_versions.minor(version) > k8s_versions.minor(c.version):
+            invalid(f"Nodegroup Kubernetes version {version} cannot be newer than the cluster's Kubernetes "
+                    f"version {c.version}")
+
     def op_UpdateNodegroupVersion(self, region, args, body, query, multi):
         c = self.cluster(region, args[0])
         ng = self.nodegroup(c, args[1])
         version = body.get("version") or c.version
+        self._check_node_version(c, version)
         return self._nodegroup_update(ng, "VersionUpdate", [("Version", version)], "nodegroup.UPDATING.version",
                                       lambda: setattr(ng, "version", version))
 
@@ -654,7 +678,7 @@ class Eks:
             invalid(f"Addon {name} specified is not supported in {c.version} cluster version")
         supported = addon_lib.versions(name, c.version)
         if not version:
-            return supported[0]
+            return addon_lib.default(name, c.version)
         if version not in supported:
             invalid(f"Addon version specified ({version}) is not supported for {name} on Kubernetes {c.version}")
         return version

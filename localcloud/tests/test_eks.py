@@ -219,3 +219,72 @@ def test_cluster_subnets_change_in_place_within_the_creation_zones(cloud):
     enis = ec2.describe_network_interfaces(Filters=[{"Name": "description", "Values": ["Amazon EKS subnets"]}])["NetworkInterfaces"]
     assert enis and {e["SubnetId"] for e in enis} <= {a2, b}, "control-plane ENIs left the old subnet"
     ec2.delete_subnet(SubnetId=a)
+
+
+def test_an_upgrade_goes_one_minor_version_at_a_time_nodes_following(cloud):
+    net = make_network(cloud)
+    eks, iam = cloud.client("eks"), cloud.client("iam")
+    create_cluster(cloud, net)  # 1.31
+    eks.describe_cluster(name="demo")
+    node_role = iam.create_role(RoleName="node-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    eks.create_nodegroup(clusterName="demo", nodegroupName="ng", nodeRole=node_role, subnets=net["subnets"],
+                         scalingConfig={"minSize": 1, "maxSize": 2, "desiredSize": 1}, instanceTypes=["c5.large"])
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["version"] == "1.31"
+
+    for bad in ("1.33", "1.30"):  # a skip and a downgrade, in EKS's words
+        err = error(eks.update_cluster_version, name="demo", version=bad)["Error"]
+        assert (err["Code"], err["Message"]) == ("InvalidParameterException",
+                                                 f"Unsupported Kubernetes minor version update from 1.31 to {bad}")
+    # Nodes are never newer than their control plane.
+    err = error(eks.update_nodegroup_version, clusterName="demo", nodegroupName="ng", version="1.32")["Error"]
+    assert err["Code"] == "InvalidParameterException" and "cannot be newer" in err["Message"]
+
+    u = eks.update_cluster_version(name="demo", version="1.32")["update"]
+    assert eks.describe_update(name="demo", updateId=u["id"])["update"]["status"] == "Successful"
+    # The next minor version waits for the nodes.
+    err = error(eks.update_cluster_version, name="demo", version="1.33")["Error"]
+    assert err["Message"] == "Nodegroups ng must be updated to match cluster version 1.32 before updating cluster version"
+    u = eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng", version="1.32")["update"]
+    assert u["type"] == "VersionUpdate"
+    assert eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng")["update"]["status"] == "Successful"
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["version"] == "1.32"
+    eks.update_cluster_version(name="demo", version="1.33")
+    assert eks.describe_cluster(name="demo")["cluster"]["version"] == "1.33"
+
+
+def test_addon_versions_per_kubernetes_version_with_defaults(cloud):
+    eks = cloud.client("eks")
+
+    def table(addon, k8s):
+        found = eks.describe_addon_versions(addonName=addon, kubernetesVersion=k8s)["addons"][0]["addonVersions"]
+        rows = [(v["addonVersion"], [c["defaultVersion"] for c in v["compatibilities"] if c["clusterVersion"] == k8s])
+                for v in found]
+        return [v for v, _ in rows], [v for v, d in rows if d == [True]]
+
+    # vpc-cni: one build serves many Kubernetes versions; the default moves up with them.
+    assert table("vpc-cni", "1.32")[1] == ["v1.19.2-eksbuild.1"]
+    assert table("vpc-cni", "1.34") == (["v1.20.0-eksbuild.1", "v1.19.6-eksbuild.1", "v1.19.2-eksbuild.1"],
+                                        ["v1.20.0-eksbuild.1"])
+    # kube-proxy is built per Kubernetes minor: a 1.33 build is not offered for 1.34.
+    versions, default = table("kube-proxy", "1.34")
+    assert default == ["v1.34.3-eksbuild.2"] and all(v.startswith("v1.34.") for v in versions)
+    # One default per Kubernetes version.
+    for addon in ("vpc-cni", "coredns", "kube-proxy"):
+        for k8s in ("1.32", "1.33", "1.34"):
+            assert len(table(addon, k8s)[1]) == 1, (addon, k8s)
+
+
+def test_update_addon_to_the_default_of_the_new_version(cloud):
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    create_cluster(cloud, net)  # 1.31
+    eks.describe_cluster(name="demo")
+    eks.create_addon(clusterName="demo", addonName="kube-proxy")
+    assert eks.describe_addon(clusterName="demo", addonName="kube-proxy")["addon"]["addonVersion"] == "v1.31.3-eksbuild.2"
+    eks.update_cluster_version(name="demo", version="1.32")
+    # A version made for another Kubernetes version is refused; the new one's is taken.
+    err = error(eks.update_addon, clusterName="demo", addonName="kube-proxy", addonVersion="v1.34.3-eksbuild.2")["Error"]
+    assert err["Code"] == "InvalidParameterException"
+    u = eks.update_addon(clusterName="demo", addonName="kube-proxy", addonVersion="v1.32.3-eksbuild.2")["update"]
+    assert eks.describe_update(name="demo", updateId=u["id"], addonName="kube-proxy")["update"]["status"] == "Successful"
+    assert eks.describe_addon(clusterName="demo", addonName="kube-proxy")["addon"]["addonVersion"] == "v1.32.3-eksbuild.2"

@@ -64,7 +64,23 @@ pub(super) struct Target<'a> {
     pub store: &'a Store,
 }
 
+/// Applies, and for a Kubernetes upgrade over several minor versions goes on with the next step
+/// once one is done (each step refreshed and planned again; the upgrade was approved as a
+/// whole when its plan was shown). A saved plan is executed exactly: one step.
 pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<i32> {
+    let mut saved = saved;
+    let mut how = how;
+    loop {
+        let (code, next) = apply_once(g, target, saved.take(), how.clone(), printer).await?;
+        let Some(next) = next else { return Ok(code) };
+        eprintln!("\nNext step of the Kubernetes upgrade: {next}.\n");
+        how.approved = true;
+    }
+}
+
+/// One apply; with the next minor version of an upgrade still to do after it succeeded.
+async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<(i32, Option<String>)> {
+    let from_stack = saved.is_none();
     let Target { name, region, stack, store, .. } = target;
     let How { approved, mode, take_over, allow_destroy_cluster, ttl } = how;
     let destroy = mode == Mode::Destroy;
@@ -116,16 +132,18 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
     clusters.sort();
     clusters.dedup();
     aws.set_clusters(clusters);
-    let desired = match (&saved, stack) {
+    let mut desired = match (&saved, stack) {
         (None, Some(s)) if !destroy => expiring(desired, &requested_expiry(s, ttl.as_deref()), &observed),
         _ => desired,
     };
+    let (upgrade, upgrade_warnings) =
+        if from_stack && mode == Mode::Apply && stack.is_some() { upgrade_step(&aws, &mut desired, &observed).await } else { (None, vec![]) };
     let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
     if let Some(drifts) = &drifts {
         print!("{}", text::drift(drifts, &|c, t| printer.paint(c, t)));
         if !drifts.is_empty() && !approved && !confirm("record", &format!("the state of stack `{name}`"))? {
             eprintln!("Cancelled; the state was not changed.");
-            return Ok(1);
+            return Ok((1, None));
         }
     }
     if sync(&mut state, &observed, &desired) {
@@ -133,7 +151,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
     }
     if let Some(drifts) = drifts {
         eprintln!("Refresh complete: the state records {} change(s) made outside eksnet; nothing in AWS was changed.", drifts.len());
-        return Ok(0);
+        return Ok((0, None));
     }
     let plan = match saved {
         Some(p) => p,
@@ -142,6 +160,8 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
             p.region = region.clone();
             p.backend = target.backend.clone();
             p.take_over = take_over;
+            p.upgrade = upgrade;
+            p.warnings.extend(upgrade_warnings);
             if let (Some(s), false) = (stack, destroy) {
                 preflight(&aws, s, &mut p).await?;
                 p.warnings.extend(settled);
@@ -154,7 +174,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
         return Err(refused);
     }
     if !plan.has_changes() {
-        return Ok(0);
+        return Ok((0, None));
     }
     let what = if destroy { "destroy" } else { "apply" };
     let confirmed = match (&plan.destruction, approved) {
@@ -171,7 +191,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
     };
     if !confirmed {
         eprintln!("Cancelled; nothing was changed.");
-        return Ok(1);
+        return Ok((1, None));
     }
     let run = Run { provider: &aws, reporter: reporter.as_ref(), store, parallelism: usize::from(g.parallelism) };
     let started = std::time::Instant::now();
@@ -191,15 +211,17 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
         for f in other {
             eprintln!("  {} {}: {}", f.verb.doing(), f.address, f.error);
         }
-        return Ok(code);
+        return Ok((code, None));
     }
+    // The next minor version of an upgrade, when this step went through.
+    let next = plan.upgrade.as_ref().filter(|_| from_stack).and_then(|u| Some(format!("{} → {}", u.step, u.then.first()?)));
     if outcomes.ok() {
         let verb = if destroy { "Destroy" } else { "Apply" };
         eprintln!("{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.", started.elapsed().as_secs_f64(), s.add, s.change, s.destroy);
-        Ok(0)
+        Ok((0, next))
     } else {
         report(&outcomes);
-        Ok(1)
+        Ok((1, None))
     }
 }
 

@@ -338,6 +338,31 @@ async fn preflight(aws: &Aws, stack: &Stack, plan: &mut Plan) -> anyhow::Result<
     Ok(())
 }
 
+/// This run's part of a Kubernetes upgrade: the cluster and nodegroups pinned to the step's
+/// minor version (`upgrade.rs`), and every add-on's `addon_version` chosen for the cluster's
+/// version from what EKS offers (DescribeAddonVersions). Warnings for the plan: what could not
+/// be asked (the add-ons then keep their versions).
+async fn upgrade_step(aws: &Aws, desired: &mut [Desired], observed: &BTreeMap<Address, Observed>) -> (Option<crate::upgrade::Upgrade>, Vec<String>) {
+    let step = crate::upgrade::step_of(desired, observed);
+    if let Some(step) = &step {
+        crate::upgrade::pin(desired, step);
+    }
+    let mut warnings = vec![];
+    let Some(kubernetes) = crate::upgrade::cluster_version(desired) else { return (step, warnings) };
+    for d in desired.iter_mut().filter(|d| d.address.kind == "eks_addon") {
+        let Some(name) = d.attrs.get("addon_name").and_then(serde_json::Value::as_str).map(str::to_string) else { continue };
+        match aws.addon_versions(&name, &kubernetes).await {
+            Ok(crate::resources::AddonVersions { compatible, default: Some(default) }) => {
+                let current = observed.get(&d.address).and_then(|o| o.attrs.get("addon_version")?.as_str());
+                d.attrs.insert("addon_version".into(), serde_json::json!(crate::upgrade::addon_version(current, &compatible, &default)));
+            }
+            Ok(_) => warnings.push(format!("EKS lists no default version of add-on {name} for Kubernetes {kubernetes}; it keeps its version")),
+            Err(e) => warnings.push(format!("could not read the versions of add-on {name} for Kubernetes {kubernetes} (it keeps its version): {e}")),
+        }
+    }
+    (step, warnings)
+}
+
 /// Releases the run's lock, warning when that fails.
 async fn release(held: crate::backend::Held, printer: Printer) {
     if let Some(warning) = held.release().await {

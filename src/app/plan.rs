@@ -24,12 +24,15 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
         }
         return Ok(if args.detailed_exitcode && !drifts.is_empty() { 2 } else { 0 });
     }
-    let desired = if args.destroy { desired } else { expiring(desired, &requested_expiry(&stack, None), &observed) };
+    let mut desired = if args.destroy { desired } else { expiring(desired, &requested_expiry(&stack, None), &observed) };
+    let (upgrade, warnings) = if args.destroy { (None, vec![]) } else { upgrade_step(&aws, &mut desired, &observed).await };
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
     plan.backend = stack.backend.clone();
     plan.state_lineage = Some(lineage);
     plan.take_over = args.take_over;
+    plan.upgrade = upgrade;
+    plan.warnings.extend(warnings);
     if !args.destroy {
         preflight(&aws, &stack, &mut plan).await?;
         plan.warnings.extend(settled);

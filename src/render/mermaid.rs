@@ -257,6 +257,7 @@ mod tests {
             take_over: false,
             cost: None,
             warnings: vec![],
+            upgrade: None,
         }
     }
 

@@ -6,6 +6,7 @@ use crate::capacity::Capacity;
 use crate::cost::Cost;
 use crate::drift::{Drift, DriftKind};
 use crate::plan::{Action, Diff, Plan};
+use crate::upgrade::Upgrade;
 use crate::value::render;
 
 /// Values longer than this are shortened in terminal diffs (a CA bundle is 1.5 kB of base64).
@@ -37,6 +38,9 @@ pub fn plan(plan: &Plan, paint: Paint) -> String {
     let mut out = String::new();
     if let Some(d) = &plan.destruction {
         out.push_str(&format!("{}\n\n", paint(Style::Error, &d.headline)));
+    }
+    if let Some(u) = &plan.upgrade {
+        out.push_str(&upgrade(plan, u));
     }
     let mut changes: Vec<_> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
     changes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -214,4 +218,52 @@ pub fn sweep(rows: &[SweepRow], alive: usize) -> String {
         out += &format!("  {:s$}  {:r$}  {:v$}  {:13}  {total} ({})\n", row.stack, row.region, row.vpc, row.expired_since, kinds.join(", "));
     }
     out + "\n"
+}
+
+/// A Kubernetes upgrade as apply performs it: the steps of this plan in the graph's order (the
+/// control plane, the add-ons, the nodegroups), each with its API call and typical duration
+/// (docs/upgrades.md), and the minor versions still to come.
+pub fn upgrade(plan: &Plan, u: &Upgrade) -> String {
+    let new =
+        |c: &crate::plan::Change, attribute: &str| c.diffs.iter().find(|d| d.attribute == attribute).and_then(|d| d.new.as_ref()?.as_str().map(str::to_string));
+    let mut steps = vec![];
+    for c in plan.changes.iter().filter(|c| c.action == Action::Update) {
+        let step = match c.address.kind.as_str() {
+            "eks_cluster" => new(c, "version").map(|v| format!("control plane to {v} (UpdateClusterVersion, typically 8 min)")),
+            "eks_addon" => {
+                new(c, "addon_version").map(|v| format!("{} to {v}, for {} (UpdateAddon, typically 1 min)", c.summary.split(' ').next().unwrap_or(""), u.step))
+            }
+            "eks_nodegroup" => {
+                new(c, "version").map(|v| format!("nodes to {v} (UpdateNodegroupVersion: new nodes, then the old ones drained; typically 10 min)"))
+            }
+            _ => None,
+        };
+        if let Some(step) = step {
+            steps.push(format!("    {}. {}  {step}\n", steps.len() + 1, c.address));
+        }
+    }
+    let what = if u.lagging.is_empty() {
+        format!("{} → {} (this plan)", u.from, u.step)
+    } else {
+        format!(
+            "nodegroups {} catch up with the control plane at {} first (this plan): EKS moves a control plane only when its nodes match it",
+            u.lagging.join(", "),
+            u.step
+        )
+    };
+    let mut out =
+        format!("Kubernetes upgrade {} → {}, one minor version at a time (EKS upgrades a control plane one minor version per update):\n", u.from, u.to);
+    out.push_str(&format!("  {what}, in this order:\n"));
+    out.push_str(&steps.concat());
+    let rest = plan.changes.iter().filter(|c| c.action != Action::NoOp).count().saturating_sub(steps.len());
+    if rest > 0 {
+        out.push_str(&format!("    then the {rest} other change(s) below, each after what it depends on (manifests after the nodes)\n"));
+    }
+    let mut from = u.step.clone();
+    for v in &u.then {
+        out.push_str(&format!("  then {from} → {v}: the same steps, planned and applied by the same `eksnet apply` once {from} is done\n"));
+        from = v.clone();
+    }
+    out.push('\n');
+    out
 }

@@ -9,7 +9,16 @@ use crate::address::Address;
 use crate::provider::{ApiError, Found, Observed, Result, Schema, Scope};
 use crate::value::Attrs;
 
-pub const SCHEMA: Schema = Schema::derived("addon_name").replace_on(&["cluster_name", "addon_name"]).outputs(&["arn"]);
+pub const SCHEMA: Schema = Schema::derived("addon_name").summarize(summary).replace_on(&["cluster_name", "addon_name"]).outputs(&["arn"]);
+
+/// `vpc-cni v1.20.0-eksbuild.1`: the name, and the version when the plan knows it.
+fn summary(attrs: &Attrs) -> Option<String> {
+    let name = attrs.get("addon_name")?.as_str()?;
+    Some(match attrs.get("addon_version").and_then(Value::as_str) {
+        Some(v) => format!("{name} {v}"),
+        None => name.to_string(),
+    })
+}
 
 fn to_observed(a: &Addon) -> Observed {
     let config: Value = a.configuration_values().and_then(|c| serde_json::from_str(c).ok()).unwrap_or(json!({}));
@@ -17,6 +26,7 @@ fn to_observed(a: &Addon) -> Observed {
     let attrs = json!({
         "cluster_name": a.cluster_name(),
         "addon_name": a.addon_name(),
+        "addon_version": a.addon_version(),
         "configuration_values": config,
         "tags": super::tags::eks_observed(a.tags()),
         "status": a.status().map(|s| s.as_str()),
@@ -96,6 +106,9 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
         .create_addon()
         .cluster_name(cluster)
         .addon_name(addon)
+        // The version planned for the cluster's Kubernetes version (absent when the plan could
+        // not ask DescribeAddonVersions: EKS then picks its default).
+        .set_addon_version(attrs.get("addon_version").and_then(Value::as_str).map(str::to_string))
         .set_configuration_values(config_string(attrs))
         // EKS clusters come with a self-managed aws-node: the add-on takes its fields over.
         .resolve_conflicts(ResolveConflicts::Overwrite)
@@ -115,12 +128,16 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
     let (cluster, addon) = names(&current.id);
     let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, addon).await?)) }).await?;
     let current = &*settled;
-    if current.attrs.get("configuration_values") != attrs.get("configuration_values") {
+    let version = attrs.get("addon_version").and_then(Value::as_str).filter(|v| current.attrs.get("addon_version").and_then(Value::as_str) != Some(*v));
+    if version.is_some() || current.attrs.get("configuration_values") != attrs.get("configuration_values") {
+        // One UpdateAddon moves the version and the configuration together (an upgrade step
+        // after the control plane's; docs/upgrades.md).
         let out = cx
             .eks()
             .update_addon()
             .cluster_name(cluster)
             .addon_name(addon)
+            .set_addon_version(version.map(str::to_string))
             .configuration_values(config_string(attrs).unwrap_or_else(|| "{}".into()))
             .resolve_conflicts(ResolveConflicts::Overwrite)
             .send()

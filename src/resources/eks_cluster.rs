@@ -24,8 +24,31 @@ pub const SCHEMA: Schema = Schema::tagged("version").replace_on(&["name", "role_
 /// change the authentication mode back"); pulumi/pulumi-eks#1493, aws/aws-cdk#31032.
 const AUTH_MODES: &[&str] = &["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
 
-/// Refuses at plan time an authentication mode change EKS would refuse.
+/// Refuses at plan time what EKS would refuse: a Kubernetes version moving back, an
+/// authentication mode change out of order.
 fn check_update(current: &Attrs, desired: &Attrs) -> Option<(String, String)> {
+    check_version(current, desired).or_else(|| check_authentication_mode(current, desired))
+}
+
+/// EKS never moves a control plane back ("Once you upgrade a cluster, you can't downgrade to a
+/// previous version", EKS user guide, update-cluster:
+/// https://docs.aws.amazon.com/eks/latest/userguide/update-cluster.html; UpdateClusterVersion
+/// answers "Unsupported Kubernetes minor version update from 1.23 to 1.22", rancher/rancher#41643).
+fn check_version(current: &Attrs, desired: &Attrs) -> Option<(String, String)> {
+    let (from, to) = (current.get("version")?.as_str()?, desired.get("version")?.as_str()?);
+    let (f, t) = (crate::upgrade::minor(from)?, crate::upgrade::minor(to)?);
+    (t < f).then(|| {
+        (
+            format!("EKS cannot move the cluster back from Kubernetes {from} to {to}: a control plane is only ever upgraded"),
+            format!(
+                "set `cluster.version: \"{from}\"` back (or a later version); to run {to}, create a new cluster under another `cluster.name` and move the workloads to it"
+            ),
+        )
+    })
+}
+
+/// Refuses at plan time an authentication mode change EKS would refuse.
+fn check_authentication_mode(current: &Attrs, desired: &Attrs) -> Option<(String, String)> {
     let (from, to) = (current.get("authentication_mode")?.as_str()?, desired.get("authentication_mode")?.as_str()?);
     let step = |m: &str| AUTH_MODES.iter().position(|x| *x == m);
     if from == to || step(to) == step(from).map(|i| i + 1) {
@@ -260,6 +283,16 @@ mod tests {
 
     fn mode(m: &str) -> Attrs {
         json!({"authentication_mode": m}).as_object().expect("object").clone()
+    }
+
+    #[test]
+    fn the_kubernetes_version_never_moves_back() {
+        let v = |v: &str| json!({"version": v, "authentication_mode": "API"}).as_object().expect("object").clone();
+        assert_eq!(check_update(&v("1.33"), &v("1.34")), None);
+        assert_eq!(check_update(&v("1.33"), &v("1.33")), None);
+        let (message, fix) = check_update(&v("1.34"), &v("1.32")).expect("refused");
+        assert!(message.contains("from Kubernetes 1.34 to 1.32"), "{message}");
+        assert!(fix.starts_with("set `cluster.version: \"1.34\"` back"), "{fix}");
     }
 
     #[test]

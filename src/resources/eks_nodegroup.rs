@@ -38,6 +38,7 @@ fn to_observed(n: &Nodegroup) -> Observed {
     let mut attrs = json!({
         "cluster_name": n.cluster_name(),
         "nodegroup_name": n.nodegroup_name(),
+        "version": n.version(),
         "node_role_arn": n.node_role(),
         "subnet_ids": n.subnets(),
         "instance_types": n.instance_types(),
@@ -153,6 +154,7 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
             .create_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
+            .set_version(attrs.get("version").and_then(Value::as_str).map(str::to_string))
             .node_role(attr_str(attrs, "node_role_arn")?)
             .set_subnets(Some(strings(attrs, "subnet_ids")))
             .set_instance_types(Some(strings(attrs, "instance_types")))
@@ -179,6 +181,14 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
     let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, name).await?)) }).await?;
     let current = &*settled;
     let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
+    // The Kubernetes version first, on its own (UpdateNodegroupVersion: new nodes from the
+    // version's latest AMI, the old ones drained and removed), once the control plane and the
+    // add-ons are there: the graph orders it after them (docs/upgrades.md).
+    if let Some(version) = attrs.get("version").and_then(Value::as_str).filter(|_| changed("version")) {
+        let out = cx.eks().update_nodegroup_version().cluster_name(cluster).nodegroup_name(name).version(version).send().await?;
+        let id = out.update().and_then(|u| u.id()).unwrap_or_default().to_string();
+        super::eks::wait_update(cx, cluster, super::eks::UpdateOf::Nodegroup(name), &id).await?;
+    }
     if changed("scaling") || changed("labels") || changed("taints") || changed("max_unavailable") {
         let mut call = cx.eks().update_nodegroup_config().cluster_name(cluster).nodegroup_name(name);
         if changed("scaling") {

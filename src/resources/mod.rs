@@ -25,6 +25,7 @@ use crate::value::Attrs;
 pub(crate) use eks::{settled, sync_eks_tags};
 pub(crate) use fields::{attr_str, gone_ok, observed, outputs, string_map, strings};
 pub use session::Session;
+pub use versions::AddonVersions;
 pub use wait::Polling;
 
 /// The real provider: AWS through the AWS SDK for Rust.

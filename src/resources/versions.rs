@@ -40,3 +40,36 @@ impl Aws {
             .collect())
     }
 }
+
+/// The versions of an add-on EKS offers for a Kubernetes version, newest first, and the one it
+/// marks as that version's default (DescribeAddonVersions with `addonName` and
+/// `kubernetesVersion`; each version's `compatibilities[].defaultVersion`: "Whether the add-on
+/// version is the default version for the cluster version", API reference,
+/// https://docs.aws.amazon.com/eks/latest/APIReference/API_Compatibility.html).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AddonVersions {
+    pub compatible: Vec<String>,
+    pub default: Option<String>,
+}
+
+impl Aws {
+    pub async fn addon_versions(&self, addon: &str, kubernetes: &str) -> Result<AddonVersions> {
+        let pages: Vec<aws_sdk_eks::types::AddonInfo> =
+            self.session.eks().describe_addon_versions().addon_name(addon).kubernetes_version(kubernetes).into_paginator().items().send().try_collect().await?;
+        let mut out = AddonVersions::default();
+        for info in pages.iter().filter(|a| a.addon_name() == Some(addon)) {
+            for v in info.addon_versions() {
+                let Some(version) = v.addon_version() else { continue };
+                let for_this = v.compatibilities().iter().filter(|c| c.cluster_version() == Some(kubernetes)).collect::<Vec<_>>();
+                if for_this.is_empty() {
+                    continue;
+                }
+                if for_this.iter().any(|c| c.default_version()) {
+                    out.default = Some(version.to_string());
+                }
+                out.compatible.push(version.to_string());
+            }
+        }
+        Ok(out)
+    }
+}

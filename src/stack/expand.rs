@@ -258,6 +258,9 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
 
     // Nodes need their subnets' way out (routes through the NAT) to join the cluster.
     let mut node_deps = cni_nodes.clone();
+    // In an upgrade the add-ons move to the new version before the nodes do (EKS user guide,
+    // update-cluster; docs/upgrades.md); CoreDNS runs on the nodes, so it comes after them.
+    node_deps.extend(cluster.cni.addons.iter().filter(|a| *a != "coredns").map(|a| Address::new("eks_addon", &a.replace('-', "_"))));
     for (az, _) in &private {
         node_deps.push(Address::keyed("route_table_association", "private", az));
     }
@@ -272,6 +275,9 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
             json!({
                 "cluster_name": cluster_name,
                 "nodegroup_name": ng.name,
+                // Managed nodes follow the control plane, after it and the add-ons in an
+                // upgrade (never newer than it: docs/upgrades.md).
+                "version": cluster.version,
                 "node_role_arn": node_role,
                 "subnet_ids": private_subnets,
                 "instance_types": ng.instance_types,

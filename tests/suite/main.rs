@@ -20,5 +20,6 @@ mod saved_plan;
 mod secrets;
 mod strict;
 mod sweep;
+mod upgrade;
 mod validation;
 mod verify;
