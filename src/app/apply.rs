@@ -46,12 +46,12 @@ pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How
     };
     let held = store.lock(command, g.lock_timeout).await?;
     if let Some(warning) = held.warning() {
-        eprintln!("{} {warning}", printer.paint(Style::Warning, "warning:"));
+        eprintln!("{} {}", printer.paint(Style::Warning, "warning:"), Suggest::new(g).in_text(warning));
     }
     let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
     let how = How { approved: plan_file.is_some() || how.approved, take_over: how.take_over || saved.as_ref().is_some_and(|p| p.take_over), ..how };
     let result = apply_locked(g, &target, saved, how, printer).await;
-    release(held, printer).await;
+    release(g, held, printer).await;
     result
 }
 
@@ -130,6 +130,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
         None => {
             let mut p = make_plan(&aws, &Inputs { stack: name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
+            p.account = aws.account().await;
             p.backend = target.backend.clone();
             p.take_over = take_over;
             if let (Some(s), false) = (stack, destroy) {
@@ -146,6 +147,11 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
         return Ok(0);
     }
     let what = if destroy { "destroy" } else { "apply" };
+    // What the answer acts on, as the plan's heading names it.
+    let on = match &plan.account {
+        Some(account) => format!("stack `{name}` in {region}, account {account}"),
+        None => format!("stack `{name}` in {region}"),
+    };
     let confirmed = match (&plan.destruction, approved) {
         (Some(d), true) if !allow_destroy_cluster => {
             return Err(help(
@@ -155,8 +161,11 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
             ));
         }
         (_, true) => true,
-        (Some(d), false) => confirm_typed(d.cluster.as_deref().unwrap_or(name), what, &format!("stack `{name}` in {region}"))?,
-        (None, false) => confirm(what, &format!("stack `{name}` in {region}"))?,
+        (Some(d), false) => match &d.cluster {
+            Some(cluster) => confirm_typed(&format!("the EKS cluster `{cluster}`"), cluster, what, &on)?,
+            None => confirm_typed(&format!("the network of stack `{name}`"), name, what, &on)?,
+        },
+        (None, false) => confirm(what, &on)?,
     };
     if !confirmed {
         eprintln!("Cancelled; nothing was changed.");

@@ -3,8 +3,12 @@
 
 use crate::common::LocalCloud;
 
+fn header(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| l.strip_prefix(&format!("# {key}: "))).map(|v| v.trim().to_string())
+}
+
 fn expectation(text: &str, key: &str) -> String {
-    text.lines().find_map(|l| l.strip_prefix(&format!("# {key}: "))).unwrap_or_else(|| panic!("missing `# {key}:` header")).trim().to_string()
+    header(text, key).unwrap_or_else(|| panic!("missing `# {key}:` header"))
 }
 
 #[test]
@@ -32,6 +36,15 @@ fn bad_stacks_are_rejected_with_location_and_no_api_call() {
                 out.stderr
             );
             assert!(out.stderr.contains("= help: "), "{}: no hint in:\n{}", file.display(), out.stderr);
+            // Optional headers: the hint's words (a did-you-mean), and how many problems one
+            // mistake may cause (one: consequences of a field that failed are not reported).
+            if let Some(hint) = header(&text, "expect-hint") {
+                assert!(out.stderr.contains(&format!("= help: {hint}")), "{}: expected hint `{hint}` in:\n{}", file.display(), out.stderr);
+            }
+            if let Some(n) = header(&text, "expect-problems") {
+                let found = if n == "1" { "1 problem found".to_string() } else { format!("{n} problems found") };
+                assert!(out.stderr.contains(&found), "{}: expected {n} problem(s) in:\n{}", file.display(), out.stderr);
+            }
             assert!(out.stderr.contains("nothing was created"), "{}", out.stderr);
         }
     }
