@@ -4,6 +4,7 @@
 mod apply;
 mod cluster;
 mod import;
+mod init;
 mod plan;
 mod state;
 mod suggest;
@@ -86,6 +87,7 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
 fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
     let g = &cli.global;
     match &cli.command {
+        Command::Init(args) => init::init_command(g, args),
         Command::Validate => {
             let stack = load_stack(g)?;
             let n = stack.desired().len();
@@ -353,8 +355,14 @@ mod tests {
     #[test]
     fn questions_name_the_stack_the_cluster_and_the_account() {
         let on = "stack `demo` in ap-southeast-2, account 123456789012";
-        assert_eq!(question("destroy", on), "Do you want to destroy stack `demo` in ap-southeast-2, account 123456789012 as planned above? Only `yes` is accepted: ");
-        assert_eq!(question("apply", on), "Do you want to apply these changes to stack `demo` in ap-southeast-2, account 123456789012? Only `yes` is accepted: ");
+        assert_eq!(
+            question("destroy", on),
+            "Do you want to destroy stack `demo` in ap-southeast-2, account 123456789012 as planned above? Only `yes` is accepted: "
+        );
+        assert_eq!(
+            question("apply", on),
+            "Do you want to apply these changes to stack `demo` in ap-southeast-2, account 123456789012? Only `yes` is accepted: "
+        );
         assert_eq!(
             typed_question("the EKS cluster `DemoEKS`", "destroy", on),
             "This deletes the EKS cluster `DemoEKS` of stack `demo` in ap-southeast-2, account 123456789012. Type its name to destroy: "

@@ -149,7 +149,8 @@ mod tests {
     fn state_show_suggests_the_address_meant() {
         let mut state = State::new("demo");
         for a in [Address::new("vpc", "main"), Address::keyed("subnet", "intra", "ap-southeast-2a"), Address::keyed("subnet", "intra", "ap-southeast-2b")] {
-            let record = crate::state::Record { id: Some("id".into()), token: String::new(), attrs: Default::default(), outputs: Default::default(), deps: vec![] };
+            let record =
+                crate::state::Record { id: Some("id".into()), token: String::new(), attrs: Default::default(), outputs: Default::default(), deps: vec![] };
             state.resources.insert(a, record);
         }
         let (message, hint) = fix(not_in_state("vpc", &state));

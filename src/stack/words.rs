@@ -64,8 +64,9 @@ fn in_stack_words(message: &str, key: Option<&str>, value: Option<&str>) -> (Str
         }
         m if m.starts_with("unknown variant") => {
             let hint = match misspelt(m) {
-                Some((word, known)) => crate::closest::did_you_mean(&word, known.iter().map(String::as_str))
-                    .unwrap_or_else(|| format!("write one of {}", known.join(", "))),
+                Some((word, known)) => {
+                    crate::closest::did_you_mean(&word, known.iter().map(String::as_str)).unwrap_or_else(|| format!("write one of {}", known.join(", ")))
+                }
                 None => "fix the value at this position".into(),
             };
             (m.to_string(), hint)

@@ -11,7 +11,11 @@ fn saved_plan_renders_the_same_through_show_in_every_format() {
     let plan_file = eksnet.path("network.plan").display().to_string();
 
     let markdown = eksnet.run(&["-f", &stack, "plan", "--format", "markdown", "--out", &plan_file]).ok();
-    assert!(markdown.stdout.starts_with("### eksnet plan for `cni-custom-networking-demo` in ap-southeast-2, account 123456789012\n\n**Plan: 39 to add"), "{}", markdown.stdout);
+    assert!(
+        markdown.stdout.starts_with("### eksnet plan for `cni-custom-networking-demo` in ap-southeast-2, account 123456789012\n\n**Plan: 39 to add"),
+        "{}",
+        markdown.stdout
+    );
     assert!(markdown.stdout.contains("```mermaid\nflowchart LR\n"), "{}", markdown.stdout);
     assert!(markdown.stdout.len() < 65_536);
     // Progress and hints stay on stderr, so stdout can be posted as it is.

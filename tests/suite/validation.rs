@@ -76,3 +76,17 @@ fn missing_stack_file_and_missing_credentials_are_explained() {
     assert!(out.stderr.contains("AWS_PROFILE"), "{}", out.stderr);
     assert_eq!(cloud.requests().len(), 0);
 }
+
+#[test]
+fn init_writes_a_stack_that_validates_and_plans() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    // In an empty directory, the missing stack file points at init.
+    let missing = eksnet.run(&["plan"]);
+    assert!(missing.stderr.contains("`eksnet init`"), "{}", missing.stderr);
+    let init = eksnet.run(&["--region", "ap-southeast-2", "init", "team-a"]).ok();
+    assert!(init.stderr.contains("`eksnet -f team-a/eksnet.yaml plan`"), "{}", init.stderr);
+    eksnet.run(&["-f", "team-a/eksnet.yaml", "validate"]).ok();
+    let plan = eksnet.run(&["-f", "team-a/eksnet.yaml", "plan"]).ok();
+    assert!(plan.stdout.contains("stack `team-a`") && plan.stdout.contains("\nPlan: 39 to add, 0 to change, 0 to destroy.\n"), "{}", plan.stdout);
+}

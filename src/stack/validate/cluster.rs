@@ -58,7 +58,11 @@ pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, region: &st
     }
     for l in &s.logging {
         if !LOG_TYPES.contains(&l.value.as_str()) {
-            c.error(l, format!("unknown control-plane log type `{}`", l.value), &hint_for(&l.value, LOG_TYPES, &format!("use any of {}", LOG_TYPES.join(", "))));
+            c.error(
+                l,
+                format!("unknown control-plane log type `{}`", l.value),
+                &hint_for(&l.value, LOG_TYPES, &format!("use any of {}", LOG_TYPES.join(", "))),
+            );
         }
     }
     let mut public_cidrs = vec![];
@@ -157,7 +161,11 @@ pub(super) fn cni(c: &mut Checker, raw: &StackFile) -> Cni {
     }
     for a in &s.addons {
         if !OPTIONAL_ADDONS.contains(&a.value.as_str()) {
-            c.error(a, format!("unknown add-on `{}`", a.value), &hint_for(&a.value, OPTIONAL_ADDONS, "eksnet manages vpc-cni itself; list coredns and/or kube-proxy here"));
+            c.error(
+                a,
+                format!("unknown add-on `{}`", a.value),
+                &hint_for(&a.value, OPTIONAL_ADDONS, "eksnet manages vpc-cni itself; list coredns and/or kube-proxy here"),
+            );
         }
     }
     Cni { mode: s.mode, external_snat: s.external_snat, eni_security_groups: groups, addons: s.addons.iter().map(|a| a.value.clone()).collect() }
@@ -187,7 +195,11 @@ fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>) 
     for t in &s.taints {
         if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&t.effect.as_str()) {
             let effects = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
-            c.error(spec, format!("taint `{}` has unknown effect `{}`", t.key, t.effect), &hint_for(&t.effect, &effects, "use NoSchedule, PreferNoSchedule or NoExecute"));
+            c.error(
+                spec,
+                format!("taint `{}` has unknown effect `{}`", t.key, t.effect),
+                &hint_for(&t.effect, &effects, "use NoSchedule, PreferNoSchedule or NoExecute"),
+            );
         }
     }
     let instance_types: Vec<String> =
