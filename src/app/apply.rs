@@ -46,7 +46,8 @@ pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How
     };
     let held = store.lock(command, g.lock_timeout).await?;
     if let Some(warning) = held.warning() {
-        eprintln!("{} {}", printer.paint(Style::Warning, "warning:"), Suggest::new(g).in_text(warning));
+        // It names the holder's command as that run was given it: not a suggestion to rewrite.
+        eprintln!("{} {warning}", printer.paint(Style::Warning, "warning:"));
     }
     let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
     let how = How { approved: plan_file.is_some() || how.approved, take_over: how.take_over || saved.as_ref().is_some_and(|p| p.take_over), ..how };
