@@ -57,6 +57,9 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starter stack (the reference architecture, commented) and its manifest
+    /// templates into DIR (default: the stack file, -f, and `templates/` beside it).
+    Init(InitArgs),
     /// Check the stack file without calling AWS.
     Validate,
     /// Show what apply would change.
@@ -109,6 +112,18 @@ pub enum Command {
         #[arg(long, conflicts_with = "write")]
         print: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to write `eksnet.yaml` and `templates/` into (created when missing).
+    pub dir: Option<PathBuf>,
+    /// The stack's name (it names the cluster and tags every object) [default: the folder's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The availability zones, as letters of the region (--region, else AWS_REGION).
+    #[arg(long, value_delimiter = ',', default_value = "a,b,c")]
+    pub zones: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

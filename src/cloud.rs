@@ -40,11 +40,26 @@ pub async fn load(options: &CloudOptions) -> anyhow::Result<SdkConfig> {
     // the fix help more than the dump.
     provider.provide_credentials().await.map_err(|e| {
         crate::diagnostic::help(
-            format!("no AWS credentials found: {e}"),
+            format!("no AWS credentials found{}", credentials_cause(&e)),
             "set AWS_PROFILE (and run `aws sso login` for SSO profiles), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
         )
     })?;
     Ok(config)
+}
+
+/// Why loading credentials failed, in the words of the innermost cause: the error's own text
+/// ("an error occurred while loading credentials") says nothing; none when no source was
+/// configured at all (the message says that already).
+fn credentials_cause(e: &aws_credential_types::provider::error::CredentialsError) -> String {
+    use aws_credential_types::provider::error::CredentialsError;
+    if matches!(e, CredentialsError::CredentialsNotLoaded(_)) {
+        return String::new();
+    }
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    if std::ptr::addr_eq(cause, e as &dyn std::error::Error) { String::new() } else { format!(" ({cause})") }
 }
 
 /// An SDK failure as `Code: message (request id …)`, never as a bare "service error", so that

@@ -7,6 +7,7 @@ mod apply;
 mod backend;
 mod capacity;
 mod cli;
+mod closest;
 mod cloud;
 mod cost;
 mod diagnostic;

@@ -59,6 +59,9 @@ pub struct Plan {
     pub stack: String,
     #[serde(default)]
     pub region: String,
+    /// The AWS account the plan changes (STS GetCallerIdentity), named in every header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub destroy: bool,
     /// The state this plan was made against; a saved plan is refused once it moved.
     pub state_lineage: Option<String>,
@@ -276,6 +279,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         format_version: FORMAT_VERSION,
         stack: inputs.stack.into(),
         region: String::new(),
+        account: None,
         destroy: inputs.destroy,
         state_lineage: inputs.state.map(|s| s.lineage.clone()),
         state_serial: inputs.state.map_or(0, |s| s.serial),
@@ -467,6 +471,7 @@ pub fn json(plan: &Plan) -> Value {
         "format_version": plan.format_version,
         "stack": plan.stack,
         "region": plan.region,
+        "account": plan.account,
         "destroy": plan.destroy,
         "state": {"lineage": plan.state_lineage, "serial": plan.state_serial},
         "destruction": plan.destruction,

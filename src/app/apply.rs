@@ -46,12 +46,13 @@ pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How
     };
     let held = store.lock(command, g.lock_timeout).await?;
     if let Some(warning) = held.warning() {
+        // It names the holder's command as that run was given it: not a suggestion to rewrite.
         eprintln!("{} {warning}", printer.paint(Style::Warning, "warning:"));
     }
     let target = Target { name, region, backend, stack: stack.as_ref(), store: &store };
     let how = How { approved: plan_file.is_some() || how.approved, take_over: how.take_over || saved.as_ref().is_some_and(|p| p.take_over), ..how };
     let result = apply_locked(g, &target, saved, how, printer).await;
-    release(held, printer).await;
+    release(g, held, printer).await;
     result
 }
 
@@ -158,6 +159,7 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
         None => {
             let mut p = make_plan(&aws, &Inputs { stack: name, desired: &desired, state: Some(&state), observed: &observed, destroy });
             p.region = region.clone();
+            p.account = aws.account().await;
             p.backend = target.backend.clone();
             p.take_over = take_over;
             p.upgrade = upgrade;
@@ -177,6 +179,11 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
         return Ok((0, None));
     }
     let what = if destroy { "destroy" } else { "apply" };
+    // What the answer acts on, as the plan's heading names it.
+    let on = match &plan.account {
+        Some(account) => format!("stack `{name}` in {region}, account {account}"),
+        None => format!("stack `{name}` in {region}"),
+    };
     let confirmed = match (&plan.destruction, approved) {
         (Some(d), true) if !allow_destroy_cluster => {
             return Err(help(
@@ -186,8 +193,11 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
             ));
         }
         (_, true) => true,
-        (Some(d), false) => confirm_typed(d.cluster.as_deref().unwrap_or(name), what, &format!("stack `{name}` in {region}"))?,
-        (None, false) => confirm(what, &format!("stack `{name}` in {region}"))?,
+        (Some(d), false) => match &d.cluster {
+            Some(cluster) => confirm_typed(&format!("the EKS cluster `{cluster}`"), cluster, what, &on)?,
+            None => confirm_typed(&format!("the network of stack `{name}`"), name, what, &on)?,
+        },
+        (None, false) => confirm(what, &on)?,
     };
     if !confirmed {
         eprintln!("Cancelled; nothing was changed.");

@@ -23,8 +23,11 @@ pub(super) async fn kubeconfig_command(g: &Global, write: Option<&Path>, print: 
     let cluster = stack.cluster.as_ref().context("the stack has no `cluster`")?;
     let store = stack_store(g, &stack).await?;
     let state = load_existing(&store, "apply the stack first").await?;
-    let record =
-        state.resources.get(&Address::new("eks_cluster", "main")).filter(|r| r.id.is_some()).context("the cluster does not exist yet: run `eksnet apply`")?;
+    let record = state
+        .resources
+        .get(&Address::new("eks_cluster", "main"))
+        .filter(|r| r.id.is_some())
+        .ok_or_else(|| help("the cluster does not exist yet", "`eksnet apply` creates it"))?;
     let output = |k: &str| record.outputs.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
     let access = crate::kubeconfig::ClusterAccess {
         name: cluster.name.clone(),

@@ -61,7 +61,7 @@ pub(super) async fn import_command(g: &Global, args: &ImportArgs, printer: Print
         Ok(store.location())
     }
     .await;
-    release(held, printer).await;
+    release(g, held, printer).await;
     let location = result?;
     print!("{}", crate::render::import::report(&m, &out.display().to_string(), &location));
     Ok(0)

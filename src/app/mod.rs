@@ -4,8 +4,10 @@
 mod apply;
 mod cluster;
 mod import;
+mod init;
 mod plan;
 mod state;
+mod suggest;
 mod sweep;
 mod verify;
 
@@ -22,7 +24,7 @@ use crate::apply::{Outcomes, RefreshError, Run, refresh, sync};
 use crate::backend::{BackendConfig, Store, check_push};
 use crate::cli::{Cli, Command, Format, Global, OutputArgs, PlanArgs, StateCommand};
 use crate::cloud::{CloudOptions, load as load_cloud};
-use crate::diagnostic::{Help, Invalid, help};
+use crate::diagnostic::{Diagnostic, Help, Invalid, help};
 use crate::ownership::{Foreign, Owner};
 use crate::plan::{Inputs, Plan, plan as make_plan};
 use crate::provider::{Desired, Observed};
@@ -36,6 +38,7 @@ use apply::{How, Mode, Target, apply_command, apply_locked};
 use cluster::{graph_command, kubeconfig_command, token_command};
 use plan::{plan_command, render_plan};
 use state::{output_command, state_command};
+use suggest::{Suggest, shell_word};
 
 /// Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode).
 pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
@@ -66,12 +69,14 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
     match dispatch(&cli, printer) {
         Ok(code) => code,
         Err(e) => {
+            let suggest = Suggest::new(&cli.global);
             if let Some(invalid) = e.downcast_ref::<Invalid>() {
-                eprintln!("{invalid}");
+                let hinted = invalid.0.iter().map(|d| Diagnostic { hint: d.hint.as_deref().map(|h| suggest.in_text(h)), ..d.clone() });
+                eprintln!("{}", Invalid(hinted.collect()));
             } else {
                 eprintln!("{} {e:#}", printer.paint(Style::Error, "error:"));
                 if let Some(fix) = e.chain().find_map(|c| c.downcast_ref::<Help>()) {
-                    eprintln!("  = help: {}", with_users_flags(&fix.help, &cli.global));
+                    eprintln!("  = help: {}", suggest.in_text(&fix.help));
                 }
             }
             1
@@ -79,31 +84,10 @@ pub fn run(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> i32 {
     }
 }
 
-/// A suggested command (`eksnet state unlock ID` in a hint) as the user would have to type it:
-/// with the stack file, state and region they gave, so that it works when pasted.
-fn with_users_flags(hint: &str, g: &Global) -> String {
-    let mut flags = String::new();
-    let from_env = std::env::var_os("EKSNET_STACK").is_some_and(|v| std::path::Path::new(&v) == g.stack);
-    if g.stack != std::path::Path::new("eksnet.yaml") && !from_env {
-        flags += &format!("-f {} ", shell_word(&g.stack.display().to_string()));
-    }
-    if let Some(state) = &g.state {
-        flags += &format!("--state {} ", shell_word(&state.display().to_string()));
-    }
-    if let Some(region) = g.region.as_ref().filter(|r| std::env::var("EKSNET_REGION").ok().as_ref() != Some(*r)) {
-        flags += &format!("--region {region} ");
-    }
-    hint.replace("`eksnet ", &format!("`eksnet {flags}"))
-}
-
-/// A path as one shell word (quoted when it holds anything but plain characters).
-fn shell_word(text: &str) -> String {
-    if text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@".contains(c)) { text.to_string() } else { format!("'{}'", text.replace('\'', "'\\''")) }
-}
-
 fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
     let g = &cli.global;
     match &cli.command {
+        Command::Init(args) => init::init_command(g, args),
         Command::Validate => {
             let stack = load_stack(g)?;
             let n = stack.desired().len();
@@ -195,7 +179,13 @@ async fn store_for(g: &Global) -> anyhow::Result<(Store, Option<String>)> {
 }
 
 async fn load_existing(store: &Store, why: &str) -> anyhow::Result<State> {
-    store.load().await?.with_context(|| format!("no state at {}: {why}", store.location()))
+    match store.load().await? {
+        Some(state) => Ok(state),
+        None => Err(help(
+            format!("no state at {}: {why}", store.location()),
+            "`eksnet apply` creates the stack and its state; a stack applied before has its state where that run kept it (--state, or the stack's `state:`)",
+        )),
+    }
 }
 
 fn polling(g: &Global) -> Polling {
@@ -364,20 +354,31 @@ async fn upgrade_step(aws: &Aws, desired: &mut [Desired], observed: &BTreeMap<Ad
 }
 
 /// Releases the run's lock, warning when that fails.
-async fn release(held: crate::backend::Held, printer: Printer) {
+async fn release(g: &Global, held: crate::backend::Held, printer: Printer) {
     if let Some(warning) = held.release().await {
-        eprintln!("{} {warning}", printer.paint(Style::Warning, "warning:"));
+        eprintln!("{} {}", printer.paint(Style::Warning, "warning:"), Suggest::new(g).in_text(&warning));
     }
 }
 
-/// `on` names what the answer acts on: `stack `demo` in us-west-2`.
+/// `on` names what the answer acts on: `stack `demo` in us-west-2, account 123456789012`.
 fn confirm(what: &str, on: &str) -> anyhow::Result<bool> {
-    ask(&format!("Do you want to {what} these changes to {on}? Only `yes` is accepted: "), "yes", what)
+    ask(&question(what, on), "yes", what)
+}
+
+fn question(what: &str, on: &str) -> String {
+    match what {
+        "destroy" => format!("Do you want to destroy {on} as planned above? Only `yes` is accepted: "),
+        _ => format!("Do you want to {what} these changes to {on}? Only `yes` is accepted: "),
+    }
 }
 
 /// A confirmation that a destructive plan asks for: the name of what it takes down, typed.
-fn confirm_typed(name: &str, what: &str, on: &str) -> anyhow::Result<bool> {
-    ask(&format!("This deletes `{name}` of {on}. Type its name to {what}: "), name, what)
+fn confirm_typed(deleted: &str, name: &str, what: &str, on: &str) -> anyhow::Result<bool> {
+    ask(&typed_question(deleted, what, on), name, what)
+}
+
+fn typed_question(deleted: &str, what: &str, on: &str) -> String {
+    format!("This deletes {deleted} of {on}. Type its name to {what}: ")
 }
 
 fn ask(question: &str, expected: &str, what: &str) -> anyhow::Result<bool> {
@@ -392,4 +393,26 @@ fn ask(question: &str, expected: &str, what: &str) -> anyhow::Result<bool> {
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(answer.trim() == expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn questions_name_the_stack_the_cluster_and_the_account() {
+        let on = "stack `demo` in ap-southeast-2, account 123456789012";
+        assert_eq!(
+            question("destroy", on),
+            "Do you want to destroy stack `demo` in ap-southeast-2, account 123456789012 as planned above? Only `yes` is accepted: "
+        );
+        assert_eq!(
+            question("apply", on),
+            "Do you want to apply these changes to stack `demo` in ap-southeast-2, account 123456789012? Only `yes` is accepted: "
+        );
+        assert_eq!(
+            typed_question("the EKS cluster `DemoEKS`", "destroy", on),
+            "This deletes the EKS cluster `DemoEKS` of stack `demo` in ap-southeast-2, account 123456789012. Type its name to destroy: "
+        );
+    }
 }

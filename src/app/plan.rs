@@ -28,6 +28,7 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     let (upgrade, warnings) = if args.destroy { (None, vec![]) } else { upgrade_step(&aws, &mut desired, &observed).await };
     let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
     plan.region = stack.region.clone();
+    plan.account = aws.account().await;
     plan.backend = stack.backend.clone();
     plan.state_lineage = Some(lineage);
     plan.take_over = args.take_over;
@@ -47,7 +48,8 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     if let Some(out) = &args.out {
         let mut f = crate::state::private_file(out).with_context(|| format!("cannot write {}", out.display()))?;
         f.write_all(serde_json::to_string_pretty(&plan)?.as_bytes())?;
-        eprintln!("Saved the plan to {}; run `eksnet apply {}` to execute exactly this plan.", out.display(), out.display());
+        let apply = Suggest::new(g).command(&format!("apply {}", shell_word(&out.display().to_string())));
+        eprintln!("Saved the plan to {}; run `{apply}` to execute exactly this plan.", out.display());
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
 }

@@ -36,8 +36,9 @@ pub(super) async fn state_command(g: &Global, command: &StateCommand, printer: P
         }
         StateCommand::Show { address } => {
             let state = load_existing(&store, "nothing was applied yet").await?;
-            let parsed = Address::parse(address).with_context(|| format!("`{address}` is not an address (e.g. subnet.intra[\"us-west-2a\"])"))?;
-            let record = state.resources.get(&parsed).with_context(|| format!("`{address}` is not in the state; `eksnet state list` shows what is"))?;
+            let Some(record) = Address::parse(address).and_then(|a| state.resources.get(&a)) else {
+                return Err(not_in_state(address, &state));
+            };
             println!("{}", serde_json::to_string_pretty(record)?);
         }
         StateCommand::Rebuild => unreachable!("handled above"),
@@ -59,7 +60,7 @@ pub(super) async fn state_command(g: &Global, command: &StateCommand, printer: P
                 store.save(&mut pushed).await
             }
             .await;
-            release(held, printer).await;
+            release(g, held, printer).await;
             result?;
             eprintln!("pushed {} ({} resources) to {}, now at serial {}", file.display(), pushed.resources.len(), store.location(), pushed.serial);
         }
@@ -115,6 +116,50 @@ async fn rebuild(g: &Global, printer: Printer) -> anyhow::Result<i32> {
         Ok(0)
     }
     .await;
-    release(held, printer).await;
+    release(g, held, printer).await;
     result
+}
+
+/// `state show vpc`: what is not an address of the state, with the addresses meant (`vpc.main`).
+fn not_in_state(written: &str, state: &State) -> anyhow::Error {
+    let known: Vec<String> = state.resources.keys().map(Address::to_string).collect();
+    let message = match Address::parse(written) {
+        Some(_) => format!("`{written}` is not in the state"),
+        None => format!("`{written}` is not an address: addresses are `kind.name` or `kind.name[\"key\"]`"),
+    };
+    let list = "`eksnet state list` shows every address";
+    let meant: Vec<String> = crate::closest::addresses(written, &known).into_iter().take(4).map(|a| format!("`{a}`")).collect();
+    match meant.as_slice() {
+        [] => help(message, list),
+        [one] => help(message, format!("did you mean {one}? {list}")),
+        many => help(message, format!("did you mean one of {}? {list}", many.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(e: anyhow::Error) -> (String, String) {
+        let h = e.downcast::<Help>().expect("an error with its fix");
+        (h.message, h.help)
+    }
+
+    #[test]
+    fn state_show_suggests_the_address_meant() {
+        let mut state = State::new("demo");
+        for a in [Address::new("vpc", "main"), Address::keyed("subnet", "intra", "ap-southeast-2a"), Address::keyed("subnet", "intra", "ap-southeast-2b")] {
+            let record =
+                crate::state::Record { id: Some("id".into()), token: String::new(), attrs: Default::default(), outputs: Default::default(), deps: vec![] };
+            state.resources.insert(a, record);
+        }
+        let (message, hint) = fix(not_in_state("vpc", &state));
+        assert_eq!(message, "`vpc` is not an address: addresses are `kind.name` or `kind.name[\"key\"]`");
+        assert_eq!(hint, "did you mean `vpc.main`? `eksnet state list` shows every address");
+        let (message, hint) = fix(not_in_state("subnet.intra[\"us-west-2a\"]", &state));
+        assert_eq!(message, "`subnet.intra[\"us-west-2a\"]` is not in the state");
+        assert_eq!(hint, "did you mean `subnet.intra[\"ap-southeast-2a\"]`? `eksnet state list` shows every address");
+        let (_, hint) = fix(not_in_state("nodegroup.default", &state));
+        assert_eq!(hint, "`eksnet state list` shows every address");
+    }
 }

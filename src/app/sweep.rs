@@ -47,7 +47,8 @@ pub(super) async fn sweep_command(g: &Global, args: &crate::cli::SweepArgs, prin
     }
     print!("{}", text::sweep(&rows, alive));
     if args.dry_run || (!args.yes && !std::io::stdin().is_terminal()) {
-        eprintln!("Dry run: nothing was destroyed. Run `eksnet sweep --yes` to destroy these stacks.");
+        let again = Suggest::new(g).command(if args.all_regions { "sweep --all-regions --yes" } else { "sweep --yes" });
+        eprintln!("Dry run: nothing was destroyed. Run `{again}` to destroy these stacks.");
         return Ok(0);
     }
     if !args.yes && !confirm("destroy", &format!("the {} expired stacks above", rows.len()))? {
@@ -61,7 +62,7 @@ pub(super) async fn sweep_command(g: &Global, args: &crate::cli::SweepArgs, prin
             Ok(0) => eprintln!("swept stack `{}` in {region}", e.stack),
             Ok(c) => {
                 code = code.max(c);
-                eprintln!("stack `{}` in {region} was not fully destroyed; run `eksnet sweep` again", e.stack);
+                eprintln!("stack `{}` in {region} was not fully destroyed; run `{}` again", e.stack, Suggest::new(g).command("sweep"));
             }
             Err(err) => {
                 code = code.max(1);
@@ -94,6 +95,6 @@ async fn destroy(g: &Global, region: &str, stack: &str, printer: Printer) -> any
     let target = Target { name: stack.to_string(), region: region.to_string(), backend: BackendConfig::default(), stack: None, store: &store };
     let how = How { approved: true, mode: Mode::Destroy, take_over: true, allow_destroy_cluster: true, ttl: None };
     let result = apply_locked(g, &target, None, how, printer).await;
-    release(held, printer).await;
+    release(g, held, printer).await;
     result
 }

@@ -7,7 +7,7 @@ use crate::cli::VerifyFormat;
 pub(super) async fn verify_command(g: &Global, format: VerifyFormat, printer: Printer) -> anyhow::Result<i32> {
     let stack = load_stack(g)?;
     let store = stack_store(g, &stack).await?;
-    let state = load_existing(&store, "nothing was applied yet: `eksnet apply` first").await?;
+    let state = load_existing(&store, "nothing was applied yet").await?;
     let expect = crate::verify::Expect::new(&stack, &state);
     let sdk = load_cloud(&cloud_options(g, &stack.region)).await?;
     let facts = crate::verify::observe::observe(&sdk, &expect).await?;

@@ -96,6 +96,8 @@ impl Reference {
         let inputs = Inputs { stack: &self.name, desired: &self.desired, state, observed, destroy };
         let mut p = plan(&self.aws, &inputs);
         p.region = self.region.clone();
+        // localcloud's account, as STS GetCallerIdentity names it.
+        p.account = Some("123456789012".into());
         if !destroy {
             // c5.large as DescribeInstanceTypes reports it: 3 ENIs of 10 addresses.
             let c5 = crate::provider::InstanceNetwork { max_enis: 3, ipv4_per_eni: 10 };

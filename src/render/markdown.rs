@@ -170,7 +170,8 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
     let mut out = String::new();
     let what = if plan.destroy { "destroy plan" } else { "plan" };
     let region = if plan.region.is_empty() { String::new() } else { format!(" in {}", plan.region) };
-    let _ = write!(out, "### eksnet {what} for `{}`{region}\n\n", plan.stack);
+    let account = plan.account.as_ref().map(|a| format!(", account {a}")).unwrap_or_default();
+    let _ = write!(out, "### eksnet {what} for `{}`{region}{account}\n\n", plan.stack);
     if let Some(d) = &plan.destruction {
         let _ = write!(out, "> [!CAUTION]\n> **{}**\n\n", d.headline);
     }

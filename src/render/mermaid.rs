@@ -246,6 +246,7 @@ mod tests {
             format_version: 1,
             stack: "s".into(),
             region: "r".into(),
+            account: None,
             destroy: false,
             state_lineage: None,
             state_serial: 0,

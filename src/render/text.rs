@@ -42,6 +42,7 @@ pub fn plan(plan: &Plan, paint: Paint) -> String {
     if let Some(u) = &plan.upgrade {
         out.push_str(&upgrade(plan, u));
     }
+    out.push_str(&format!("{}:\n\n", heading(plan)));
     let mut changes: Vec<_> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
     changes.sort_by(|a, b| a.address.cmp(&b.address));
     for c in changes {
@@ -80,6 +81,15 @@ pub fn plan(plan: &Plan, paint: Paint) -> String {
         out.push_str("No changes. The infrastructure matches the stack.\n");
     }
     out
+}
+
+/// Where the plan acts: `Plan for account 123456789012, ap-southeast-2, stack `demo``, so that
+/// nobody approves a change to the wrong account.
+pub fn heading(plan: &Plan) -> String {
+    let what = if plan.destroy { "Destroy plan" } else { "Plan" };
+    let account = plan.account.as_ref().map(|a| format!("account {a}, ")).unwrap_or_default();
+    let region = if plan.region.is_empty() { String::new() } else { format!("{}, ", plan.region) };
+    format!("{what} for {account}{region}stack `{}`", plan.stack)
 }
 
 /// `$1234.50`

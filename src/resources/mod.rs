@@ -47,6 +47,13 @@ impl Aws {
         self.session.clusters = names;
     }
 
+    /// The account this run's credentials act in, for the plan's header; None when STS does not
+    /// answer. GetCallerIdentity needs no permission ("No permissions are required to perform
+    /// this operation", STS API reference, GetCallerIdentity).
+    pub async fn account(&self) -> Option<String> {
+        aws_sdk_sts::Client::new(self.config()).get_caller_identity().send().await.ok()?.account
+    }
+
     /// The AWS configuration of this run, for the clients the cost estimate makes.
     pub fn config(&self) -> &SdkConfig {
         self.session.config()

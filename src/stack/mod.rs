@@ -181,7 +181,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<Stack, Invalid> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Invalid(vec![
             Diagnostic::new(&file, None, format!("cannot read stack file: {e}"))
-                .hint("pass the stack with -f FILE (the default is eksnet.yaml in this directory)"),
+                .hint("pass the stack with -f FILE (the default is eksnet.yaml in this directory), or write a starter stack with `eksnet init`"),
         ])
     })?;
     parse(&file, &text, overrides)

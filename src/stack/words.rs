@@ -51,9 +51,38 @@ fn in_stack_words(message: &str, key: Option<&str>, value: Option<&str>) -> (Str
         m if m.contains("untagged enum PortSpec") => {
             (format!("`ports` must be a port number from 0 to 65535 or a range like \"1024-65535\"{not}"), "write `ports: 80` or `ports: \"8000-8080\"`".into())
         }
-        m if m.contains("unknown field") => (m.to_string(), "remove the key or fix its spelling; docs/stack.md lists every field".into()),
+        m if m.starts_with("unknown field") => {
+            let fix = match misspelt(m) {
+                Some((word, known)) => crate::closest::did_you_mean(&word, known.iter().map(String::as_str)),
+                None => None,
+            };
+            let hint = match fix {
+                Some(fix) => format!("{fix} docs/stack.md lists every field"),
+                None => "remove the key or fix its spelling; docs/stack.md lists every field".into(),
+            };
+            (m.to_string(), hint)
+        }
+        m if m.starts_with("unknown variant") => {
+            let hint = match misspelt(m) {
+                Some((word, known)) => {
+                    crate::closest::did_you_mean(&word, known.iter().map(String::as_str)).unwrap_or_else(|| format!("write one of {}", known.join(", ")))
+                }
+                None => "fix the value at this position".into(),
+            };
+            (m.to_string(), hint)
+        }
         m => (m.to_string(), "fix the YAML at this position".into()),
     }
+}
+
+/// What serde calls unknown and what it expected instead, from its message: "unknown variant
+/// `singel`, expected one of none, single, per_az" (also "expected `a` or `b`", "expected `a`").
+fn misspelt(message: &str) -> Option<(String, Vec<String>)> {
+    let (head, expected) = message.split_once(", expected ")?;
+    let word = head.split('`').nth(1)?.to_string();
+    let list = expected.strip_prefix("one of ").unwrap_or(expected);
+    let known = list.split(", ").flat_map(|part| part.split(" or ")).map(|w| w.trim().trim_matches('`').to_string()).filter(|w| !w.is_empty()).collect();
+    Some((word, known))
 }
 
 #[cfg(test)]
@@ -85,5 +114,16 @@ mod tests {
     fn a_value_without_a_key_on_its_line_is_still_explained() {
         let (message, _) = explain("  - 300\n", 1, 5, "invalid u8");
         assert_eq!(message, "this value must be a whole number from 0 to 255, not `300`");
+    }
+
+    #[test]
+    fn unknown_words_suggest_the_closest_known_one() {
+        let (message, hint) = explain("nat: {public: singel}\n", 1, 15, "unknown variant `singel`, expected one of none, single, per_az");
+        assert_eq!(message, "unknown variant `singel`, expected one of none, single, per_az");
+        assert_eq!(hint, "did you mean `single`?");
+        let (_, hint) = explain("nat: {public: two}\n", 1, 15, "unknown variant `two`, expected one of none, single, per_az");
+        assert_eq!(hint, "write one of none, single, per_az", "nothing alike: the choices");
+        let (_, hint) = explain("  cidrr: 10.0.0.0/16\n", 1, 3, "unknown field `cidrr`, expected `cidr` or `secondary_cidrs`");
+        assert_eq!(hint, "did you mean `cidr`? docs/stack.md lists every field");
     }
 }

@@ -11,7 +11,11 @@ fn saved_plan_renders_the_same_through_show_in_every_format() {
     let plan_file = eksnet.path("network.plan").display().to_string();
 
     let markdown = eksnet.run(&["-f", &stack, "plan", "--format", "markdown", "--out", &plan_file]).ok();
-    assert!(markdown.stdout.starts_with("### eksnet plan for `cni-custom-networking-demo` in ap-southeast-2\n\n**Plan: 39 to add"), "{}", markdown.stdout);
+    assert!(
+        markdown.stdout.starts_with("### eksnet plan for `cni-custom-networking-demo` in ap-southeast-2, account 123456789012\n\n**Plan: 39 to add"),
+        "{}",
+        markdown.stdout
+    );
     assert!(markdown.stdout.contains("```mermaid\nflowchart LR\n"), "{}", markdown.stdout);
     assert!(markdown.stdout.len() < 65_536);
     // Progress and hints stay on stderr, so stdout can be posted as it is.
@@ -29,6 +33,8 @@ fn saved_plan_renders_the_same_through_show_in_every_format() {
     assert_eq!(strip(&shown_json.stdout), strip(&json.stdout));
     let text = eksnet.run(&["show", &plan_file]).ok();
     assert!(text.stdout.contains("\nPlan: 39 to add, 0 to change, 0 to destroy.\n"), "{}", text.stdout);
+    // The heading names the account and region the plan changes (STS GetCallerIdentity).
+    assert!(text.stdout.starts_with("Plan for account 123456789012, ap-southeast-2, stack `cni-custom-networking-demo`:\n"), "{}", text.stdout);
 
     // A saved plan is drawn without the stack file: a reviewer may only have the artifact.
     let mermaid = eksnet.run(&["-f", "missing.yaml", "graph", "--format", "mermaid", "--plan", &plan_file]).ok();

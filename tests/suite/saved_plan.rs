@@ -17,6 +17,8 @@ fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(parsed["summary"]["add"], 39);
     assert_eq!(parsed["changes"][0]["action"], "create");
+    // The command to apply it is the user's own: with their -f.
+    assert!(json.stderr.contains(&format!("run `eksnet -f {stack} apply {plan_path}` to execute exactly this plan")), "{}", json.stderr);
 
     // Without a terminal and without --auto-approve, apply refuses instead of hanging.
     let refused = eksnet.run(&["-f", &stack, "apply"]);
@@ -26,6 +28,10 @@ fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
     let applied = eksnet.run(&["-f", &stack, "apply", &plan_path]).ok();
     assert!(applied.stderr.contains("Apply complete"), "{}", applied.stderr);
     eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).ok();
+    // `state show` of a kind alone names the address meant.
+    let show = eksnet.run(&["-f", &stack, "state", "show", "vpc"]);
+    assert_eq!(show.code, 1);
+    assert!(show.stderr.contains("did you mean `vpc.main`?") && show.stderr.contains(&format!("`eksnet -f {stack} state list`")), "{}", show.stderr);
 
     // The state moved on since the plan was made: refused, nothing done.
     let stale = eksnet.run(&["-f", &stack, "apply", &plan_path]);

@@ -3,8 +3,12 @@
 
 use crate::common::LocalCloud;
 
+fn header(text: &str, key: &str) -> Option<String> {
+    text.lines().find_map(|l| l.strip_prefix(&format!("# {key}: "))).map(|v| v.trim().to_string())
+}
+
 fn expectation(text: &str, key: &str) -> String {
-    text.lines().find_map(|l| l.strip_prefix(&format!("# {key}: "))).unwrap_or_else(|| panic!("missing `# {key}:` header")).trim().to_string()
+    header(text, key).unwrap_or_else(|| panic!("missing `# {key}:` header"))
 }
 
 #[test]
@@ -32,6 +36,15 @@ fn bad_stacks_are_rejected_with_location_and_no_api_call() {
                 out.stderr
             );
             assert!(out.stderr.contains("= help: "), "{}: no hint in:\n{}", file.display(), out.stderr);
+            // Optional headers: the hint's words (a did-you-mean), and how many problems one
+            // mistake may cause (one: consequences of a field that failed are not reported).
+            if let Some(hint) = header(&text, "expect-hint") {
+                assert!(out.stderr.contains(&format!("= help: {hint}")), "{}: expected hint `{hint}` in:\n{}", file.display(), out.stderr);
+            }
+            if let Some(n) = header(&text, "expect-problems") {
+                let found = if n == "1" { "1 problem found".to_string() } else { format!("{n} problems found") };
+                assert!(out.stderr.contains(&found), "{}: expected {n} problem(s) in:\n{}", file.display(), out.stderr);
+            }
             assert!(out.stderr.contains("nothing was created"), "{}", out.stderr);
         }
     }
@@ -62,4 +75,18 @@ fn missing_stack_file_and_missing_credentials_are_explained() {
     assert!(out.stderr.contains("no AWS credentials found"), "{}", out.stderr);
     assert!(out.stderr.contains("AWS_PROFILE"), "{}", out.stderr);
     assert_eq!(cloud.requests().len(), 0);
+}
+
+#[test]
+fn init_writes_a_stack_that_validates_and_plans() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    // In an empty directory, the missing stack file points at init.
+    let missing = eksnet.run(&["plan"]);
+    assert!(missing.stderr.contains("`eksnet init`"), "{}", missing.stderr);
+    let init = eksnet.run(&["--region", "ap-southeast-2", "init", "team-a"]).ok();
+    assert!(init.stderr.contains("`eksnet -f team-a/eksnet.yaml plan`"), "{}", init.stderr);
+    eksnet.run(&["-f", "team-a/eksnet.yaml", "validate"]).ok();
+    let plan = eksnet.run(&["-f", "team-a/eksnet.yaml", "plan"]).ok();
+    assert!(plan.stdout.contains("stack `team-a`") && plan.stdout.contains("\nPlan: 39 to add, 0 to change, 0 to destroy.\n"), "{}", plan.stdout);
 }

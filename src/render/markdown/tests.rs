@@ -33,7 +33,7 @@ fn destroy_plan() {
     let plan = r.destroy_plan();
     let md = markdown(&plan);
     let headline = format!(
-        "### eksnet destroy plan for `cni-custom-networking-demo` in ap-southeast-2\n\n> [!CAUTION]\n> **This plan DELETES the EKS cluster CNICustomNetworkDemoEKS (and its nodegroup, an add-on and a workload) because the stack is destroyed.**\n\n**Plan: 0 to add, 0 to change, {} to destroy.**",
+        "### eksnet destroy plan for `cni-custom-networking-demo` in ap-southeast-2, account 123456789012\n\n> [!CAUTION]\n> **This plan DELETES the EKS cluster CNICustomNetworkDemoEKS (and its nodegroup, an add-on and a workload) because the stack is destroyed.**\n\n**Plan: 0 to add, 0 to change, {} to destroy.**",
         r.desired.len()
     );
     assert!(md.starts_with(&headline), "{md}");

@@ -3,7 +3,7 @@
 use serde_saphyr::Spanned;
 
 use super::super::model::StackFile;
-use super::Checker;
+use super::{Checker, hint_for};
 use crate::backend::BackendConfig;
 
 /// The `state:` section: a local file (the default) or an S3 object.
@@ -70,7 +70,7 @@ pub(super) fn backend(c: &mut Checker, raw: &StackFile, stack_region: &str) -> B
             BackendConfig::S3 { bucket, key, region, use_path_style: s.use_path_style }
         }
         other => {
-            c.error(&s.backend, format!("unknown state backend `{other}`"), "use `local` (a file under .eksnet/) or `s3`");
+            c.error(&s.backend, format!("unknown state backend `{other}`"), &hint_for(other, &["local", "s3"], "use `local` (a file under .eksnet/) or `s3`"));
             BackendConfig::Local
         }
     }

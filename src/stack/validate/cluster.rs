@@ -4,7 +4,7 @@ use serde_saphyr::Spanned;
 
 use super::super::model::{self, StackFile};
 use super::super::{Cluster, Cni, DEFAULT_KUBERNETES_VERSION, EniSecurityGroup, KUBERNETES_VERSIONS, Nodegroup, Role, span_of};
-use super::Checker;
+use super::{Checker, hint_for};
 
 const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
 const AMI_TYPES: &[&str] =
@@ -58,7 +58,11 @@ pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, region: &st
     }
     for l in &s.logging {
         if !LOG_TYPES.contains(&l.value.as_str()) {
-            c.error(l, format!("unknown control-plane log type `{}`", l.value), &format!("use any of {}", LOG_TYPES.join(", ")));
+            c.error(
+                l,
+                format!("unknown control-plane log type `{}`", l.value),
+                &hint_for(&l.value, LOG_TYPES, &format!("use any of {}", LOG_TYPES.join(", "))),
+            );
         }
     }
     let mut public_cidrs = vec![];
@@ -145,10 +149,11 @@ pub(super) fn cni(c: &mut Checker, raw: &StackFile) -> Cni {
         } else if raw.security_groups.contains_key(&g.value) {
             groups.push(EniSecurityGroup::Named(g.value.clone()));
         } else {
+            let known: Vec<&str> = std::iter::once("cluster").chain(raw.security_groups.keys().map(String::as_str)).collect();
             c.error(
                 g,
                 format!("security group `{}` is not defined in this stack", g.value),
-                "use `cluster` (the EKS cluster security group, which the nodes carry) or a name from `security_groups`",
+                &hint_for(&g.value, &known, "use `cluster` (the EKS cluster security group, which the nodes carry) or a name from `security_groups`"),
             );
         }
     }
@@ -157,7 +162,11 @@ pub(super) fn cni(c: &mut Checker, raw: &StackFile) -> Cni {
     }
     for a in &s.addons {
         if !OPTIONAL_ADDONS.contains(&a.value.as_str()) {
-            c.error(a, format!("unknown add-on `{}`", a.value), "eksnet manages vpc-cni itself; list coredns and/or kube-proxy here");
+            c.error(
+                a,
+                format!("unknown add-on `{}`", a.value),
+                &hint_for(&a.value, OPTIONAL_ADDONS, "eksnet manages vpc-cni itself; list coredns and/or kube-proxy here"),
+            );
         }
     }
     Cni { mode: s.mode, external_snat: s.external_snat, eni_security_groups: groups, addons: s.addons.iter().map(|a| a.value.clone()).collect() }
@@ -178,15 +187,20 @@ fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>) 
     }
     let ami_type = s.ami_type.as_ref().map_or("AL2023_x86_64_STANDARD".to_string(), |a| a.value.clone());
     if let Some(a) = s.ami_type.as_ref().filter(|a| !AMI_TYPES.contains(&a.value.as_str())) {
-        c.error(a, format!("unknown AMI type `{}`", a.value), &format!("use one of {}", AMI_TYPES.join(", ")));
+        c.error(a, format!("unknown AMI type `{}`", a.value), &hint_for(&a.value, AMI_TYPES, &format!("use one of {}", AMI_TYPES.join(", "))));
     }
     let capacity_type = s.capacity_type.as_ref().map_or("ON_DEMAND".to_string(), |a| a.value.clone());
     if let Some(a) = s.capacity_type.as_ref().filter(|a| !["ON_DEMAND", "SPOT"].contains(&a.value.as_str())) {
-        c.error(a, format!("unknown capacity type `{}`", a.value), "use ON_DEMAND or SPOT");
+        c.error(a, format!("unknown capacity type `{}`", a.value), &hint_for(&a.value, &["ON_DEMAND", "SPOT"], "use ON_DEMAND or SPOT"));
     }
     for t in &s.taints {
         if !["NoSchedule", "PreferNoSchedule", "NoExecute"].contains(&t.effect.as_str()) {
-            c.error(spec, format!("taint `{}` has unknown effect `{}`", t.key, t.effect), "use NoSchedule, PreferNoSchedule or NoExecute");
+            let effects = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+            c.error(
+                spec,
+                format!("taint `{}` has unknown effect `{}`", t.key, t.effect),
+                &hint_for(&t.effect, &effects, "use NoSchedule, PreferNoSchedule or NoExecute"),
+            );
         }
     }
     let instance_types: Vec<String> =

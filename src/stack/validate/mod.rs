@@ -44,6 +44,15 @@ impl Checker<'_> {
     }
 }
 
+/// The hint for a word the stack got wrong: the closest known word first (`did you mean
+/// `SPOT`?`), then the general fix.
+pub(super) fn hint_for(word: &str, known: &[&str], fix: &str) -> String {
+    match crate::closest::did_you_mean(word, known.iter().copied()) {
+        Some(guess) => format!("{guess} {fix}"),
+        None => fix.to_string(),
+    }
+}
+
 pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Result<Stack, Invalid> {
     let mut c = Checker { file, problems: vec![] };
 
@@ -73,11 +82,16 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
     {
         c.error(&raw.vpc.cidr, format!("VPC CIDR {net} is /{}; AWS allows /16 to /28", net.prefix_len()), "pick a prefix between /16 and /28");
     }
+    // One mistake, one error: once a VPC CIDR is wrong, whether a subnet lies inside the VPC
+    // cannot be known, so that check is skipped rather than failing every subnet.
+    let mut vpc_cidrs_known = vpc_cidr.is_some();
     let mut secondary: Vec<Ipv4Net> = vec![];
     for s in &raw.vpc.secondary_cidrs {
         let Some(net) = c.cidr(s, "secondary CIDR") else {
+            vpc_cidrs_known = false;
             continue;
         };
+        let problems = c.problems.len();
         if !(16..=28).contains(&net.prefix_len()) {
             c.error(s, format!("secondary CIDR {net} is /{}; AWS allows /16 to /28", net.prefix_len()), "pick a prefix between /16 and /28");
         } else if !allowed_secondary(&net) {
@@ -93,6 +107,7 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
         } else {
             secondary.push(net);
         }
+        vpc_cidrs_known &= c.problems.len() == problems;
     }
 
     let mut tiers = vec![];
@@ -103,7 +118,7 @@ pub(super) fn validate(file: &str, raw: &StackFile, overrides: &Overrides) -> Re
         for (i, (net, span)) in nets.iter().enumerate() {
             let label = format!("subnets.{}[{i}] {net}", kind.name());
             let containers: Vec<&Ipv4Net> = vpc_cidr.iter().chain(&secondary).filter(|v| v.contains(net)).collect();
-            if containers.is_empty() {
+            if containers.is_empty() && vpc_cidrs_known {
                 c.error_at(
                     span.clone(),
                     format!("subnet {net} ({}) is outside every VPC CIDR", kind.name()),

@@ -6,7 +6,7 @@ use serde_saphyr::Spanned;
 use super::super::cidr::derive_subnets;
 use super::super::model::{self, PortSpec, StackFile};
 use super::super::{Rule, SecurityGroup, Source, TierKind, span_of};
-use super::Checker;
+use super::{Checker, hint_for};
 use crate::address::Address;
 use crate::diagnostic::Span;
 
@@ -186,11 +186,12 @@ fn rule(c: &mut Checker, r: &Spanned<model::RuleSpec>, raw: &StackFile) -> Vec<R
         if raw.security_groups.contains_key(&g.value) {
             sources.push(Source::Group(g.value.clone()));
         } else {
-            let known: Vec<&String> = raw.security_groups.keys().collect();
+            let known: Vec<&str> = raw.security_groups.keys().map(String::as_str).collect();
+            let names: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
             c.error(
                 g,
                 format!("security group `{}` is not defined in this stack", g.value),
-                &format!("define it under `security_groups`, or use one of: {known:?}"),
+                &hint_for(&g.value, &known, &format!("define it under `security_groups`, or use one of: {}", names.join(", "))),
             );
             return vec![];
         }
