@@ -200,6 +200,19 @@ struct Waiter {
     last: Option<Duration>,
 }
 
+impl Waiter {
+    /// When this waiter wants its next poll, `now` after it joined: on its schedule, and, once
+    /// polls come every `cap`, never sooner than `cap` after the last poll (another waiter's
+    /// poll served it too: two schedules out of phase must not double the calls).
+    fn next(&self, now: Duration) -> Duration {
+        let next = self.schedule.next(self.last, now);
+        match (self.schedule, self.last) {
+            (Schedule::Shaped { cap, .. }, Some(last)) => next.max(last + cap),
+            _ => next,
+        }
+    }
+}
+
 impl<T: Send + Sync + 'static> Batch<T> {
     /// `fetch` reads the given ids in one call (paginated if need be) and returns those found.
     pub fn new<F>(polling: Polling, fetch: F) -> Arc<Self>
@@ -262,7 +275,7 @@ impl<T: Send + Sync + 'static> Batch<T> {
                     return;
                 }
                 let now = Instant::now();
-                pending.waiters.values().map(|w| w.joined + w.schedule.next(w.last, now - w.joined)).min().expect("a waiter")
+                pending.waiters.values().map(|w| w.joined + w.next(now - w.joined)).min().expect("a waiter")
             };
             tokio::select! {
                 _ = tokio::time::sleep_until(due.into()) => {}
@@ -418,6 +431,19 @@ mod tests {
         assert_eq!(schedule.next(Some(Duration::from_secs(40)), Duration::from_secs(52)), Duration::from_secs(55));
         let backoff = Schedule::Backoff { first: Duration::from_millis(250), cap: Duration::from_secs(5) };
         assert_eq!(backoff.first_polls(Duration::from_secs(1)), [0, 250, 625].map(Duration::from_millis));
+    }
+
+    #[test]
+    fn a_waiter_served_by_another_waiters_poll_waits_a_full_interval() {
+        let schedule = Schedule::Shaped {
+            probe: Duration::from_secs(10),
+            dense_from: Duration::from_secs(40),
+            cap: Duration::from_secs(5),
+            usually_by: Duration::from_secs(60),
+        };
+        // joined 2 s after another waiter, whose poll at 43 s after that one's start served it at 41 s
+        let w = Waiter { id: "b".into(), joined: Instant::now(), schedule, last: Some(Duration::from_secs(41)) };
+        assert_eq!(w.next(Duration::from_secs(41)), Duration::from_secs(46), "not at 45 s, 4 s after the last poll");
     }
 
     #[tokio::test]
