@@ -314,6 +314,14 @@ pub enum StateCommand {
 
 pub use crate::duration::parse as parse_duration;
 
+/// A time scale: a finite number ≥ 1 (AWS time never runs slower than AWS).
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 1.0 => Ok(f),
+        _ => Err(format!("`{s}` is not a time scale: give a number ≥ 1, e.g. 60 for an emulator that runs one AWS minute per second")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,13 +340,5 @@ mod tests {
     fn cli_is_well_formed() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
-    }
-}
-
-/// A time scale: a finite number ≥ 1 (AWS time never runs slower than AWS).
-fn parse_time_scale(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(f) if f.is_finite() && f >= 1.0 => Ok(f),
-        _ => Err(format!("`{s}` is not a time scale: give a number ≥ 1, e.g. 60 for an emulator that runs one AWS minute per second")),
     }
 }
