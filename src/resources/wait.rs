@@ -373,7 +373,7 @@ mod tests {
         let (polls, lag) = polls_and_lag(&Polling::default(), Transition::ClusterCreate, 600.0);
         assert!(polls <= 40, "{polls} polls");
         assert!(lag <= 5.0, "lag {lag} s");
-        // the old backoff (250 ms × 1.5 up to 5 s) polled 128 times
+        // the old backoff (250 ms × 1.5 up to 5 s) polled 127 times
         let old = Polling::default().schedule(None).first_polls(Duration::from_secs(600)).len();
         assert!(old > 100, "{old}");
     }
