@@ -35,6 +35,12 @@ pub struct Global {
     /// Longest wait between two polls of a resource AWS is still creating or deleting.
     #[arg(long, global = true, default_value = "5s", value_parser = parse_duration, value_name = "DURATION")]
     pub poll_interval: std::time::Duration,
+    /// For an emulator that runs AWS time this many times faster than AWS (localcloud at
+    /// `--scale F` exports EKSNET_AWS_TIME_SCALE=F): divides how long eksnet expects a cluster,
+    /// nodegroup, add-on or NAT gateway to take before it polls densely. Give --poll-interval
+    /// divided alike. Never needed against AWS.
+    #[arg(long, global = true, env = "EKSNET_AWS_TIME_SCALE", default_value_t = 1.0, value_parser = parse_time_scale, value_name = "F")]
+    pub aws_time_scale: f64,
     /// Wait this long for a state lock held by another run (e.g. 30s, 10m).
     #[arg(long, global = true, default_value = "0s", value_parser = parse_duration, value_name = "DURATION")]
     pub lock_timeout: std::time::Duration,
@@ -322,6 +328,14 @@ pub enum StateCommand {
 }
 
 pub use crate::duration::parse as parse_duration;
+
+/// A time scale: a finite number ≥ 1 (AWS time never runs slower than AWS).
+fn parse_time_scale(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 1.0 => Ok(f),
+        _ => Err(format!("`{s}` is not a time scale: give a number ≥ 1, e.g. 60 for an emulator that runs one AWS minute per second")),
+    }
+}
 
 #[cfg(test)]
 mod tests {

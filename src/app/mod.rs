@@ -189,7 +189,7 @@ async fn load_existing(store: &Store, why: &str) -> anyhow::Result<State> {
 }
 
 fn polling(g: &Global) -> Polling {
-    let mut p = Polling { max_interval: g.poll_interval, ..Polling::default() };
+    let mut p = Polling { max_interval: g.poll_interval, time_scale: g.aws_time_scale, ..Polling::default() };
     p.initial_interval = p.initial_interval.min(g.poll_interval);
     p
 }

@@ -74,9 +74,11 @@ fn issues(a: &Addon) -> String {
 /// terraform-provider-aws waits (internal/service/eks/addon.go `waitAddonCreated`: Pending
 /// CREATING, DEGRADED; `waitAddonUpdateSuccessful`); aws/containers-roadmap#2328. Only when
 /// the wait's bound passes while DEGRADED is it an error, naming the add-on's health issues.
-async fn wait_active(cx: &Session, cluster: &str, addon: &str) -> Result<Addon> {
+/// `just_created`: as for the cluster (eks_cluster.rs `wait_active`).
+async fn wait_active(cx: &Session, cluster: &str, addon: &str, just_created: bool) -> Result<Addon> {
     let degraded = std::sync::Mutex::new(None::<String>);
-    let result = wait::until(&cx.polling, &format!("add-on {addon} of cluster {cluster} to become ACTIVE"), || async {
+    let schedule = cx.polling.schedule(just_created.then_some(wait::Transition::AddonCreate));
+    let result = wait::on(schedule, &cx.polling, &format!("add-on {addon} of cluster {cluster} to become ACTIVE"), || async {
         let Some(a) = describe(cx, cluster, addon).await? else { return Ok(None) };
         *degraded.lock().expect("degraded lock") = None;
         match a.status() {
@@ -121,12 +123,12 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
         Err(e) if e.code == "ResourceInUseException" => {}
         other => other.map(|_| ())?,
     }
-    Ok(to_observed(&wait_active(cx, cluster, addon).await?))
+    Ok(to_observed(&wait_active(cx, cluster, addon, true).await?))
 }
 
 pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let (cluster, addon) = names(&current.id);
-    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, addon).await?)) }).await?;
+    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, addon, false).await?)) }).await?;
     let current = &*settled;
     let version = attrs.get("addon_version").and_then(Value::as_str).filter(|v| current.attrs.get("addon_version").and_then(Value::as_str) != Some(*v));
     if version.is_some() || current.attrs.get("configuration_values") != attrs.get("configuration_values") {
@@ -150,7 +152,7 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
         let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();
         super::sync_eks_tags(cx, arn, &current.attrs, attrs).await?;
     }
-    Ok(to_observed(&wait_active(cx, cluster, addon).await?))
+    Ok(to_observed(&wait_active(cx, cluster, addon, false).await?))
 }
 
 pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
@@ -159,7 +161,7 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }
-    wait::until(&cx.polling, &format!("add-on {addon} of cluster {cluster} to be deleted"), || async {
+    wait::until_done(&cx.polling, wait::Transition::AddonDelete, &format!("add-on {addon} of cluster {cluster} to be deleted"), || async {
         Ok(describe(cx, cluster, addon).await?.is_none().then_some(()))
     })
     .await

@@ -185,8 +185,11 @@ fn vpc_config(attrs: &Attrs, with_subnets: bool) -> VpcConfigRequest {
 }
 
 /// Waits for ACTIVE (a failed cluster is an error naming its status).
-async fn wait_active(cx: &Session, name: &str) -> Result<Cluster> {
-    wait::until(&cx.polling, &format!("EKS cluster {name} to become ACTIVE"), || async {
+/// `just_created`: the cluster was created a moment ago (its wait follows the creation's shape);
+/// else it may already be ACTIVE (an update, a run resumed) and is read at once.
+async fn wait_active(cx: &Session, name: &str, just_created: bool) -> Result<Cluster> {
+    let schedule = cx.polling.schedule(just_created.then_some(wait::Transition::ClusterCreate));
+    wait::on(schedule, &cx.polling, &format!("EKS cluster {name} to become ACTIVE"), || async {
         let Some(c) = describe(cx, name).await? else { return Err(ApiError::new("ResourceNotFoundException", format!("cluster {name} disappeared"))) };
         match c.status().map(|s| s.as_str()) {
             Some("ACTIVE") => Ok(Some(c)),
@@ -218,7 +221,7 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
     };
     let already_ours = || async { Ok(describe(cx, name).await?.is_some_and(|c| super::eks::is_stacks(cx, c.tags()))) };
     super::eks::create_naming_role(cx, create, already_ours).await?;
-    Ok(to_observed(&wait_active(cx, name).await?))
+    Ok(to_observed(&wait_active(cx, name, true).await?))
 }
 
 async fn wait_update(cx: &Session, name: &str, id: &str) -> Result<()> {
@@ -229,7 +232,7 @@ async fn wait_update(cx: &Session, name: &str, id: &str) -> Result<()> {
 pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let name = current.id.as_str();
     let eks = cx.eks();
-    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, name).await?)) }).await?;
+    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, name, false).await?)) }).await?;
     let current = &*settled;
     let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
     if changed("version") {
@@ -264,7 +267,7 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
         let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();
         super::sync_eks_tags(cx, arn, &current.attrs, attrs).await?;
     }
-    Ok(to_observed(&wait_active(cx, name).await?))
+    Ok(to_observed(&wait_active(cx, name, false).await?))
 }
 
 pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
@@ -274,7 +277,7 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }
-    wait::until(&cx.polling, &format!("EKS cluster {name} to be deleted"), || async { Ok(describe(cx, name).await?.is_none().then_some(())) }).await
+    wait::until_done(&cx.polling, wait::Transition::ClusterDelete, &format!("EKS cluster {name} to be deleted"), || async { Ok(describe(cx, name).await?.is_none().then_some(())) }).await
 }
 
 #[cfg(test)]

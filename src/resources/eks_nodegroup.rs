@@ -130,8 +130,10 @@ fn update_config(attrs: &Attrs) -> NodegroupUpdateConfig {
     NodegroupUpdateConfig::builder().max_unavailable(attrs.get("max_unavailable").and_then(Value::as_i64).unwrap_or(1) as i32).build()
 }
 
-async fn wait_active(cx: &Session, cluster: &str, name: &str) -> Result<Nodegroup> {
-    wait::until(&cx.polling, &format!("nodegroup {name} of cluster {cluster} to become ACTIVE"), || async {
+/// `just_created`: as for the cluster (eks_cluster.rs `wait_active`).
+async fn wait_active(cx: &Session, cluster: &str, name: &str, just_created: bool) -> Result<Nodegroup> {
+    let schedule = cx.polling.schedule(just_created.then_some(wait::Transition::NodegroupCreate));
+    wait::on(schedule, &cx.polling, &format!("nodegroup {name} of cluster {cluster} to become ACTIVE"), || async {
         let Some(n) = describe(cx, cluster, name).await? else { return Ok(None) };
         match n.status() {
             Some(NodegroupStatus::Active) => Ok(Some(n)),
@@ -173,12 +175,12 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
     };
     let already_ours = || async { Ok(describe(cx, cluster, name).await?.is_some_and(|n| super::eks::is_stacks(cx, n.tags()))) };
     super::eks::create_naming_role(cx, create, already_ours).await?;
-    Ok(to_observed(&wait_active(cx, cluster, name).await?))
+    Ok(to_observed(&wait_active(cx, cluster, name, true).await?))
 }
 
 pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {
     let (cluster, name) = names(&current.id);
-    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, name).await?)) }).await?;
+    let settled = super::settled(current, || async { Ok(to_observed(&wait_active(cx, cluster, name, false).await?)) }).await?;
     let current = &*settled;
     let changed = |key: &str| current.attrs.get(key) != attrs.get(key);
     // The Kubernetes version first, on its own (UpdateNodegroupVersion: new nodes from the
@@ -215,7 +217,7 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
         let arn = current.outputs.get("arn").and_then(Value::as_str).unwrap_or_default();
         super::sync_eks_tags(cx, arn, &current.attrs, attrs).await?;
     }
-    Ok(to_observed(&wait_active(cx, cluster, name).await?))
+    Ok(to_observed(&wait_active(cx, cluster, name, false).await?))
 }
 
 pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()> {
@@ -224,7 +226,7 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }
-    wait::until(&cx.polling, &format!("nodegroup {name} of cluster {cluster} to be deleted"), || async {
+    wait::until_done(&cx.polling, wait::Transition::NodegroupDelete, &format!("nodegroup {name} of cluster {cluster} to be deleted"), || async {
         Ok(describe(cx, cluster, name).await?.is_none().then_some(()))
     })
     .await

@@ -73,7 +73,7 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
     let created = wait::propagated(cx, || async { call.clone().send().await.map_err(ApiError::from) }).await?;
     let id = created.nat_gateway().and_then(|n| n.nat_gateway_id()).unwrap_or_default().to_string();
     let nat = waiter(cx)
-        .until(&format!("NAT gateway {id} to become available"), &id, |n| {
+        .until(&format!("NAT gateway {id} to become available"), &id, Some(wait::Transition::NatGatewayCreate), |n| {
             let Some(n) = n else {
                 return Ok(None); // not visible yet
             };
@@ -102,7 +102,7 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
     }
     // The EIP cannot be released and the subnet not deleted until the gateway is `deleted`.
     waiter(cx)
-        .until(&format!("NAT gateway {} to be deleted", current.id), &current.id, |n| {
+        .until(&format!("NAT gateway {} to be deleted", current.id), &current.id, Some(wait::Transition::NatGatewayDelete), |n| {
             Ok(match n {
                 None => Some(()),
                 Some(n) if n.state() == Some(&NatGatewayState::Deleted) => Some(()),

@@ -13,6 +13,7 @@ mod leftovers;
 mod manifests;
 mod network;
 mod ownership;
+mod polling;
 mod refresh;
 mod remote_state;
 mod review;
