@@ -146,6 +146,9 @@ pub enum StepError {
     /// A saved plan changes an address it has no desired attributes for (a damaged plan file).
     #[error("{0} is not in the plan's desired resources")]
     NotInPlan(Address),
+    /// The step never became ready: the steps' dependencies form a circle (a defect in eksnet).
+    #[error("never started: the steps it waits for wait on it (a circle among the steps' dependencies; please report it)")]
+    Unreached,
 }
 
 /// One failed step, for the final report.
@@ -358,6 +361,7 @@ impl<P: Provider> Run<'_, P> {
                 Outcome::NotStarted => report.not_started += 1,
                 Outcome::Done => report.done += 1,
                 Outcome::Skipped => {}
+                Outcome::Unreached => report.failures.push(Failure { address: step.address.clone(), verb: step.verb, error: StepError::Unreached }),
             }
         }
         (state.into_inner(), report)

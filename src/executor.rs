@@ -21,6 +21,9 @@ pub enum Outcome<E> {
     Held,
     /// Not started because the walk was asked to stop (an interrupt).
     NotStarted,
+    /// Never ready although nothing failed: its dependencies wait on each other (a defect in
+    /// how the steps were ordered; the graph of the stack itself has no circle).
+    Unreached,
 }
 
 /// Runs `run(i)` for every node `i` once every node in `deps[i]` is done, with at most
@@ -86,10 +89,10 @@ where
             }
         }
     }
-    // Nodes never reached: after a stop, or (only possible with a cycle, which the graph rules
-    // out) never ready.
+    // Nodes never reached: after a stop, or never ready (only possible with a circle among the
+    // steps' dependencies), which is said, never passed over.
     let stopped = stop();
-    outcomes.into_iter().map(|o| o.unwrap_or(if stopped { Outcome::NotStarted } else { Outcome::Skipped })).collect()
+    outcomes.into_iter().map(|o| o.unwrap_or(if stopped { Outcome::NotStarted } else { Outcome::Unreached })).collect()
 }
 
 /// The number of nodes on the longest chain of dependents starting at each node (1 for a
@@ -159,6 +162,14 @@ mod tests {
         .await;
         assert!(outcomes.iter().all(|o| *o == Outcome::Done));
         assert_eq!(*log.lock().unwrap(), vec![0, 1, 3, 2]);
+    }
+
+    #[tokio::test]
+    async fn nodes_on_a_circle_are_unreached_not_passed_over() {
+        // 0 runs; 1 and 2 wait on each other.
+        let deps = vec![vec![], vec![0, 2], vec![1]];
+        let outcomes = walk::<(), _, _>(&deps, 4, |_| false, || false, |_| async { Ok(()) }).await;
+        assert_eq!(outcomes, vec![Outcome::Done, Outcome::Unreached, Outcome::Unreached]);
     }
 
     #[tokio::test]

@@ -403,12 +403,17 @@ fn unknown_sources(value: Option<&Value>) -> Vec<Address> {
 }
 
 /// What an existing object depends on: what the state recorded, and any other existing object
-/// whose id appears among its attributes (for objects adopted or found without a record).
+/// whose id appears among its attributes (for objects adopted or found without a record). Tags
+/// are marks, not references: the `eksnet:stack` tag of every object names the stack, which is
+/// also the id of a cluster named like its stack, and taking it for a reference made every
+/// object "depend" on the cluster (a circle: the destroy never reached the cluster).
 fn existing_deps(address: &Address, current: &Observed, inputs: &Inputs) -> Vec<Address> {
     let mut deps: BTreeSet<Address> = inputs.state.and_then(|s| s.resources.get(address)).map(|r| r.deps.iter().cloned().collect()).unwrap_or_default();
     let ids: HashMap<&str, &Address> = inputs.observed.iter().map(|(a, o)| (o.id.as_str(), a)).collect();
     let mut strings = vec![];
-    collect_strings(&Value::Object(current.attrs.clone()), &mut strings);
+    let mut untagged = current.attrs.clone();
+    untagged.remove("tags");
+    collect_strings(&Value::Object(untagged), &mut strings);
     for s in strings {
         if let Some(a) = ids.get(s.as_str()).filter(|a| **a != address) {
             deps.insert((*a).clone());

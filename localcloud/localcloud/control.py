@@ -9,6 +9,7 @@ DELETE /_localcloud/faults          remove all rules
 GET    /_localcloud/config          {"page_size": N, "profile": ..., "scale": ..., <strict switches>}
 POST   /_localcloud/config          {"page_size": N} and/or strict switches ({"strict": true}, see strict.py)
 POST   /_localcloud/reset           forget all AWS + EKS state and fault rules (log kept)
+POST   /_localcloud/settle          end every open EC2 consistency window (as seconds passing on AWS)
 """
 import json
 
@@ -57,6 +58,9 @@ class Control:
                         app.front.page_size = page_size
                 return _json(200, {"page_size": app.page_size, "profile": app.profile.name,
                                    "scale": app.profile.scale, **app.settings.as_json()})
+            if route == "settle" and req.method == "POST":
+                app.ec2.strict.reset()
+                return _json(200, {"settled": True})
             if route == "reset" and req.method == "POST":
                 app.reset()
                 return _json(200, {"reset": True})

@@ -207,6 +207,25 @@ async fn deletes_run_before_what_they_depended_on() {
     assert!(bench.saved().await.resources.is_empty());
 }
 
+/// A tag value equal to another object's id is not a reference. (A cluster named like its
+/// stack has the stack's name as its id, which every object's `eksnet:stack` tag carries: read
+/// as references, those made a circle and the destroy never reached the cluster, yet said it was
+/// complete.)
+#[tokio::test]
+async fn a_tag_naming_an_id_is_not_a_dependency_and_the_destroy_reaches_everything() {
+    let bench = Bench::new(Memory::new());
+    let first = bench.apply(&diamond(), 8).await;
+    let sub_id = first.state.resources[&addr("sub.a")].id.clone().unwrap();
+    let mut stack = diamond();
+    stack[0].attrs["tags"]["note"] = json!(sub_id);
+    let tagged = bench.apply(&stack, 8).await;
+    assert!(tagged.failures.is_empty(), "{:?}", tagged.failures);
+    let destroyed = bench.apply(&[], 8).await;
+    assert!(destroyed.failures.is_empty(), "{:?}", destroyed.failures());
+    assert!(bench.cloud.is_empty(), "the destroy left objects behind");
+    assert!(bench.saved().await.resources.is_empty());
+}
+
 #[tokio::test]
 async fn a_replace_deletes_the_old_object_then_creates_the_new_one() {
     let bench = Bench::new(Memory::new().delay(DELAY));

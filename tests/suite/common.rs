@@ -88,6 +88,12 @@ impl LocalCloud {
         self.control(&["reset"]);
     }
 
+    /// Ends EC2's consistency windows (docs/aws-behaviour.md row 1), as a few seconds passing on
+    /// AWS would: a test's own SDK checks right after a run see what the run made.
+    pub fn settle(&self) {
+        self.control(&["settle"]);
+    }
+
     /// Runs `scripts/localcloud <args> --dir <this instance>` and returns its stdout.
     pub fn control(&self, args: &[&str]) -> String {
         let out = Command::new(repo().join("scripts/localcloud")).args(args).arg("--dir").arg(self.dir.path()).output().expect("scripts/localcloud runs");

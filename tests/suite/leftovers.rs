@@ -61,6 +61,7 @@ async fn destroy_removes_kubernetes_leftovers_of_its_cluster_and_names_foreign_b
         .group_id()
         .unwrap()
         .to_string();
+    cloud.settle(); // the new group is visible to the test's next call, as seconds later on AWS
     let itself = IpPermission::builder().ip_protocol("-1").user_id_group_pairs(UserIdGroupPair::builder().group_id(&lb).build()).build();
     ec2.authorize_security_group_ingress().group_id(&lb).ip_permissions(itself).send().await.unwrap();
     // Someone else's: an ENI of another cluster, and a detached ENI with no Kubernetes marks.

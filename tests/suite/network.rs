@@ -189,15 +189,26 @@ async fn reference_network_applies_converges_and_destroys() {
     assert_eq!(list.stdout.lines().count(), 39);
 
     // Drift: a subnet deleted and a tag removed behind eksnet's back show in the plan.
-    let intra_c = subnet_id(&format!("subnet.intra[\"{REGION}c\"]"));
+    // An intra subnet no pod uses (the pods' ENIs sit in the intra subnet of their node's zone,
+    // and a subnet with ENIs cannot be deleted), and its CIDR.
+    let mut free = None;
+    for (zone, cidr) in [("c", "100.64.3.0/24"), ("b", "100.64.2.0/24"), ("a", "100.64.1.0/24")] {
+        let id = subnet_id(&format!("subnet.intra[\"{REGION}{zone}\"]"));
+        let enis = ec2.describe_network_interfaces().filters(aws_sdk_ec2::types::Filter::builder().name("subnet-id").values(&id).build()).send().await.unwrap();
+        if enis.network_interfaces().is_empty() {
+            free = Some((id, zone, cidr));
+            break;
+        }
+    }
+    let (intra_c, zone, cidr) = free.expect("an intra subnet without network interfaces");
     let assoc = tables.iter().flat_map(|t| t.associations()).find(|a| a.subnet_id() == Some(intra_c.as_str())).unwrap();
     ec2.disassociate_route_table().association_id(assoc.route_table_association_id().unwrap()).send().await.unwrap();
     ec2.delete_subnet().subnet_id(&intra_c).send().await.unwrap();
     ec2.delete_tags().resources(vpc.vpc_id().unwrap()).tags(aws_sdk_ec2::types::Tag::builder().key("project").build()).send().await.unwrap();
     let drift = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
     assert_eq!(drift.code, 2, "{}", drift.stderr);
-    assert!(drift.stdout.contains(&format!("+ subnet.intra[\"{REGION}c\"]  100.64.3.0/24  (was deleted outside eksnet)")), "{}", drift.stdout);
-    assert!(drift.stdout.contains(&format!("+ route_table_association.intra[\"{REGION}c\"]")), "{}", drift.stdout);
+    assert!(drift.stdout.contains(&format!("+ subnet.intra[\"{REGION}{zone}\"]  {cidr}  (was deleted outside eksnet)")), "{}", drift.stdout);
+    assert!(drift.stdout.contains(&format!("+ route_table_association.intra[\"{REGION}{zone}\"]")), "{}", drift.stdout);
     assert!(drift.stdout.contains("~ vpc.main") && drift.stdout.contains("tags[\"project\"]: (none) → \"cni-custom-networking-demo\""), "{}", drift.stdout);
     // The CNI add-on's ENIConfig for that AZ names the subnet, so it follows.
     assert!(drift.stdout.contains("~ eks_addon.vpc_cni") && drift.stdout.contains("configuration_values"), "{}", drift.stdout);

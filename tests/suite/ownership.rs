@@ -136,6 +136,7 @@ async fn a_stack_whose_state_is_lost_is_destroyed_from_its_tags_and_nothing_else
     eksnet.run(&["-f", "other.yaml", "apply", "--auto-approve"]).ok();
     let ec2 = cloud.ec2("us-west-2").await;
     let untagged = ec2.create_vpc().cidr_block("10.9.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
+    cloud.settle(); // the test names it later, as seconds later on AWS
 
     // The runner died with its disk: the state is gone. `state rebuild` writes it again from the
     // tags, in the lost state's lineage, so the next plan is empty; it refuses a state that lives.

@@ -30,6 +30,7 @@ async fn sweep_destroys_expired_stacks_only_and_dry_run_changes_nothing() {
     let plan = eksnet.run(&["-f", "sweep-c.yaml", "plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}", plan.stdout);
     let untagged = ec2.create_vpc().cidr_block("10.9.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
+    cloud.settle(); // the test names it later, as seconds later on AWS
     std::thread::sleep(std::time::Duration::from_secs(2));
 
     // A dry run, and a run without a terminal and without --yes, only list.
