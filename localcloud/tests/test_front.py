@@ -10,7 +10,8 @@ from conftest import Cloud
 
 def test_up_prints_only_exports_and_log_counts_calls(cloud):
     assert set(cloud.env) == {"AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                              "LOCALCLOUD_REQUEST_LOG", "LOCALCLOUD_DIR"}
+                              "LOCALCLOUD_REQUEST_LOG", "LOCALCLOUD_DIR", "EKSNET_AWS_TIME_SCALE"}
+    assert cloud.env["EKSNET_AWS_TIME_SCALE"] == "1000"  # profile none: AWS transitions take no time
     before = len(cloud.log())
     ec2 = cloud.client("ec2")
     ec2.create_vpc(CidrBlock="10.1.0.0/16")
