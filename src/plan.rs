@@ -414,8 +414,12 @@ fn existing_deps(address: &Address, current: &Observed, inputs: &Inputs) -> Vec<
     let mut untagged = current.attrs.clone();
     untagged.remove("tags");
     collect_strings(&Value::Object(untagged), &mut strings);
+    // A Kubernetes object's id is often a plain word that AWS attributes repeat (an ENIConfig is
+    // named after its zone, which every subnet names too): an AWS object never depends on a
+    // Kubernetes one, so only Kubernetes objects are matched against Kubernetes ids.
+    let kubernetes = |a: &Address| a.kind == "k8s_manifest";
     for s in strings {
-        if let Some(a) = ids.get(s.as_str()).filter(|a| **a != address) {
+        if let Some(a) = ids.get(s.as_str()).filter(|a| **a != address && (!kubernetes(a) || kubernetes(address))) {
             deps.insert((*a).clone());
         }
     }
