@@ -25,9 +25,9 @@ pub struct Expect {
     pub eni_groups: Vec<GroupRef>,
     pub vpc: Option<String>,
     pub internet_gateway: Option<String>,
-    /// NAT gateway ids by connectivity.
-    pub public_nats: Vec<String>,
-    pub private_nats: Vec<String>,
+    /// NAT gateways by connectivity: (zone, id).
+    pub public_nats: Vec<Nat>,
+    pub private_nats: Vec<Nat>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,13 @@ pub enum GroupRef {
     Cluster,
     /// A group of the stack: its name and id from the state.
     Stack { name: String, id: Option<String> },
+}
+
+/// A NAT gateway eksnet made: its zone (the address's key) and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nat {
+    pub zone: String,
+    pub id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -62,8 +69,13 @@ impl Expect {
             })
             .collect();
         let zones = stack.tier(TierKind::Intra).or(stack.tiers.first()).map(|t| t.subnets.iter().map(|(az, _)| az.clone()).collect()).unwrap_or_default();
-        let nats = |connectivity: &str| -> Vec<String> {
-            state.resources.iter().filter(|(a, _)| a.kind == "nat_gateway" && a.name == connectivity).filter_map(|(_, r)| r.id.clone()).collect()
+        let nats = |connectivity: &str| -> Vec<Nat> {
+            state
+                .resources
+                .iter()
+                .filter(|(a, _)| a.kind == "nat_gateway" && a.name == connectivity)
+                .filter_map(|(a, r)| Some(Nat { zone: a.key.clone().unwrap_or_default(), id: r.id.clone()? }))
+                .collect()
         };
         let (mut nodegroups, mut cni_env, mut eni_groups, mut cni_mode) = (vec![], vec![], vec![], CniMode::Addon);
         if let Some(c) = &stack.cluster {

@@ -17,6 +17,9 @@ pub struct Facts {
     /// Pods that are running or about to (not Succeeded, Failed or being deleted).
     pub pods: Vec<PodFact>,
     pub policies: Vec<PolicyFact>,
+    /// ServiceAccount labels by (namespace, name): read only when a policy has a
+    /// serviceAccountSelector.
+    pub service_accounts: BTreeMap<(String, String), BTreeMap<String, String>>,
     pub subnets: Vec<SubnetFact>,
     pub enis: Vec<EniFact>,
     pub route_tables: Vec<RouteTableFact>,
@@ -85,6 +88,8 @@ pub struct PodFact {
     pub pod_eni: Option<String>,
     /// What made the pod, as kubectl names it (`deployment/nginx`), None for a bare pod.
     pub workload: Option<String>,
+    /// spec.serviceAccountName (`default` when unset).
+    pub service_account: String,
 }
 
 impl PodFact {
@@ -97,10 +102,34 @@ impl PodFact {
 pub struct PolicyFact {
     pub namespace: String,
     pub name: String,
-    /// podSelector.matchLabels; an empty selector selects every pod of the namespace.
+    /// spec.podSelector and spec.serviceAccountSelector: a policy needs one of them, and every
+    /// one it has must match.
+    pub pod_selector: Option<Selector>,
+    pub service_account_selector: Option<Selector>,
+    pub groups: Vec<String>,
+}
+
+/// A Kubernetes label selector; an empty one selects everything.
+#[derive(Debug, Clone, Default)]
+pub struct Selector {
     pub match_labels: BTreeMap<String, String>,
     pub match_expressions: Vec<Expression>,
-    pub groups: Vec<String>,
+}
+
+impl Selector {
+    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|e| {
+                let value = labels.get(&e.key);
+                match e.operator.as_str() {
+                    "In" => value.is_some_and(|v| e.values.contains(v)),
+                    "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
+                    "Exists" => value.is_some(),
+                    "DoesNotExist" => value.is_none(),
+                    _ => false,
+                }
+            })
+    }
 }
 
 #[derive(Debug, Clone, Default)]

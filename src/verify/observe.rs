@@ -7,7 +7,7 @@ use anyhow::Context;
 use aws_config::SdkConfig;
 use aws_sdk_ec2::types::Filter;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, ServiceAccount};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
@@ -166,32 +166,52 @@ async fn read_kubernetes(sdk: &SdkConfig, cluster: &ClusterRef, facts: &mut Fact
     }
 
     let policies = custom("vpcresources.k8s.aws", "v1beta1", "SecurityGroupPolicy", "securitygrouppolicies");
-    let list = Api::<DynamicObject>::all_with(client, &policies).list(&ListParams::default()).await;
+    let list = Api::<DynamicObject>::all_with(client.clone(), &policies).list(&ListParams::default()).await;
     for o in list.map(|l| l.items).unwrap_or_default() {
-        let selector = &o.data["spec"]["podSelector"];
+        let spec = &o.data["spec"];
         facts.policies.push(PolicyFact {
             namespace: o.metadata.namespace.clone().unwrap_or_default(),
             name: o.metadata.name.clone().unwrap_or_default(),
-            match_labels: selector["matchLabels"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().into())).collect())
-                .unwrap_or_default(),
-            match_expressions: selector["matchExpressions"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|e| Expression {
-                            key: e["key"].as_str().unwrap_or_default().into(),
-                            operator: e["operator"].as_str().unwrap_or_default().into(),
-                            values: strings(&e["values"]),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            groups: strings(&o.data["spec"]["securityGroups"]["groupIds"]),
+            pod_selector: selector(&spec["podSelector"]),
+            service_account_selector: selector(&spec["serviceAccountSelector"]),
+            groups: strings(&spec["securityGroups"]["groupIds"]),
         });
     }
+    // ServiceAccounts only when a policy selects by them (one list call).
+    if facts.policies.iter().any(|p| p.service_account_selector.is_some()) {
+        let accounts = Api::<ServiceAccount>::all(client).list(&ListParams::default()).await.map_err(k("service accounts"))?;
+        facts.service_accounts = accounts
+            .items
+            .into_iter()
+            .map(|a| ((a.metadata.namespace.unwrap_or_default(), a.metadata.name.unwrap_or_default()), a.metadata.labels.unwrap_or_default()))
+            .collect();
+    }
     Ok(())
+}
+
+/// A label selector as the API has it; None when the field is absent.
+fn selector(v: &Value) -> Option<Selector> {
+    if v.is_null() {
+        return None;
+    }
+    Some(Selector {
+        match_labels: v["matchLabels"]
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().into())).collect())
+            .unwrap_or_default(),
+        match_expressions: v["matchExpressions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| Expression {
+                        key: e["key"].as_str().unwrap_or_default().into(),
+                        operator: e["operator"].as_str().unwrap_or_default().into(),
+                        values: strings(&e["values"]),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -250,6 +270,7 @@ fn pod_fact(p: &Pod) -> Option<PodFact> {
         node: spec.node_name.clone(),
         phase,
         pod_eni: p.metadata.annotations.as_ref().and_then(|a| a.get(super::pod_enis::ANNOTATION)).cloned(),
+        service_account: spec.service_account_name.clone().unwrap_or_else(|| "default".into()),
         workload: p.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| workload(&o.kind, &o.name, &labels)),
         labels,
     })

@@ -7,7 +7,7 @@
 //! EKS Pod", https://docs.aws.amazon.com/eks/latest/userguide/sg-pods-example-deployment.html):
 //! a selected pod without a branch ENI predates its policy and must be recreated.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::facts::{Facts, PodFact, PolicyFact};
 use super::{Check, Expect, listed};
@@ -16,29 +16,26 @@ use crate::stack::TierKind;
 pub const ANNOTATION: &str = "vpc.amazonaws.com/pod-eni";
 pub const BRANCH_DESCRIPTION: &str = "aws-k8s-branch-eni";
 
-/// Whether the policy's podSelector selects the pod (matchLabels and matchExpressions; an empty
-/// selector selects every pod of the namespace).
-pub fn selects(policy: &PolicyFact, pod: &PodFact) -> bool {
-    if policy.namespace != pod.namespace {
+/// Whether the policy selects the pod, as the controller's webhook decides
+/// (amazon-vpc-resource-controller-k8s pkg/utils/helper.go, filterPodSecurityGroups): same
+/// namespace, at least one selector and one group, and every selector it has matches: the
+/// podSelector the pod's labels, the serviceAccountSelector the labels of the pod's
+/// ServiceAccount (a ServiceAccount that does not exist has none).
+pub fn selects(facts: &Facts, policy: &PolicyFact, pod: &PodFact) -> bool {
+    if policy.namespace != pod.namespace || policy.groups.is_empty() {
         return false;
     }
-    let labels_match = policy.match_labels.iter().all(|(k, v)| pod.labels.get(k) == Some(v));
-    labels_match
-        && policy.match_expressions.iter().all(|e| {
-            let value = pod.labels.get(&e.key);
-            match e.operator.as_str() {
-                "In" => value.is_some_and(|v| e.values.contains(v)),
-                "NotIn" => value.is_none_or(|v| !e.values.contains(v)),
-                "Exists" => value.is_some(),
-                "DoesNotExist" => value.is_none(),
-                _ => false,
-            }
-        })
+    let no_labels = BTreeMap::new();
+    let account = facts.service_accounts.get(&(pod.namespace.clone(), pod.service_account.clone())).unwrap_or(&no_labels);
+    match (&policy.pod_selector, &policy.service_account_selector) {
+        (None, None) => false,
+        (pods, accounts) => pods.as_ref().is_none_or(|s| s.matches(&pod.labels)) && accounts.as_ref().is_none_or(|s| s.matches(account)),
+    }
 }
 
 /// The groups every policy that selects the pod gives it (joined, as the controller does).
 pub fn policy_groups(facts: &Facts, pod: &PodFact) -> BTreeSet<String> {
-    facts.policies.iter().filter(|p| selects(p, pod)).flat_map(|p| p.groups.iter().cloned()).collect()
+    facts.policies.iter().filter(|p| selects(facts, p, pod)).flat_map(|p| p.groups.iter().cloned()).collect()
 }
 
 /// The pods under a policy: scheduled, not hostNetwork (the webhook skips those).
@@ -54,7 +51,7 @@ pub fn check(expect: &Expect, facts: &Facts) -> Check {
     let mut good = vec![];
     for (pod, groups) in selected(facts) {
         let Some(annotation) = &pod.pod_eni else {
-            let names: Vec<&str> = facts.policies.iter().filter(|p| selects(p, pod)).map(|p| p.name.as_str()).collect();
+            let names: Vec<&str> = facts.policies.iter().filter(|p| selects(facts, p, pod)).map(|p| p.name.as_str()).collect();
             problems.push(format!("{} has no branch ENI (no {ANNOTATION} annotation): it predates {}", pod.id(), names.join(", ")));
             restarts.push(match &pod.workload {
                 Some(w) => format!("kubectl -n {} rollout restart {w}", pod.namespace),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::expect::{Expect, GroupRef, SubnetExpect};
+use super::expect::{Expect, GroupRef, Nat, SubnetExpect};
 use super::facts::*;
 use super::{Status, checks, passed};
 use crate::stack::TierKind;
@@ -35,8 +35,8 @@ fn expect() -> Expect {
         eni_groups: vec![GroupRef::Cluster, GroupRef::Stack { name: "coredns".into(), id: Some("sg-coredns".into()) }],
         vpc: Some("vpc-1".into()),
         internet_gateway: Some("igw-1".into()),
-        public_nats: vec!["nat-public".into()],
-        private_nats: vec!["nat-private".into()],
+        public_nats: vec![Nat { zone: A.into(), id: "nat-public".into() }],
+        private_nats: vec![Nat { zone: A.into(), id: "nat-private".into() }],
     }
 }
 
@@ -60,6 +60,7 @@ fn nginx(name: &str, ip: &str, eni: Option<&str>) -> PodFact {
         phase: "Running".into(),
         pod_eni: eni.map(|id| format!(r#"[{{"eniId":"{id}","privateIp":"{ip}","vlanId":1,"subnetCidr":"100.64.1.0/24"}}]"#)),
         workload: Some("deployment/nginx".into()),
+        service_account: "default".into(),
         ..PodFact::default()
     }
 }
@@ -131,10 +132,11 @@ fn facts() -> Facts {
         policies: vec![PolicyFact {
             namespace: "test-namespace".into(),
             name: "my-security-group-policy".into(),
-            match_labels: labels(&[("role", "test-role")]),
-            match_expressions: vec![],
+            pod_selector: Some(Selector { match_labels: labels(&[("role", "test-role")]), match_expressions: vec![] }),
+            service_account_selector: None,
             groups: vec!["sg-pods".into()],
         }],
+        service_accounts: BTreeMap::new(),
         subnets: vec![SubnetFact { id: "subnet-intra".into(), available: 240 }],
         enis: vec![node_eni, branch("eni-b1", "100.64.1.100"), branch("eni-b2", "100.64.1.101")],
         route_tables: vec![
@@ -231,6 +233,50 @@ fn an_intra_route_retargeted_fails_only_routes() {
     let mut f = facts();
     f.nat_gateways[1].state = "deleting".into();
     assert_eq!(failing(&f), ["routes"]);
+}
+
+#[test]
+fn with_a_nat_gateway_per_zone_each_subnet_routes_to_its_own() {
+    const B: &str = "ap-southeast-2b";
+    let mut e = expect();
+    e.subnets.push(SubnetExpect { tier: TierKind::Intra, zone: B.into(), cidr: "100.64.2.0/24".parse().unwrap(), id: Some("subnet-intra-b".into()) });
+    e.private_nats.push(Nat { zone: B.into(), id: "nat-private-b".into() });
+    let mut f = facts();
+    f.nat_gateways.push(NatFact { id: "nat-private-b".into(), state: "available".into() });
+    f.route_tables.push(RouteTableFact { id: "rtb-intra-b".into(), subnets: vec!["subnet-intra-b".into()], default_target: Some("nat-private-b".into()) });
+    let routes = |f: &Facts| checks(&e, f).into_iter().find(|c| c.name == "routes").unwrap();
+    assert_eq!(routes(&f).status, Status::Pass, "{:?}", routes(&f));
+    // Zone b's pods leaving through zone a's gateway: works until zone a fails, and costs
+    // cross-zone traffic.
+    f.route_tables[3].default_target = Some("nat-private".into());
+    let c = routes(&f);
+    assert_eq!(c.status, Status::Fail);
+    assert!(c.evidence.contains("0.0.0.0/0 → nat-private in rtb-intra-b, not the private NAT gateway of ap-southeast-2b"), "{}", c.evidence);
+    // With one gateway for every zone, any zone routes to it.
+    let mut single = expect();
+    single.subnets.push(e.subnets.last().unwrap().clone());
+    assert_eq!(checks(&single, &f).into_iter().find(|c| c.name == "routes").unwrap().status, Status::Pass);
+}
+
+#[test]
+fn a_policy_by_service_account_selects_the_pods_of_that_account_only() {
+    let mut f = facts();
+    f.policies[0].pod_selector = None;
+    f.policies[0].service_account_selector = Some(Selector { match_labels: labels(&[("team", "web")]), match_expressions: vec![] });
+    // nginx runs as `default`, which has no such label: the policy selects nothing.
+    f.pods[0].pod_eni = None;
+    f.pods[1].pod_eni = None;
+    assert_eq!(failing(&f), Vec::<&str>::new());
+    // Once the account carries the label, both pods are selected and need their branch ENI.
+    f.service_accounts.insert(("test-namespace".into(), "default".into()), labels(&[("team", "web")]));
+    assert_eq!(failing(&f), ["pod_enis"]);
+    // Both selectors: both must match.
+    f.policies[0].pod_selector = Some(Selector { match_labels: labels(&[("role", "other")]), match_expressions: vec![] });
+    assert_eq!(failing(&f), Vec::<&str>::new());
+    // A policy with neither selector selects nothing (the controller ignores it).
+    f.policies[0].pod_selector = None;
+    f.policies[0].service_account_selector = None;
+    assert_eq!(failing(&f), Vec::<&str>::new());
 }
 
 #[test]

@@ -1,14 +1,15 @@
 //! `eksnet verify` against localcloud's data plane: the reference stack applied passes every
 //! check (and EC2 itself shows the nginx pods' branch ENIs with the pod security group), each
 //! breakage fails exactly its check, and destroy leaves no trunk or branch ENI behind, even with
-//! the resource controller leaving branch ENIs behind. One apply for the whole file.
+//! the resource controller leaving branch ENIs behind. A second stack with small intra subnets
+//! shows a scaled-out nodegroup whose pods the intra subnets cannot hold.
 
 use std::process::Command;
 
 use aws_sdk_ec2::types::Filter;
 use serde_json::Value;
 
-use crate::common::{Eksnet, LocalCloud, reference_stack};
+use crate::common::{Eksnet, LocalCloud, reference_stack, reference_variant};
 
 const REGION: &str = "ap-southeast-2";
 
@@ -164,4 +165,60 @@ async fn verify_proves_the_pods_and_names_each_breakage() {
         let left: Vec<_> = enis_described(&ec2, description).await.iter().map(|e| e.network_interface_id().unwrap().to_string()).collect();
         assert!(left.is_empty(), "{description} left: {left:?}");
     }
+}
+
+/// Pods of no policy, one address each from the ENIConfig's subnet.
+const FILLER: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: filler, namespace: test-namespace}
+spec:
+  replicas: 30
+  selector: {matchLabels: {app: filler}}
+  template:
+    metadata: {labels: {app: filler}}
+    spec:
+      containers: [{name: web, image: public.ecr.aws/nginx/nginx:1.27}]
+";
+
+/// Intra subnets of /28 (11 usable addresses each), then the nodegroup scaled from 1 to 4 nodes
+/// and a workload for them: the nodes could run the pods, the intra subnets cannot address them
+/// (each node's trunk and pod ENI take an address of its zone's intra subnet first). Only
+/// `addresses` fails, naming the pods without an IP; `headroom` warns about the exhausted
+/// subnet, and EC2 agrees it is full.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_names_a_nodegroup_scaled_beyond_its_intra_subnets() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let small = |t: String| t.replace("prefix: 24, start: 1", "prefix: 28, start: 1").replace("{min: 1, desired: 1, max: 2}", "{min: 1, desired: 1, max: 4}");
+    let stack = reference_variant(&eksnet, "small-intra", "SmallIntra", small);
+    let applied = eksnet.run(&["-f", &stack, "apply", "--auto-approve", "--verify"]).ok();
+    assert!(applied.stdout.contains("Verified: 8 passed, 0 failed, 0 warning(s)."), "{}", applied.stdout);
+
+    let stack = reference_variant(&eksnet, "small-intra", "SmallIntra", |t| small(t).replace("desired: 1, max: 4", "desired: 4, max: 4"));
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    let kubeconfig = eksnet.path("kubeconfig");
+    eksnet.run(&["-f", &stack, "kubeconfig", "--write", kubeconfig.to_str().unwrap()]).ok();
+    kubectl_stdin(&cloud, &kubeconfig, &["apply", "-f", "-"], FILLER);
+
+    let (code, report) = verify(&eksnet, &stack);
+    assert_eq!((code, failed(&report)), (1, vec!["addresses".to_string()]), "{report:#}");
+    let addresses = check(&report, "addresses");
+    assert!(addresses["evidence"].as_str().unwrap().contains("test-namespace/filler-"), "{addresses:#}");
+    assert!(addresses["evidence"].as_str().unwrap().contains("has no IP (Pending)"), "{addresses:#}");
+    let headroom = check(&report, "headroom");
+    assert_eq!(headroom["status"], "warn", "{headroom:#}");
+    assert!(headroom["evidence"].as_str().unwrap().contains("has 0 of 11 addresses free"), "{headroom:#}");
+    assert!(headroom["remedy"].as_str().unwrap().contains("subnets.intra"), "{headroom:#}");
+    assert_eq!(check(&report, "nodes")["status"], "pass", "{report:#}");
+
+    let outputs: Value = serde_json::from_str(&eksnet.run(&["-f", &stack, "output", "--json"]).ok().stdout).unwrap();
+    let intra: Vec<String> = outputs["intra_subnet_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let ec2 = cloud.ec2(REGION).await;
+    let subnets = ec2.describe_subnets().set_subnet_ids(Some(intra)).send().await.unwrap();
+    assert!(subnets.subnets().iter().any(|s| s.available_ip_address_count() == Some(0)), "{subnets:#?}");
+
+    // Fewer pods: the addresses come back and verify passes again.
+    kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "patch", "deployment/filler", "-p", r#"{"spec":{"replicas":2}}"#]);
+    let (code, report) = verify(&eksnet, &stack);
+    assert_eq!((code, failed(&report)), (0, vec![]), "{report:#}");
 }
