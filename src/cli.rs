@@ -207,6 +207,10 @@ pub struct PlanArgs {
     /// for a day); `EKSNET_COST=off` does the same.
     #[arg(long)]
     pub no_cost: bool,
+    /// Plan ADDRESS as replaced although nothing about it changed (Terraform's `-replace`),
+    /// e.g. to roll a nodegroup's nodes; what depends on its id is replaced with it. Repeatable.
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["destroy", "refresh_only"])]
+    pub replace: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +258,10 @@ pub struct ApplyArgs {
     /// After a successful apply, run `eksnet verify`; its result is the exit code.
     #[arg(long, conflicts_with = "refresh_only")]
     pub verify: bool,
+    /// Replace ADDRESS although nothing about it changed (Terraform's `-replace`), e.g. to roll
+    /// a nodegroup's nodes; what depends on its id is replaced with it. Repeatable.
+    #[arg(long, value_name = "ADDRESS", conflicts_with_all = ["plan_file", "refresh_only"])]
+    pub replace: Vec<String>,
 }
 
 fn parse_ttl(text: &str) -> Result<String, String> {

@@ -186,6 +186,8 @@ pub struct Inputs<'a> {
     pub state: Option<&'a State>,
     pub observed: &'a BTreeMap<Address, Observed>,
     pub destroy: bool,
+    /// Addresses replaced although unchanged (`--replace`).
+    pub replace: &'a [Address],
 }
 
 /// The first in-place update its kind refuses (`Schema::check_update`, e.g. an EKS
@@ -238,6 +240,8 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
                         format!("{} changed", forcing.iter().map(|d| d.attribute.as_str()).collect::<Vec<_>>().join(", "))
                     };
                     (Action::Replace, Some(reason))
+                } else if inputs.replace.contains(address) {
+                    (Action::Replace, Some("--replace asks for it".to_string()))
                 } else if diffs.is_empty() {
                     (Action::NoOp, None)
                 } else {

@@ -22,6 +22,10 @@ pub(super) struct How {
     pub allow_destroy_cluster: bool,
     /// `apply --ttl`: the stack's lifetime from now, or `never`.
     pub ttl: Option<String>,
+    /// `apply --replace ADDRESS`: replaced although unchanged.
+    pub replace: Vec<String>,
+    /// The saved plan being applied, as the user named it.
+    pub plan_file: Option<PathBuf>,
 }
 
 pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
@@ -83,7 +87,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
 async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<(i32, Option<String>)> {
     let from_stack = saved.is_none();
     let Target { name, region, stack, store, .. } = target;
-    let How { approved, mode, take_over, allow_destroy_cluster, ttl } = how;
+    let How { approved, mode, take_over, allow_destroy_cluster, ttl, replace, plan_file } = how;
     let destroy = mode == Mode::Destroy;
     let mut state = match store.load().await? {
         Some(state) => state,
@@ -101,7 +105,7 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
         if moved {
             return Err(help(
                 format!("the saved plan is stale: it was made against state serial {} but the state is now at serial {}", p.state_serial, state.serial),
-                "run `eksnet plan --out FILE` again and apply the new plan",
+                format!("run `eksnet plan --out {}` again and apply the new plan", saved_name(plan_file.as_deref())),
             ));
         }
     }
@@ -157,7 +161,8 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
     let plan = match saved {
         Some(p) => p,
         None => {
-            let mut p = make_plan(&aws, &Inputs { stack: name, desired: &desired, state: Some(&state), observed: &observed, destroy });
+            let replace = replacing(&replace, &desired, &observed)?;
+            let mut p = make_plan(&aws, &Inputs { stack: name, desired: &desired, state: Some(&state), observed: &observed, destroy, replace: &replace });
             p.region = region.clone();
             p.account = aws.account().await;
             p.backend = target.backend.clone();
@@ -261,4 +266,9 @@ fn report(outcomes: &Outcomes) {
             eprintln!("  {} {address}", verb.doing());
         }
     }
+}
+
+/// The saved plan's file as the user may name it again in a command.
+fn saved_name(path: Option<&Path>) -> String {
+    path.map_or_else(|| "FILE".to_string(), |p| shell_word(&p.display().to_string()))
 }

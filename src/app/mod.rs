@@ -14,7 +14,7 @@ mod verify;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -36,7 +36,7 @@ use crate::state::{State, StateFile};
 use crate::ui::Printer;
 use apply::{How, Mode, Target, apply_command, apply_locked};
 use cluster::{graph_command, kubeconfig_command, token_command};
-use plan::{plan_command, render_plan};
+use plan::{plan_command, render_plan, replacing};
 use state::{output_command, state_command};
 use suggest::{Suggest, shell_word};
 
@@ -120,6 +120,8 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
                 take_over: args.take_over,
                 allow_destroy_cluster: args.allow_destroy_cluster,
                 ttl: args.ttl.clone(),
+                replace: args.replace.clone(),
+                plan_file: args.plan_file.clone(),
             };
             let runtime = runtime()?;
             let code = runtime.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))?;
@@ -133,7 +135,15 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Destroy(args) => {
             // `destroy` is the explicit wish to delete everything, the cluster included.
             // --from-tags: the stack's objects are found by their tags whatever state made them.
-            let how = How { approved: args.confirm.auto_approve, mode: Mode::Destroy, take_over: args.from_tags, allow_destroy_cluster: true, ttl: None };
+            let how = How {
+                approved: args.confirm.auto_approve,
+                mode: Mode::Destroy,
+                take_over: args.from_tags,
+                allow_destroy_cluster: true,
+                ttl: None,
+                replace: vec![],
+                plan_file: None,
+            };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
         Command::Verify(args) => runtime()?.block_on(verify::verify_command(g, args.format, printer)),

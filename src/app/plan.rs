@@ -26,7 +26,11 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     }
     let mut desired = if args.destroy { desired } else { expiring(desired, &requested_expiry(&stack, None), &observed) };
     let (upgrade, warnings) = if args.destroy { (None, vec![]) } else { upgrade_step(&aws, &mut desired, &observed).await };
-    let mut plan = make_plan(&aws, &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy });
+    let replace = replacing(&args.replace, &desired, &observed)?;
+    let mut plan = make_plan(
+        &aws,
+        &Inputs { stack: &stack.name, desired: &desired, state: state.as_ref(), observed: &observed, destroy: args.destroy, replace: &replace },
+    );
     plan.region = stack.region.clone();
     plan.account = aws.account().await;
     plan.backend = stack.backend.clone();
@@ -76,4 +80,30 @@ pub(super) fn render_plan(plan: &Plan, format: Format, printer: Printer) -> anyh
         Format::Json => format!("{}\n", serde_json::to_string_pretty(&crate::plan::json(plan))?),
         Format::Markdown => crate::render::markdown::render(plan, &Default::default()),
     })
+}
+
+/// `--replace ADDRESS`, each an address of the stack that exists: one the stack does not have
+/// gets the addresses it may have meant; one not made yet has nothing to replace.
+pub(super) fn replacing(written: &[String], desired: &[Desired], observed: &BTreeMap<Address, Observed>) -> anyhow::Result<Vec<Address>> {
+    let known: Vec<String> = desired.iter().map(|d| d.address.to_string()).collect();
+    written
+        .iter()
+        .map(|w| {
+            let address = Address::parse(w).filter(|a| desired.iter().any(|d| d.address == *a));
+            let Some(address) = address else {
+                let meant: Vec<String> = crate::closest::addresses(w, &known).into_iter().take(4).map(|a| format!("`{a}`")).collect();
+                let list = "`eksnet graph` shows every address of the stack";
+                let fix = match meant.as_slice() {
+                    [] => list.to_string(),
+                    [one] => format!("did you mean {one}? {list}"),
+                    many => format!("did you mean one of {}? {list}", many.join(", ")),
+                };
+                return Err(help(format!("--replace {w}: the stack has no such address"), fix));
+            };
+            if !observed.contains_key(&address) {
+                return Err(help(format!("--replace {w}: it does not exist yet, so there is nothing to replace"), "leave --replace out: apply creates it"));
+            }
+            Ok(address)
+        })
+        .collect()
 }

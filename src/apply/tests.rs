@@ -103,7 +103,7 @@ impl Bench {
         if sync(&mut state, &observed, &desired) {
             self.store.save(&mut state).await.expect("the state is written");
         }
-        let plan = plan(&self.cloud, &Inputs { stack: STACK, desired: &desired, state: Some(&state), observed: &observed, destroy: false });
+        let plan = plan(&self.cloud, &Inputs { stack: STACK, desired: &desired, state: Some(&state), observed: &observed, destroy: false, replace: &[] });
         let run = Run { provider: &self.cloud, reporter: &Silent, store: &self.store, parallelism };
         let (state, outcomes) = run.execute(&plan, state, &observed).await;
         Ok(Applied { plan, state, failures: outcomes.failures, held: outcomes.held })

@@ -93,7 +93,7 @@ impl Reference {
     }
 
     pub fn plan(&self, state: Option<&State>, observed: &BTreeMap<Address, Observed>, destroy: bool) -> Plan {
-        let inputs = Inputs { stack: &self.name, desired: &self.desired, state, observed, destroy };
+        let inputs = Inputs { stack: &self.name, desired: &self.desired, state, observed, destroy, replace: &[] };
         let mut p = plan(&self.aws, &inputs);
         p.region = self.region.clone();
         // localcloud's account, as STS GetCallerIdentity names it.

@@ -476,8 +476,10 @@ fn value(v: &Value) -> String {
     }
 }
 
-/// The diagram block, if one fits: the whole graph, else only the changes and their
-/// neighbours, else none.
+/// The diagram block, if one fits. A plan that builds (every resource created, or destroyed)
+/// shows the whole graph; a plan that changes some resources of a running stack shows those and
+/// their direct neighbours, which is what a reviewer needs; either falls back to the smaller
+/// picture, else none.
 fn diagram(plan: &Plan, room: usize) -> Option<String> {
     if !plan.has_changes() {
         return None;
@@ -497,9 +499,13 @@ fn diagram(plan: &Plan, room: usize) -> Option<String> {
         (block.len() <= room).then_some(block)
     };
     // Collapsed: the per-AZ copies of a resource as one node, so the picture stays legible.
-    let all = Diagram::of_plan(plan, false).collapsed();
-    let some = Diagram::of_plan(plan, true).collapsed();
-    fits(&all, "").or_else(|| (some.node_count() < all.node_count()).then(|| fits(&some, ": the changes and their neighbours")).flatten())
+    // Reduced: no arrow that another path implies.
+    let all = Diagram::of_plan(plan, false).collapsed().reduced();
+    let some = Diagram::of_plan(plan, true).collapsed().reduced();
+    let smaller = some.node_count() < all.node_count();
+    let partial = plan.changes.iter().any(|c| c.action == Action::NoOp);
+    let changes = || smaller.then(|| fits(&some, ": the changes and their neighbours")).flatten();
+    if partial { changes().or_else(|| fits(&all, "")) } else { fits(&all, "").or_else(changes) }
 }
 
 fn footer(plan: &Plan) -> String {

@@ -56,6 +56,41 @@ impl Diagram {
         d
     }
 
+    /// Drops the edges another path implies (a transitive reduction): `vpc → subnet → table`
+    /// says that the table comes after the VPC, so `vpc → table` is left out. The order a reader
+    /// sees stays the same, with a fraction of the arrows. (`eksnet graph` keeps every edge, as
+    /// its DOT output does; the plan's picture for reviewers is reduced.)
+    pub fn reduced(mut self) -> Diagram {
+        self.reduce();
+        self
+    }
+
+    fn reduce(&mut self) {
+        let edges: Vec<(usize, usize)> = self.edges.iter().copied().collect();
+        for (from, to) in edges {
+            self.edges.remove(&(from, to));
+            if !self.reaches(from, to) {
+                self.edges.insert((from, to));
+            }
+        }
+    }
+
+    fn reaches(&self, from: usize, to: usize) -> bool {
+        let mut seen = BTreeSet::from([from]);
+        let mut stack = vec![from];
+        while let Some(n) = stack.pop() {
+            for &(_, next) in self.edges.range((n, 0)..(n + 1, 0)) {
+                if next == to {
+                    return true;
+                }
+                if seen.insert(next) {
+                    stack.push(next);
+                }
+            }
+        }
+        false
+    }
+
     fn add_edges<'a>(&mut self, edges: impl Iterator<Item = (&'a Address, &'a Address)>) {
         let index: HashMap<&str, usize> = self.nodes.iter().enumerate().map(|(i, (a, _))| (a.as_str(), i)).collect();
         for (from, to) in edges {
@@ -300,6 +335,31 @@ mod tests {
         let text = Diagram::of_plan(&p, false).collapsed().render();
         assert!(text.starts_with("flowchart LR\n  n0[\"= vpc.main\"]\n  n1[\"-/+ subnet.intra ×3 (1 -/+, 1 +, 1 =)\"]\n  n0 --> n1\n"), "{text}");
         assert!(text.ends_with("  class n0 noop\n  class n1 replace\n"), "{text}");
+    }
+
+    #[test]
+    fn edges_another_path_implies_are_left_out() {
+        let p = plan(
+            vec![
+                change("vpc.main", Action::Create, &[]),
+                change("subnet.a", Action::Create, &[]),
+                change("route_table.a", Action::Create, &[]),
+                change("route_table_association.a", Action::Create, &[]),
+            ],
+            vec![
+                desired("vpc.main", &[]),
+                desired("subnet.a", &["vpc.main"]),
+                desired("route_table.a", &["vpc.main"]),
+                desired("route_table_association.a", &["subnet.a", "route_table.a", "vpc.main"]),
+            ],
+        );
+        let d = Diagram::of_plan(&p, false);
+        assert_eq!(d.edge_count(), 5, "every edge before the reduction");
+        let d = d.reduced();
+        // vpc → association is implied by vpc → subnet → association.
+        assert_eq!(d.edge_count(), 4);
+        assert!(!d.render().contains("n0 --> n3"), "{}", d.render());
+        assert!(d.render().contains("n1 --> n3") && d.render().contains("n2 --> n3"), "{}", d.render());
     }
 
     #[test]

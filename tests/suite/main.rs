@@ -16,6 +16,7 @@ mod ownership;
 mod polling;
 mod refresh;
 mod remote_state;
+mod replace;
 mod review;
 mod saved_plan;
 mod secrets;

@@ -36,7 +36,11 @@ fn saved_plan_is_executed_as_saved_and_refused_when_stale() {
     // The state moved on since the plan was made: refused, nothing done.
     let stale = eksnet.run(&["-f", &stack, "apply", &plan_path]);
     assert_eq!(stale.code, 1);
-    assert!(stale.stderr.contains("the saved plan is stale") && stale.stderr.contains(&format!("`eksnet -f {stack} plan --out FILE`")), "{}", stale.stderr);
+    assert!(
+        stale.stderr.contains("the saved plan is stale") && stale.stderr.contains(&format!("`eksnet -f {stack} plan --out {plan_path}`")),
+        "{}",
+        stale.stderr
+    );
 
     // A lock held by a live process stops a second run at once, naming the holder.
     let state = eksnet.path(".eksnet/cni-custom-networking-demo.state.json");
