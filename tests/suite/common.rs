@@ -209,6 +209,30 @@ impl Eksnet {
         Out { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
     }
 
+    /// A shell command line (`sh -c`) as a user types it, `eksnet` on the PATH, in the working
+    /// directory and with the cloud's environment.
+    pub fn shell(&self, line: &str) -> Out {
+        let bin = std::env::var_os("EKSNET_BIN").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_BIN_EXE_eksnet").into());
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink(&bin, dir.path().join("eksnet")).expect("link eksnet");
+        let path = std::env::join_paths(std::iter::once(dir.path().to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())))
+            .expect("PATH");
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(line)
+            .current_dir(self.work.path())
+            .env("PATH", path)
+            .env("CI", "true")
+            .env("NO_COLOR", "1")
+            .env("EKSNET_COST", "off")
+            .env_remove("EKSNET_REGION");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("sh runs");
+        Out { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.work.path().join(rel)
     }

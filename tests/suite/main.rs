@@ -4,6 +4,7 @@
 mod common;
 mod cost;
 mod crash;
+mod docs;
 mod eks;
 mod failsafe;
 mod faults;
