@@ -3,7 +3,8 @@
 //! stacks and templates, unless the line before its fence says why not
 //! (`<!-- docs-test: skip … -->`, e.g. a block about the reader's own stack file). Each line must
 //! succeed, and what its comment promises is checked where it is a figure: `39 to add`, or
-//! `# 0: …` after `echo $?`.
+//! `# 0: …` after `echo $?`. The example workflows of examples/github-actions/ run their steps
+//! through scripts/run-workflow, as GitHub would, against localcloud.
 
 use std::path::{Path, PathBuf};
 
@@ -117,4 +118,33 @@ fn skipped_blocks_say_why() {
         let reason = marker.split("skip").nth(1).unwrap_or_default().trim_end_matches("-->").trim();
         assert!(!reason.is_empty(), "{}:{}: a skipped block names its reason: {marker}", b.file, b.line);
     }
+}
+
+#[test]
+fn the_example_workflows_run_against_localcloud() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    let workflow = |file: &str, args: &str| {
+        let script = repo().join("scripts/run-workflow").display().to_string();
+        let path = repo().join("examples/github-actions").join(file).display().to_string();
+        let out = eksnet.shell(&format!("{script} {path} {args}"));
+        assert_eq!(out.code, 0, "{file} {args}\nstdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+        // The steps' own output goes to either stream, as on a runner.
+        format!("{}{}", out.stdout, out.stderr)
+    };
+    // A pull request: the plan is made and kept; nothing is applied.
+    let pr = workflow("plan-and-apply.yml", "--event pull_request --ref refs/pull/7/merge");
+    assert!(pr.contains("job plan: succeeded") && pr.contains("job apply: skipped (if)"), "{pr}");
+    assert_eq!(cloud.changes(), 0, "a pull request changes nothing");
+    // The merge to main: the apply job applies exactly the plan job's saved plan.
+    let main = workflow("plan-and-apply.yml", "--event push --ref refs/heads/main");
+    assert!(main.contains("fetched artifact eksnet-plan-") && main.contains("Apply complete") && main.contains("job apply: succeeded"), "{main}");
+    // The ephemeral cluster: its own copy applied, tested with kubectl, destroyed.
+    let ephemeral = workflow("ephemeral-cluster.yml", "--event schedule");
+    for step in ["Make the stack copy: running", "Apply: running", "Test: running", "Destroy: running", "job test: succeeded"] {
+        assert!(ephemeral.contains(step), "{step}:\n{ephemeral}");
+    }
+    assert!(ephemeral.contains("Destroy complete") && ephemeral.contains("100.64."), "{ephemeral}");
+    let sweep = workflow("sweep.yml", "--event schedule");
+    assert!(sweep.contains("job sweep: succeeded"), "{sweep}");
 }
