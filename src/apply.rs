@@ -322,6 +322,7 @@ impl<P: Provider> Run<'_, P> {
     /// skipped, not reported).
     pub async fn execute(&self, plan: &Plan, state: State, observed: &BTreeMap<Address, Observed>) -> (State, Outcomes) {
         let (steps, deps) = schedule(plan);
+        self.reporter.planned(&steps.iter().map(|s| (s.address.clone(), s.verb)).collect::<Vec<_>>());
         let state = Mutex::new(state);
         let desired: HashMap<&Address, &Desired> = plan.desired.iter().map(|d| (&d.address, d)).collect();
         let (sink, mut said) = tokio::sync::mpsc::unbounded_channel::<(usize, String)>();

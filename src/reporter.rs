@@ -1,7 +1,7 @@
 //! How the engine tells the outside world what it is doing. The engine never prints; the
 //! binary's UI (`ui.rs`) implements this trait.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::address::Address;
 
@@ -39,6 +39,77 @@ pub trait Reporter: Send + Sync {
     /// What a running step waits on (a retry, a poll): said often; the reporter decides how
     /// often to show it.
     fn progress(&self, address: &Address, verb: Verb, message: &str);
+    /// The steps about to run, in the order they are planned (for an overall status line).
+    fn planned(&self, _steps: &[(Address, Verb)]) {}
+}
+
+/// Where a run stands, for the status line: `12/37 done · 3 in flight · eks_cluster.main:
+/// waiting for … (4m; usually over by 12m, at most 30m) · next: eks_addon.vpc_cni, …`.
+#[derive(Debug, Default)]
+pub struct Tally {
+    total: usize,
+    done: usize,
+    /// Running steps: key, when it started, what it last said.
+    running: Vec<(String, Instant, Option<String>)>,
+    /// Steps not started yet, in plan order.
+    pending: Vec<String>,
+}
+
+fn key(address: &Address, verb: Verb) -> String {
+    match verb {
+        Verb::Delete => format!("{address} (destroy)"),
+        _ => address.to_string(),
+    }
+}
+
+impl Tally {
+    pub fn new(steps: &[(Address, Verb)]) -> Tally {
+        Tally { total: steps.len(), pending: steps.iter().map(|(a, v)| key(a, *v)).collect(), ..Tally::default() }
+    }
+
+    pub fn started(&mut self, address: &Address, verb: Verb) {
+        let k = key(address, verb);
+        self.pending.retain(|p| *p != k);
+        self.running.push((k, Instant::now(), None));
+    }
+
+    pub fn finished(&mut self, address: &Address, verb: Verb) {
+        let k = key(address, verb);
+        self.running.retain(|(r, _, _)| *r != k);
+        self.done += 1;
+    }
+
+    pub fn said(&mut self, address: &Address, verb: Verb, message: &str) {
+        let k = key(address, verb);
+        if let Some(r) = self.running.iter_mut().find(|(r, _, _)| *r == k) {
+            r.2 = Some(message.to_string());
+        }
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.done >= self.total
+    }
+
+    /// The line: counts, the longest-running step with what it waits on, what comes next.
+    pub fn line(&self) -> String {
+        let mut parts = vec![format!("{}/{} done", self.done, self.total)];
+        if !self.running.is_empty() {
+            parts.push(format!("{} in flight", self.running.len()));
+        }
+        if let Some((k, since, said)) = self.running.iter().min_by_key(|(_, since, _)| *since) {
+            parts.push(match said {
+                Some(said) => format!("{k}: {said}"),
+                None => format!("{k} {}", seconds(since.elapsed())),
+            });
+        }
+        if !self.pending.is_empty() {
+            let shown: Vec<&str> = self.pending.iter().take(3).map(String::as_str).collect();
+            let more = self.pending.len() - shown.len();
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            parts.push(format!("next: {}{more}", shown.join(", ")));
+        }
+        parts.join(" · ")
+    }
 }
 
 /// A reporter that says nothing (the engine tests).
@@ -85,6 +156,30 @@ pub fn seconds(d: Duration) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_line_counts_and_names_the_longest_wait_and_what_is_next() {
+        let a = |s: &str| Address::parse(s).unwrap();
+        let steps: Vec<(Address, Verb)> = ["vpc.main", "eks_cluster.main", "subnet.a", "eks_addon.vpc_cni", "eks_nodegroup.default", "k8s_manifest.ns"]
+            .iter()
+            .map(|s| (a(s), Verb::Create))
+            .collect();
+        let mut t = Tally::new(&steps);
+        assert_eq!(t.line(), "0/6 done · next: vpc.main, eks_cluster.main, subnet.a and 3 more");
+        t.started(&a("vpc.main"), Verb::Create);
+        t.finished(&a("vpc.main"), Verb::Create);
+        t.started(&a("eks_cluster.main"), Verb::Create);
+        t.started(&a("subnet.a"), Verb::Create);
+        t.said(&a("eks_cluster.main"), Verb::Create, "waiting for CREATING to end (4m; usually over by 12m, at most 30m)");
+        assert_eq!(
+            t.line(),
+            "1/6 done · 2 in flight · eks_cluster.main: waiting for CREATING to end (4m; usually over by 12m, at most 30m) · next: eks_addon.vpc_cni, \
+             eks_nodegroup.default, k8s_manifest.ns"
+        );
+        assert!(!t.is_over());
+    }
+
     #[test]
     fn converts_days_to_dates() {
         assert_eq!(super::civil_from_days(0), (1970, 1, 1));

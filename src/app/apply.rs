@@ -211,7 +211,7 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
     let run = Run { provider: &aws, reporter: reporter.as_ref(), store, parallelism: usize::from(g.parallelism) };
     let started = std::time::Instant::now();
     crate::interrupt::changing(true);
-    let (_state, outcomes) = run.execute(&plan, state, &observed).await;
+    let (after, outcomes) = run.execute(&plan, state, &observed).await;
     crate::interrupt::changing(false);
     let s = plan.summary();
     if let Some(code) = crate::interrupt::requested() {
@@ -233,6 +233,9 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
     if outcomes.ok() {
         let verb = if destroy { "Destroy" } else { "Apply" };
         eprintln!("{verb} complete in {:.1}s: {} added, {} changed, {} destroyed.", started.elapsed().as_secs_f64(), s.add, s.change, s.destroy);
+        if !destroy && next.is_none() && plan.has_changes() {
+            what_now(g, &after);
+        }
         Ok((0, next))
     } else {
         report(&outcomes);
@@ -271,4 +274,19 @@ fn report(outcomes: &Outcomes) {
 /// The saved plan's file as the user may name it again in a command.
 fn saved_name(path: Option<&Path>) -> String {
     path.map_or_else(|| "FILE".to_string(), |p| shell_word(&p.display().to_string()))
+}
+
+/// After an apply: the stack's outputs (as `eksnet output` prints them) and how to reach the
+/// cluster with kubectl.
+fn what_now(g: &Global, state: &State) {
+    let outputs = crate::outputs::outputs(state, &g.stack.display().to_string());
+    if !outputs.is_empty() {
+        println!("\nOutputs:\n");
+        for (k, v) in &outputs {
+            println!("{k} = {v}");
+        }
+    }
+    if state.resources.keys().any(|a| a.kind == "eks_cluster") {
+        eprintln!("\nkubectl: `{}` adds the cluster to your kubeconfig.", Suggest::new(g).command("kubeconfig"));
+    }
 }
