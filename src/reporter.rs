@@ -90,16 +90,17 @@ impl Tally {
         self.done >= self.total
     }
 
-    /// The line: counts, the longest-running step with what it waits on, what comes next.
-    pub fn line(&self) -> String {
+    /// The line: counts, the longest-running step with what it waits on (unless a spinner of
+    /// its own shows that: `said` false), what comes next.
+    pub fn line(&self, said: bool) -> String {
         let mut parts = vec![format!("{}/{} done", self.done, self.total)];
         if !self.running.is_empty() {
             parts.push(format!("{} in flight", self.running.len()));
         }
-        if let Some((k, since, said)) = self.running.iter().min_by_key(|(_, since, _)| *since) {
-            parts.push(match said {
-                Some(said) => format!("{k}: {said}"),
-                None => format!("{k} {}", seconds(since.elapsed())),
+        if let Some((k, since, message)) = self.running.iter().min_by_key(|(_, since, _)| *since) {
+            parts.push(match message {
+                Some(message) if said => format!("{k}: {message}"),
+                _ => format!("longest: {k} {}", minutes(since.elapsed())),
             });
         }
         if !self.pending.is_empty() {
@@ -150,6 +151,12 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `4m12s`, `19s`: an elapsed time at a glance.
+pub fn minutes(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{s}s") }
+}
+
 pub fn seconds(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
@@ -166,14 +173,16 @@ mod tests {
             .map(|s| (a(s), Verb::Create))
             .collect();
         let mut t = Tally::new(&steps);
-        assert_eq!(t.line(), "0/6 done · next: vpc.main, eks_cluster.main, subnet.a and 3 more");
+        assert_eq!(t.line(true), "0/6 done · next: vpc.main, eks_cluster.main, subnet.a and 3 more");
         t.started(&a("vpc.main"), Verb::Create);
         t.finished(&a("vpc.main"), Verb::Create);
         t.started(&a("eks_cluster.main"), Verb::Create);
         t.started(&a("subnet.a"), Verb::Create);
         t.said(&a("eks_cluster.main"), Verb::Create, "waiting for CREATING to end (4m; usually over by 12m, at most 30m)");
+        assert!(t.line(false).starts_with("1/6 done · 2 in flight · longest: eks_cluster.main 0s · next: "), "{}", t.line(false));
+        assert_eq!(minutes(Duration::from_secs(252)), "4m12s");
         assert_eq!(
-            t.line(),
+            t.line(true),
             "1/6 done · 2 in flight · eks_cluster.main: waiting for CREATING to end (4m; usually over by 12m, at most 30m) · next: eks_addon.vpc_cni, \
              eks_nodegroup.default, k8s_manifest.ns"
         );

@@ -74,7 +74,7 @@ impl Lines {
         change(tally);
         if !tally.is_over() && written.elapsed() >= STATUS_EVERY {
             *written = std::time::Instant::now();
-            eprintln!("{} status: {}", timestamp(), tally.line());
+            eprintln!("{} status: {}", timestamp(), tally.line(true));
         }
     }
 }
@@ -136,7 +136,7 @@ impl Bars {
         if tally.is_over() {
             bar.finish_and_clear();
         } else {
-            bar.set_message(tally.line());
+            bar.set_message(tally.line(false));
         }
     }
 }
@@ -152,9 +152,10 @@ impl Drop for Bars {
 impl Reporter for Bars {
     fn planned(&self, steps: &[(Address, Verb)]) {
         let bar = self.multi.add(ProgressBar::new_spinner());
-        bar.set_style(ProgressStyle::with_template("{msg} · {elapsed}").expect("valid template"));
+        // Cut to the terminal's width: one line that stays one line.
+        bar.set_style(ProgressStyle::with_template("[{elapsed}] {wide_msg}").expect("valid template"));
         let tally = Tally::new(steps);
-        bar.set_message(tally.line());
+        bar.set_message(tally.line(false));
         bar.enable_steady_tick(Duration::from_millis(500));
         *self.status.lock().unwrap() = Some((tally, bar));
     }
@@ -165,7 +166,7 @@ impl Reporter for Bars {
             Some((_, status)) => self.multi.insert_before(status, ProgressBar::new_spinner()),
             None => self.multi.add(ProgressBar::new_spinner()),
         };
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("valid template"));
+        bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed}] {wide_msg}").expect("valid template"));
         bar.set_message(format!("{} {address}", verb.doing()));
         bar.enable_steady_tick(Duration::from_millis(120));
         self.bars.lock().unwrap().insert(address.to_string(), bar);
