@@ -120,6 +120,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
                 take_over: args.take_over,
                 allow_destroy_cluster: args.allow_destroy_cluster,
                 ttl: args.ttl.clone(),
+                force_upgrade: args.force_upgrade,
             };
             let runtime = runtime()?;
             let code = runtime.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))?;
@@ -133,7 +134,14 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Destroy(args) => {
             // `destroy` is the explicit wish to delete everything, the cluster included.
             // --from-tags: the stack's objects are found by their tags whatever state made them.
-            let how = How { approved: args.confirm.auto_approve, mode: Mode::Destroy, take_over: args.from_tags, allow_destroy_cluster: true, ttl: None };
+            let how = How {
+                approved: args.confirm.auto_approve,
+                mode: Mode::Destroy,
+                take_over: args.from_tags,
+                allow_destroy_cluster: true,
+                ttl: None,
+                force_upgrade: false,
+            };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
         Command::Verify(args) => runtime()?.block_on(verify::verify_command(g, args.format, printer)),
@@ -329,28 +337,115 @@ async fn preflight(aws: &Aws, stack: &Stack, plan: &mut Plan) -> anyhow::Result<
 }
 
 /// This run's part of a Kubernetes upgrade: the cluster and nodegroups pinned to the step's
-/// minor version (`upgrade.rs`), and every add-on's `addon_version` chosen for the cluster's
-/// version from what EKS offers (DescribeAddonVersions). Warnings for the plan: what could not
-/// be asked (the add-ons then keep their versions).
-async fn upgrade_step(aws: &Aws, desired: &mut [Desired], observed: &BTreeMap<Address, Observed>) -> (Option<crate::upgrade::Upgrade>, Vec<String>) {
+/// minor version (`upgrade.rs`), every add-on's `addon_version` chosen for the cluster's
+/// version from what EKS offers (DescribeAddonVersions) or as the stack pins it
+/// (`cni.addon_versions`), and a nodegroup's `release_version: latest` settled to the newest AMI
+/// release EKS publishes. Warnings for the plan: what could not be asked (the add-ons then keep
+/// their versions). A pinned add-on version EKS does not offer for the stack's Kubernetes
+/// version is refused in the stack's words, before any change.
+async fn upgrade_step(
+    aws: &Aws,
+    stack: &Stack,
+    desired: &mut [Desired],
+    observed: &BTreeMap<Address, Observed>,
+) -> anyhow::Result<(Option<crate::upgrade::Upgrade>, Vec<String>)> {
     let step = crate::upgrade::step_of(desired, observed);
     if let Some(step) = &step {
         crate::upgrade::pin(desired, step);
     }
     let mut warnings = vec![];
-    let Some(kubernetes) = crate::upgrade::cluster_version(desired) else { return (step, warnings) };
+    let Some(kubernetes) = crate::upgrade::cluster_version(desired) else { return Ok((step, warnings)) };
+    let target = stack.cluster.as_ref().map_or(kubernetes.clone(), |c| c.version.clone());
+    let no_pins = BTreeMap::new();
+    let pins = stack.cluster.as_ref().map_or(&no_pins, |c| &c.cni.addon_versions);
+    let mut problems = vec![];
     for d in desired.iter_mut().filter(|d| d.address.kind == "eks_addon") {
         let Some(name) = d.attrs.get("addon_name").and_then(serde_json::Value::as_str).map(str::to_string) else { continue };
-        match aws.addon_versions(&name, &kubernetes).await {
-            Ok(crate::resources::AddonVersions { compatible, default: Some(default) }) => {
-                let current = observed.get(&d.address).and_then(|o| o.attrs.get("addon_version")?.as_str());
-                d.attrs.insert("addon_version".into(), serde_json::json!(crate::upgrade::addon_version(current, &compatible, &default)));
+        let pin = pins.get(&name);
+        let offered = aws.addon_versions(&name, &kubernetes).await;
+        // A pin is judged against the version the stack asks for, even in an earlier step of an
+        // upgrade: a wrong one is refused before the first step starts.
+        let at_target = match (&offered, pin) {
+            (_, None) => None,
+            (Ok(o), Some(_)) if kubernetes == target => Some(o.clone()),
+            (_, Some(_)) => aws.addon_versions(&name, &target).await.ok(),
+        };
+        if let (Some(pin), Some(at_target)) = (pin, &at_target)
+            && !at_target.compatible.contains(&pin.version)
+        {
+            problems.push(crate::upgrade::unoffered_pin(&stack.file, &name, pin, &target, at_target));
+            continue;
+        }
+        let current = observed.get(&d.address).and_then(|o| o.attrs.get("addon_version")?.as_str());
+        let chosen = match (offered, pin) {
+            (Ok(o), Some(pin)) if o.compatible.contains(&pin.version) => Some(pin.version.clone()),
+            (Ok(crate::resources::AddonVersions { compatible, default: Some(default) }), _) => {
+                Some(crate::upgrade::addon_version(current, &compatible, &default))
             }
-            Ok(_) => warnings.push(format!("EKS lists no default version of add-on {name} for Kubernetes {kubernetes}; it keeps its version")),
-            Err(e) => warnings.push(format!("could not read the versions of add-on {name} for Kubernetes {kubernetes} (it keeps its version): {e}")),
+            (Ok(_), _) => {
+                warnings.push(format!("EKS lists no default version of add-on {name} for Kubernetes {kubernetes}; it keeps its version"));
+                None
+            }
+            (Err(e), Some(pin)) => {
+                warnings.push(format!("could not check add-on {name} {} against the versions EKS offers for Kubernetes {kubernetes}: {e}", pin.version));
+                Some(pin.version.clone())
+            }
+            (Err(e), None) => {
+                warnings.push(format!("could not read the versions of add-on {name} for Kubernetes {kubernetes} (it keeps its version): {e}"));
+                None
+            }
+        };
+        if let Some(chosen) = chosen {
+            d.attrs.insert("addon_version".into(), serde_json::json!(chosen));
         }
     }
-    (step, warnings)
+    if !problems.is_empty() {
+        return Err(crate::diagnostic::Invalid(problems).into());
+    }
+    for d in desired.iter_mut().filter(|d| d.address.kind == "eks_nodegroup") {
+        let Some(release) = d.attrs.get("release_version").and_then(serde_json::Value::as_str).map(str::to_string) else { continue };
+        // A release is made for one Kubernetes version: in an earlier step of an upgrade the
+        // nodes take that step's newest release (UpdateNodegroupVersion's default).
+        let made_for = crate::upgrade::release_kubernetes(&release);
+        if release == "latest" {
+            let ami = d.attrs.get("ami_type").and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+            match aws.latest_release(&ami, &kubernetes).await {
+                Ok(Some(latest)) => {
+                    d.attrs.insert("release_version".into(), serde_json::json!(latest));
+                }
+                Ok(None) => {
+                    warnings.push(format!(
+                        "{}: eksnet does not know where EKS publishes the AMI releases of {ami}; `release_version: latest` is not followed",
+                        d.address
+                    ));
+                    d.attrs.remove("release_version");
+                }
+                Err(e) => {
+                    warnings.push(format!("{}: could not read the newest AMI release for Kubernetes {kubernetes} (the nodes keep theirs): {e}", d.address));
+                    d.attrs.remove("release_version");
+                }
+            }
+        } else if made_for.is_some_and(|v| v != kubernetes) {
+            d.attrs.remove("release_version");
+        }
+    }
+    Ok((step, warnings))
+}
+
+/// Newer AMI releases than the nodes run, for `plan --refresh-only`: (address, running, newest).
+/// Nothing moves until the stack says `release_version: latest` (or names the release).
+async fn available_releases(aws: &Aws, observed: &BTreeMap<Address, Observed>) -> Vec<(Address, String, String)> {
+    let mut out = vec![];
+    for (address, o) in observed.iter().filter(|(a, _)| a.kind == "eks_nodegroup") {
+        let text = |k: &str| o.attrs.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+        let (Some(version), Some(ami), Some(running)) = (text("version"), text("ami_type"), text("release_version")) else { continue };
+        if let Ok(Some(latest)) = aws.latest_release(&ami, &version).await
+            && crate::resources::release_key(&latest) > crate::resources::release_key(&running)
+        {
+            out.push((address.clone(), running, latest));
+        }
+    }
+    out
 }
 
 /// Releases the run's lock, warning when that fails.
