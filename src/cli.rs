@@ -251,6 +251,10 @@ pub struct ApplyArgs {
     /// the plan says so; docs/upgrades.md).
     #[arg(long, conflicts_with = "plan_file")]
     pub force_upgrade: bool,
+    /// Go ahead with a Kubernetes upgrade although one of EKS's upgrade insights for the next
+    /// version is ERROR (ListInsights; the plan shows them as warnings; docs/upgrades.md).
+    #[arg(long)]
+    pub ignore_insights: bool,
     /// Let an approved plan (--auto-approve, or a saved plan) delete or replace the EKS cluster,
     /// a nodegroup or the VPC. Without it such a plan needs the cluster's name typed on a
     /// terminal.

@@ -35,6 +35,10 @@ pub struct Upgrade {
     /// Nodegroups older than the control plane, brought to it before the control plane moves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lagging: Vec<String>,
+    /// EKS's upgrade insights for `step` that are ERROR (ListInsights): apply does not go ahead
+    /// without `--ignore-insights`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocking: Vec<String>,
 }
 
 /// The minor of `1.33`.
@@ -58,7 +62,7 @@ pub fn next_step(target: &str, cluster: Option<&str>, nodegroups: &[(String, Str
     }
     let lagging: Vec<String> = nodegroups.iter().filter(|(_, v)| minor(v).is_some_and(|m| m < c)).map(|(n, _)| n.clone()).collect();
     let step = if lagging.is_empty() { c + 1 } else { c };
-    Some(Upgrade { from: version(c), to: target.to_string(), step: version(step), then: (step + 1..=t).map(version).collect(), lagging })
+    Some(Upgrade { from: version(c), to: target.to_string(), step: version(step), then: (step + 1..=t).map(version).collect(), lagging, blocking: vec![] })
 }
 
 /// The step this run makes, read from what exists: the stack's cluster version against the

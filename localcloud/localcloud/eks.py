@@ -13,7 +13,7 @@ import time
 import urllib.parse
 import uuid
 
-from localcloud import ami_releases, addons as addon_lib
+from localcloud import ami_releases, addons as addon_lib, insights as insights_lib
 from localcloud import k8s_versions, pagination
 from localcloud import dataplane
 from localcloud.awserrors import AwsError, Response
@@ -47,6 +47,8 @@ ROUTES = [
     ("DELETE", r"/clusters/([^/]+)/addons/([^/]+)", "DeleteAddon"),
     ("POST", r"/clusters/([^/]+)/addons/([^/]+)/update", "UpdateAddon"),
     ("GET", r"/addons/supported-versions", "DescribeAddonVersions"),
+    ("POST", r"/clusters/([^/]+)/insights", "ListInsights"),
+    ("GET", r"/clusters/([^/]+)/insights/([^/]+)", "DescribeInsight"),
     ("GET", r"/addons/configuration-schemas", "DescribeAddonConfiguration"),
     ("GET", r"/clusters/([^/]+)/access-entries", "ListAccessEntries"),
     ("POST", r"/clusters/([^/]+)/access-entries", "CreateAccessEntry"),
@@ -800,6 +802,17 @@ class Eks:
             in_use(f"Addon {a.name} is already being deleted")
         a.begin("DELETING", self.profile.transition("addon.DELETING"), lambda: c.addons.pop(a.name, None))
         return ok({"addon": a.view()})
+
+    # --- insights (insights.py) ----------------------------------------------------
+    def op_ListInsights(self, region, args, body, query, multi):
+        c = self.cluster(region, args[0])
+        items, token = self._page(insights_lib.listed(c, (body or {}).get("filter") or {}), {**query, **(body or {})})
+        return ok({"insights": items, "nextToken": token})
+
+    def op_DescribeInsight(self, region, args, body, query, multi):
+        c = self.cluster(region, args[0])
+        found = insights_lib.described(c, args[1]) or not_found(f"No insight found for id: {args[1]}")
+        return ok({"insight": found})
 
     def op_DescribeAddonVersions(self, region, args, body, query, multi):
         found = addon_lib.describe_versions(query.get("addonName"), query.get("kubernetesVersion"))

@@ -321,3 +321,26 @@ def test_ami_releases_are_published_in_ssm_and_nodegroups_move_to_them(cloud):
     # No way back to an older release.
     err = error(eks.update_nodegroup_version, clusterName="demo", nodegroupName="ng", releaseVersion=first)["Error"]
     assert err["Code"] == "InvalidParameterException" and "rolled back" in err["Message"], err
+
+
+def test_upgrade_insights_error_for_the_next_version_warning_beyond(cloud):
+    """ListInsights / DescribeInsight: one "Deprecated APIs removed in Kubernetes vX" check per
+    version ahead; a finding is ERROR for N+1 and WARNING further (view-cluster-insights)."""
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    create_cluster(cloud, net)  # 1.31
+    eks.describe_cluster(name="demo")
+    listed = eks.list_insights(clusterName="demo")["insights"]
+    assert [(i["name"], i["kubernetesVersion"], i["insightStatus"]["status"]) for i in listed] == [
+        ("Deprecated APIs removed in Kubernetes v1.32", "1.32", "PASSING"),
+        ("Deprecated APIs removed in Kubernetes v1.33", "1.33", "PASSING")]
+    for version in ("1.32", "1.33"):
+        cloud.control("POST", "insights", {"cluster": "demo", "kubernetesVersion": version,
+                                           "usage": "/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas"})
+    found = eks.list_insights(clusterName="demo", filter={"statuses": ["ERROR", "WARNING"]})["insights"]
+    assert {i["kubernetesVersion"]: i["insightStatus"]["status"] for i in found} == {"1.32": "ERROR", "1.33": "WARNING"}
+    only = eks.list_insights(clusterName="demo", filter={"kubernetesVersions": ["1.32"], "categories": ["UPGRADE_READINESS"]})
+    [summary] = only["insights"]
+    insight = eks.describe_insight(clusterName="demo", id=summary["id"])["insight"]
+    assert insight["recommendation"] and insight["categorySpecificSummary"]["deprecationDetails"][0]["usage"].endswith("flowschemas")
+    assert error(eks.describe_insight, clusterName="demo", id="nope")["Error"]["Code"] == "ResourceNotFoundException"

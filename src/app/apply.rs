@@ -24,6 +24,8 @@ pub(super) struct How {
     pub ttl: Option<String>,
     /// `apply --force-upgrade`: nodegroup version updates may delete pods a budget protects.
     pub force_upgrade: bool,
+    /// `apply --ignore-insights`: an upgrade goes ahead despite an ERROR upgrade insight.
+    pub ignore_insights: bool,
 }
 
 pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
@@ -85,7 +87,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
 async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<(i32, Option<String>)> {
     let from_stack = saved.is_none();
     let Target { name, region, stack, store, .. } = target;
-    let How { approved, mode, take_over, allow_destroy_cluster, ttl, force_upgrade } = how;
+    let How { approved, mode, take_over, allow_destroy_cluster, ttl, force_upgrade, ignore_insights } = how;
     let destroy = mode == Mode::Destroy;
     let mut state = match store.load().await? {
         Some(state) => state,
@@ -178,6 +180,12 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
     };
     print!("{}", text::plan(&plan, &|c, t| printer.paint(c, t)));
     aws.set_force_upgrade(plan.force_upgrade);
+    if let Some(u) = plan.upgrade.as_ref().filter(|u| !u.blocking.is_empty() && !ignore_insights) {
+        return Err(help(
+            format!("EKS's upgrade insights for Kubernetes {} report ERROR: {}. Nothing was changed.", u.step, u.blocking.join(", ")),
+            "fix what the insights name (the warnings above say what EKS found and recommends), then apply again; to upgrade anyway, pass --ignore-insights",
+        ));
+    }
     if let Some(refused) = crate::plan::refused(&aws, &plan, &observed) {
         return Err(refused);
     }

@@ -121,6 +121,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
                 allow_destroy_cluster: args.allow_destroy_cluster,
                 ttl: args.ttl.clone(),
                 force_upgrade: args.force_upgrade,
+                ignore_insights: args.ignore_insights,
             };
             let runtime = runtime()?;
             let code = runtime.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))?;
@@ -141,6 +142,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
                 allow_destroy_cluster: true,
                 ttl: None,
                 force_upgrade: false,
+                ignore_insights: false,
             };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
@@ -349,11 +351,26 @@ async fn upgrade_step(
     desired: &mut [Desired],
     observed: &BTreeMap<Address, Observed>,
 ) -> anyhow::Result<(Option<crate::upgrade::Upgrade>, Vec<String>)> {
-    let step = crate::upgrade::step_of(desired, observed);
+    let mut step = crate::upgrade::step_of(desired, observed);
     if let Some(step) = &step {
         crate::upgrade::pin(desired, step);
     }
     let mut warnings = vec![];
+    // EKS's upgrade insights for the version this step moves the control plane to, as
+    // warnings; an ERROR one stops apply unless `--ignore-insights` (docs/upgrades.md).
+    let cluster_name = desired.iter().find(|d| d.address.kind == "eks_cluster").and_then(|d| d.attrs.get("name")?.as_str().map(str::to_string));
+    if let (Some(s), Some(cluster)) = (step.as_mut().filter(|s| s.lagging.is_empty()), cluster_name) {
+        match aws.upgrade_insights(&cluster, &s.step).await {
+            Ok(found) => {
+                for i in &found {
+                    let advice = i.recommendation.as_deref().map(|r| format!(" EKS recommends: {r}")).unwrap_or_default();
+                    warnings.push(format!("EKS upgrade insight for Kubernetes {}: {} is {}: {}{advice}", s.step, i.name, i.status, i.reason));
+                }
+                s.blocking = found.iter().filter(|i| i.is_error()).map(|i| i.name.clone()).collect();
+            }
+            Err(e) => warnings.push(format!("could not read EKS's upgrade insights for Kubernetes {} (ListInsights): {e}", s.step)),
+        }
+    }
     let Some(kubernetes) = crate::upgrade::cluster_version(desired) else { return Ok((step, warnings)) };
     let target = stack.cluster.as_ref().map_or(kubernetes.clone(), |c| c.version.clone());
     let no_pins = BTreeMap::new();

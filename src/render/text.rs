@@ -293,6 +293,13 @@ pub fn upgrade(plan: &Plan, u: &Upgrade) -> String {
     };
     let mut out =
         format!("Kubernetes upgrade {} → {}, one minor version at a time (EKS upgrades a control plane one minor version per update):\n", u.from, u.to);
+    if !u.blocking.is_empty() {
+        out.push_str(&format!(
+            "  EKS's upgrade insights for {} report ERROR ({}): apply stops unless --ignore-insights (the warnings below say why)\n",
+            u.step,
+            u.blocking.join(", ")
+        ));
+    }
     out.push_str(&format!("  {what}, in this order:\n"));
     out.push_str(&steps.concat());
     let rest = plan.changes.iter().filter(|c| c.action != Action::NoOp).count().saturating_sub(steps.len());

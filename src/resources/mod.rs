@@ -8,6 +8,7 @@ mod create_once;
 mod eks;
 pub mod expiring;
 mod fields;
+mod insights;
 mod instance_types;
 mod leftovers;
 mod session;

@@ -249,3 +249,46 @@ async fn a_budget_blocked_node_update_fails_and_goes_through_with_force_upgrade(
     let u = eks.describe_update().name(BUDGET).nodegroup_name("default").update_id(last).send().await.unwrap();
     assert!(u.update().unwrap().params().iter().any(|p| p.r#type().map(|t| t.as_str()) == Some("Force") && p.value() == Some("true")), "{u:?}");
 }
+
+/// EKS's upgrade insights for the next version show in the plan as warnings; an ERROR one stops
+/// apply before any change, and `--ignore-insights` goes ahead.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_upgrade_insight_stops_apply_unless_ignored() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    const INSIGHTS: &str = "InsightEKS";
+    let stack = reference_variant(&eksnet, "insight-demo", INSIGHTS, |t| t.replace("version: \"1.33\"", "version: \"1.32\""));
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    cloud.control(&[
+        "insight",
+        &serde_json::json!({"cluster": INSIGHTS, "kubernetesVersion": "1.33", "reason": "Deprecated API usage detected within last 30 days",
+            "recommendation": "Move FlowSchemas to flowcontrol.apiserver.k8s.io/v1", "usage": "/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas"})
+        .to_string(),
+    ]);
+    std::fs::write(&stack, std::fs::read_to_string(&stack).unwrap().replace("version: \"1.32\"", "version: \"1.33\"")).unwrap();
+
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok().stdout;
+    assert!(
+        plan.contains("EKS's upgrade insights for 1.33 report ERROR (Deprecated APIs removed in Kubernetes v1.33): apply stops unless --ignore-insights"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("EKS upgrade insight for Kubernetes 1.33: Deprecated APIs removed in Kubernetes v1.33 is ERROR: Deprecated API usage detected within last 30 days EKS recommends: Move FlowSchemas to flowcontrol.apiserver.k8s.io/v1"),
+        "{plan}"
+    );
+    let changes = cloud.changes();
+    let stopped = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(stopped.code, 1, "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("EKS's upgrade insights for Kubernetes 1.33 report ERROR: Deprecated APIs removed in Kubernetes v1.33. Nothing was changed."),
+        "{}",
+        stopped.stderr
+    );
+    assert!(stopped.stderr.contains("pass --ignore-insights"), "{}", stopped.stderr);
+    assert_eq!(cloud.changes(), changes, "nothing changed");
+
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve", "--ignore-insights"]).ok();
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    let c = eks.describe_cluster().name(INSIGHTS).send().await.unwrap();
+    assert_eq!(c.cluster().unwrap().version(), Some("1.33"));
+}
