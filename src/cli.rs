@@ -203,6 +203,11 @@ pub struct PlanArgs {
     /// `eksnet:lineage` tag names it): the plan marks them as this state's (docs/ownership.md).
     #[arg(long)]
     pub take_over: bool,
+    /// Let a nodegroup's version update delete the pods a PodDisruptionBudget protects, where
+    /// the drain would otherwise fail with PodEvictionFailure (UpdateNodegroupVersion `force`;
+    /// the plan says so; docs/upgrades.md).
+    #[arg(long)]
+    pub force_upgrade: bool,
     /// Leave out what the change costs per month (prices from AWS's Price List API, cached
     /// for a day); `EKSNET_COST=off` does the same.
     #[arg(long)]
@@ -245,6 +250,15 @@ pub struct ApplyArgs {
     /// state's (the plan shows it first; docs/ownership.md).
     #[arg(long, conflicts_with = "plan_file")]
     pub take_over: bool,
+    /// Let a nodegroup's version update delete the pods a PodDisruptionBudget protects, where
+    /// the drain would otherwise fail with PodEvictionFailure (UpdateNodegroupVersion `force`;
+    /// the plan says so; docs/upgrades.md).
+    #[arg(long, conflicts_with = "plan_file")]
+    pub force_upgrade: bool,
+    /// Go ahead with a Kubernetes upgrade although one of EKS's upgrade insights for the next
+    /// version is ERROR (ListInsights; the plan shows them as warnings; docs/upgrades.md).
+    #[arg(long)]
+    pub ignore_insights: bool,
     /// Let an approved plan (--auto-approve, or a saved plan) delete or replace the EKS cluster,
     /// a nodegroup or the VPC. Without it such a plan needs the cluster's name typed on a
     /// terminal.

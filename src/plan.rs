@@ -82,6 +82,10 @@ pub struct Plan {
     /// Made with `--take-over`: objects another state managed are adopted (docs/ownership.md).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub take_over: bool,
+    /// Made with `--force-upgrade`: nodegroup version updates are sent with `force`, deleting
+    /// pods a PodDisruptionBudget protects (docs/upgrades.md).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_upgrade: bool,
     /// What the stack costs per month before and after (absent with `--no-cost`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::Cost>,
@@ -293,6 +297,7 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
         backend: Default::default(),
         destruction,
         take_over: false,
+        force_upgrade: false,
         cost: None,
         warnings: vec![],
         upgrade: None,
@@ -494,6 +499,9 @@ pub fn json(plan: &Plan) -> Value {
         "cost": plan.cost,
         "warnings": plan.warnings,
     });
+    if plan.force_upgrade {
+        out["force_upgrade"] = serde_json::json!(true);
+    }
     if let Some(u) = &plan.upgrade {
         out["upgrade"] = serde_json::json!(u);
     }

@@ -35,6 +35,10 @@ pub struct Upgrade {
     /// Nodegroups older than the control plane, brought to it before the control plane moves.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lagging: Vec<String>,
+    /// EKS's upgrade insights for `step` that are ERROR (ListInsights): apply does not go ahead
+    /// without `--ignore-insights`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocking: Vec<String>,
 }
 
 /// The minor of `1.33`.
@@ -58,7 +62,7 @@ pub fn next_step(target: &str, cluster: Option<&str>, nodegroups: &[(String, Str
     }
     let lagging: Vec<String> = nodegroups.iter().filter(|(_, v)| minor(v).is_some_and(|m| m < c)).map(|(n, _)| n.clone()).collect();
     let step = if lagging.is_empty() { c + 1 } else { c };
-    Some(Upgrade { from: version(c), to: target.to_string(), step: version(step), then: (step + 1..=t).map(version).collect(), lagging })
+    Some(Upgrade { from: version(c), to: target.to_string(), step: version(step), then: (step + 1..=t).map(version).collect(), lagging, blocking: vec![] })
 }
 
 /// The step this run makes, read from what exists: the stack's cluster version against the
@@ -105,6 +109,30 @@ pub fn addon_version(current: Option<&str>, compatible: &[String], default: &str
     }
 }
 
+/// The Kubernetes minor version an AMI release is made for: `1.33.0-20250704` → `1.33`.
+pub fn release_kubernetes(release: &str) -> Option<String> {
+    let (kubernetes, _) = release.split_once('-')?;
+    let mut parts = kubernetes.split('.');
+    Some(format!("{}.{}", parts.next()?, parts.next()?))
+}
+
+/// A pinned add-on version EKS does not offer for the stack's Kubernetes version, in the
+/// stack's words: where the pin is written, the closest version offered, and all of them.
+pub fn unoffered_pin(
+    file: &str,
+    addon: &str,
+    pin: &crate::stack::Pinned,
+    kubernetes: &str,
+    offered: &crate::resources::AddonVersions,
+) -> crate::diagnostic::Diagnostic {
+    let listed = if offered.compatible.is_empty() { "none".to_string() } else { offered.compatible.join(", ") };
+    let default = offered.default.as_deref().map(|d| format!(" (default {d})")).unwrap_or_default();
+    let guess = crate::closest::did_you_mean(&pin.version, offered.compatible.iter().map(String::as_str)).map(|g| format!("{g} ")).unwrap_or_default();
+    crate::diagnostic::Diagnostic::new(file, pin.span.clone(), format!("EKS does not offer {addon} {} for Kubernetes {kubernetes}", pin.version)).hint(format!(
+        "{guess}EKS offers {listed}{default} for Kubernetes {kubernetes} (DescribeAddonVersions); pin one of them in `cni.addon_versions`, or remove the pin to follow the default"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +169,23 @@ mod tests {
         assert_eq!(addon_version(None, &compatible, "v1.19.6-eksbuild.1"), "v1.19.6-eksbuild.1");
         // kube-proxy made for 1.32 is not compatible with 1.33: it moves even to a "lower" build.
         assert_eq!(addon_version(Some("v1.32.6-eksbuild.13"), &["v1.33.3-eksbuild.11".into()], "v1.33.3-eksbuild.11"), "v1.33.3-eksbuild.11");
+    }
+
+    #[test]
+    fn an_unoffered_pin_names_its_place_and_what_exists() {
+        let pin = crate::stack::Pinned { version: "v1.33.3-eksbuild.9".into(), span: Some(crate::diagnostic::Span { line: 12, column: 17 }) };
+        let offered = crate::resources::AddonVersions {
+            compatible: vec!["v1.33.3-eksbuild.2".into(), "v1.33.0-eksbuild.1".into()],
+            default: Some("v1.33.3-eksbuild.2".into()),
+        };
+        let d = unoffered_pin("stack.yaml", "kube-proxy", &pin, "1.33", &offered);
+        let text = d.to_string();
+        assert!(text.starts_with("error: EKS does not offer kube-proxy v1.33.3-eksbuild.9 for Kubernetes 1.33\n  --> stack.yaml:12:17"), "{text}");
+        assert!(
+            text.contains("= help: did you mean `v1.33.3-eksbuild.2`? EKS offers v1.33.3-eksbuild.2, v1.33.0-eksbuild.1 (default v1.33.3-eksbuild.2)"),
+            "{text}"
+        );
+        assert_eq!(release_kubernetes("1.33.0-20250704").as_deref(), Some("1.33"));
+        assert_eq!(release_kubernetes("latest"), None);
     }
 }

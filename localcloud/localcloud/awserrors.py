@@ -31,7 +31,7 @@ def render(service: str, code: str, message: str, status: int) -> Response:
         body = json.dumps({"message": message})
         return Response(status, body.encode(), {"Content-Type": "application/json",
                                                 "x-amzn-ErrorType": code, "x-amzn-RequestId": rid})
-    if service == "pricing":  # JSON 1.1: the code in `__type` (and the header)
+    if service in ("pricing", "ssm"):  # JSON 1.1: the code in `__type` (and the header)
         body = json.dumps({"__type": code, "message": message})
         return Response(status, body.encode(), {"Content-Type": "application/x-amz-json-1.1",
                                                 "x-amzn-ErrorType": code, "x-amzn-RequestId": rid})

@@ -9,6 +9,8 @@ DELETE /_localcloud/faults          remove all rules
 GET    /_localcloud/config          {"page_size": N, "profile": ..., "scale": ..., <strict switches>}
 POST   /_localcloud/config          {"page_size": N} and/or strict switches ({"strict": true}, see strict.py)
 POST   /_localcloud/reset           forget all AWS + EKS state and fault rules (log kept)
+POST   /_localcloud/ami-releases    {"kubernetes": "1.33"}: EKS publishes a newer AMI release (ami_releases.py)
+POST   /_localcloud/insights        {"cluster", "kubernetesVersion", "reason"?, "recommendation"?, "usage"?}: an upgrade-insight finding (insights.py)
 POST   /_localcloud/settle          end every open EC2 consistency window (as seconds passing on AWS)
 """
 import json
@@ -58,6 +60,19 @@ class Control:
                         app.front.page_size = page_size
                 return _json(200, {"page_size": app.page_size, "profile": app.profile.name,
                                    "scale": app.profile.scale, **app.settings.as_json()})
+            if route == "ami-releases" and req.method == "POST":
+                from localcloud import ami_releases
+                k8s = str((body or {}).get("kubernetes") or "")
+                if not k8s.startswith("1."):
+                    raise ValueError("give the Kubernetes version: {\"kubernetes\": \"1.33\"}")
+                return _json(200, {"kubernetes": k8s, "release": ami_releases.publish(k8s),
+                                   "releases": ami_releases.releases(k8s)})
+            if route == "insights" and req.method == "POST":
+                from localcloud import insights
+                if not (body or {}).get("cluster") or not str(body.get("kubernetesVersion", "")).startswith("1."):
+                    raise ValueError("give {\"cluster\": NAME, \"kubernetesVersion\": \"1.33\"}")
+                insights.report(body["cluster"], str(body["kubernetesVersion"]), body)
+                return _json(200, {"reported": True})
             if route == "settle" and req.method == "POST":
                 app.ec2.strict.reset()
                 return _json(200, {"settled": True})

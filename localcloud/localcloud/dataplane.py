@@ -37,6 +37,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from . import dataplane_cni as cni
+from . import dataplane_sched as sched
 from . import dataplane_sgp as sgp
 from . import dataplane_workloads as workloads
 from .dataplane_sched import TERMINAL, choose, qos_class
@@ -73,6 +74,34 @@ def sync_nodegroup(cluster, nodegroup) -> None:
     dp = getattr(cluster, "dataplane", None)
     if dp is not None:
         dp.sync_nodegroup(cluster, nodegroup)
+
+
+def eviction_blocked(cluster, nodegroup) -> list[str]:
+    """Nodes of `nodegroup` a drain cannot empty: they hold a pod whose PodDisruptionBudget
+    allows no disruption (see DataPlane.eviction_blocked)."""
+    dp = getattr(cluster, "dataplane", None)
+    return dp.eviction_blocked(nodegroup) if dp is not None else []
+
+
+def _budget(value, expected: int) -> int:
+    """An IntOrString of a PodDisruptionBudget: a count, or a percentage of the expected pods
+    rounded up (Kubernetes disruption controller, getExpectedScale / GetScaledValueFromIntOrPercent)."""
+    if isinstance(value, str) and value.endswith("%"):
+        return -(-int(value[:-1]) * expected // 100)
+    return int(value)
+
+
+def disruptions_allowed(spec: dict, expected: int, healthy: int) -> int:
+    """PodDisruptionBudget status.disruptionsAllowed: healthy pods minus the healthy pods the
+    budget wants (minAvailable, or expected - maxUnavailable), never below 0
+    (https://kubernetes.io/docs/tasks/run-application/configure-pdb/)."""
+    if spec.get("maxUnavailable") is not None:
+        wanted = expected - _budget(spec["maxUnavailable"], expected)
+    elif spec.get("minAvailable") is not None:
+        wanted = _budget(spec["minAvailable"], expected)
+    else:
+        wanted = expected  # an empty budget: nothing may go (minAvailable 100% by default)
+    return max(healthy - wanted, 0)
 
 
 def remove_nodegroup(cluster, nodegroup) -> None:
@@ -497,6 +526,24 @@ class DataPlane:
             if ng is not None and rec.instance_id in ng.instance_ids:
                 ng.instance_ids.remove(rec.instance_id)
         self.nodes.pop(rec.name, None)
+
+    def eviction_blocked(self, ng) -> list[str]:
+        """Nodes of `ng` holding a pod that a PodDisruptionBudget does not let go: a managed node
+        update drains each old node through the eviction API, which honours the budgets; "If the
+        Pods don't leave the node within 15 minutes and there's no force flag, the upgrade phase
+        fails with a PodEvictionFailure error" (EKS user guide, managed-node-update-behavior:
+        "Aggressive PDB is defined on the Pod")."""
+        nodes = {r.name for r in self.nodes.values() if r.nodegroup == ng.name}
+        pods = [p for p in self.list("v1", "Pod") if workloads.active(p)]
+        blocked = set()
+        for pdb in self.list("policy/v1", "PodDisruptionBudget"):
+            ns, spec = pdb["metadata"].get("namespace"), pdb.get("spec") or {}
+            matching = [p for p in pods if p["metadata"].get("namespace") == ns
+                        and sched.selector_matches(spec.get("selector") or {}, p["metadata"].get("labels") or {})]
+            healthy = sum(1 for p in matching if workloads.ready(p))
+            if disruptions_allowed(spec, len(matching), healthy) < 1:
+                blocked |= {(p.get("spec") or {}).get("nodeName") for p in matching} & nodes
+        return sorted(blocked)
 
     def remove_nodegroup(self, ng) -> None:
         with self._quiet("nodegroup removal"):

@@ -13,7 +13,7 @@ import time
 import urllib.parse
 import uuid
 
-from localcloud import addons as addon_lib
+from localcloud import ami_releases, addons as addon_lib, insights as insights_lib
 from localcloud import k8s_versions, pagination
 from localcloud import dataplane
 from localcloud.awserrors import AwsError, Response
@@ -47,6 +47,8 @@ ROUTES = [
     ("DELETE", r"/clusters/([^/]+)/addons/([^/]+)", "DeleteAddon"),
     ("POST", r"/clusters/([^/]+)/addons/([^/]+)/update", "UpdateAddon"),
     ("GET", r"/addons/supported-versions", "DescribeAddonVersions"),
+    ("POST", r"/clusters/([^/]+)/insights", "ListInsights"),
+    ("GET", r"/clusters/([^/]+)/insights/([^/]+)", "DescribeInsight"),
     ("GET", r"/addons/configuration-schemas", "DescribeAddonConfiguration"),
     ("GET", r"/clusters/([^/]+)/access-entries", "ListAccessEntries"),
     ("POST", r"/clusters/([^/]+)/access-entries", "CreateAccessEntry"),
@@ -117,10 +119,25 @@ class Update:
         self.status = "InProgress"
         self.until = time.time() + seconds
         self.apply = apply
+        # An update that ends Failed: its ErrorDetail ({errorCode, errorMessage, resourceIds},
+        # API reference, ErrorDetail) and what the holder returns to (nothing of it applied).
+        self.failure = None
+        self.undo = None
+        self.errors = []
+
+    def end(self):
+        if self.failure:
+            self.status, self.errors = "Failed", [self.failure]
+            if self.undo:
+                self.undo()
+        else:
+            self.status = "Successful"
+            if self.apply:
+                self.apply()
 
     def view(self):
         return {"id": self.id, "status": self.status, "type": self.kind, "params": self.params,
-                "createdAt": self.created, "errors": []}
+                "createdAt": self.created, "errors": self.errors}
 
 
 class Nodegroup(Timed):
@@ -131,6 +148,8 @@ class Nodegroup(Timed):
         self.body = body
         self.created = self.modified = time.time()
         self.version = body.get("version") or cluster.version
+        # The AMI release the nodes run: the one asked for, else the newest for the version.
+        self.release = body.get("releaseVersion") or ami_releases.latest(self.version)
         self.scaling = body.get("scalingConfig") or {"minSize": 1, "maxSize": 2, "desiredSize": 2}
         self.labels = dict(body.get("labels") or {})
         self.taints = list(body.get("taints") or [])
@@ -142,7 +161,7 @@ class Nodegroup(Timed):
     def view(self):
         b = self.body
         v = {"nodegroupName": self.name, "nodegroupArn": self.arn, "clusterName": self.cluster.name,
-             "version": self.version, "releaseVersion": f"{self.version}.0-20250101",
+             "version": self.version, "releaseVersion": self.release,
              "createdAt": self.created, "modifiedAt": self.modified, "status": self.status,
              "capacityType": b.get("capacityType", "ON_DEMAND"), "scalingConfig": self.scaling,
              "instanceTypes": b.get("instanceTypes") or ["t3.medium"], "subnets": b.get("subnets", []),
@@ -268,9 +287,7 @@ class Eks:
                 for holder in [c, *c.nodegroups.values(), *c.addons.values()]:
                     for u in getattr(holder, "updates", {}).values():
                         if u.status == "InProgress" and now >= u.until:
-                            u.status = "Successful"
-                            if u.apply:
-                                u.apply()
+                            u.end()
             self.strict.tick(list(self.clusters.values()))
 
     def cluster(self, region, name, active=False) -> Cluster:
@@ -561,6 +578,8 @@ class Eks:
         self._check_subnets(region, body.get("subnets") or [])
         if body.get("version"):
             self._check_node_version(c, body["version"])
+        if body.get("releaseVersion"):
+            ami_releases.check_release(body.get("version") or c.version, body["releaseVersion"])
         ng = Nodegroup(c, body)
         self._launch_nodes(c, ng)
         ng.begin("CREATING", self.profile.transition("nodegroup.CREATING"),
@@ -604,7 +623,7 @@ class Eks:
         ng.begin("DELETING", self.profile.transition("nodegroup.DELETING"), lambda: self._remove_nodegroup(c, ng))
         return ok({"nodegroup": ng.view()})
 
-    def _nodegroup_update(self, ng, kind, params, key, apply):
+    def _nodegroup_update(self, ng, kind, params, key, apply, failure=None):
         if ng.status != "ACTIVE":
             in_use(f"Nodegroup {ng.name} is in {ng.status} state")
 
@@ -614,9 +633,24 @@ class Eks:
             ng.modified = time.time()
             dataplane.sync_nodegroup(ng.cluster, ng)
         u = Update(kind, params, self.profile.transition(key), done)
+        u.failure = failure or self._injected_failure(f"Update{'NodegroupVersion' if kind == 'VersionUpdate' else 'NodegroupConfig'}", ng.name)
+        u.undo = lambda: setattr(ng, "status", "ACTIVE")
         ng.updates[u.id] = u
         ng.status = "UPDATING"
         return ok({"update": u.view()})
+
+    def _injected_failure(self, operation, resource):
+        """A fault rule {"service": "eks-update", "operation": "UpdateNodegroupVersion" |
+        "UpdateNodegroupConfig" | "UpdateAddon" | "UpdateClusterVersion", "error": CODE,
+        "message": ...}: the call is accepted and its update ends Failed with that error
+        (DescribeUpdate status Failed, errors[{errorCode, errorMessage, resourceIds}]), as when
+        EKS cannot finish it; nothing of the update is applied. Named exactly ("*" does not
+        reach it)."""
+        faults = getattr(self, "faults", None)
+        rule = faults.match("eks-update", operation, exact_service=True) if faults else None
+        if not rule:
+            return None
+        return {"errorCode": rule["error"], "errorMessage": rule["message"], "resourceIds": [resource]}
 
     def op_UpdateNodegroupConfig(self, region, args, body, query, multi):
         c = self.cluster(region, args[0])
@@ -657,8 +691,27 @@ class Eks:
         ng = self.nodegroup(c, args[1])
         version = body.get("version") or c.version
         self._check_node_version(c, version)
-        return self._nodegroup_update(ng, "VersionUpdate", [("Version", version)], "nodegroup.UPDATING.version",
-                                      lambda: setattr(ng, "version", version))
+        # releaseVersion: "By default, the latest available AMI version for the node group's
+        # Kubernetes version is used" (API reference, UpdateNodegroupVersion).
+        release = body.get("releaseVersion") or ami_releases.latest(version)
+        ami_releases.check_release(version, release, ng.release if version == ng.version else None)
+        params = [("Version", version), ("ReleaseVersion", release)]
+        if body.get("force"):
+            params.append(("Force", "true"))
+        # The old nodes are drained through the eviction API; a pod its PodDisruptionBudget
+        # holds does not leave, and without `force` the update fails (EKS user guide,
+        # managed-node-update-behavior: "If the Pods don't leave the node within 15 minutes and
+        # there's no force flag, the upgrade phase fails with a PodEvictionFailure error";
+        # errorMessage and resourceIds as DescribeUpdate shows them in reports quoted on GitHub).
+        failure = None
+        blocked = [] if body.get("force") else dataplane.eviction_blocked(c, ng)
+        if blocked:
+            failure = {"errorCode": "PodEvictionFailure",
+                       "errorMessage": f"Reached max retries while trying to evict pods from nodes in node group {ng.name}",
+                       "resourceIds": blocked}
+        return self._nodegroup_update(ng, "VersionUpdate", params, "nodegroup.UPDATING.version",
+                                      lambda: (setattr(ng, "version", version), setattr(ng, "release", release)),
+                                      failure)
 
     # --- add-ons ----------------------------------------------------------------
     def addon(self, c, name):
@@ -734,6 +787,9 @@ class Eks:
                 a.role = body["serviceAccountRoleArn"]
             a.status = "ACTIVE"
         u = Update("AddonUpdate", params, self.profile.transition("addon.UPDATING"), done)
+        u.failure = self._injected_failure("UpdateAddon", a.name)
+        before = a.status
+        u.undo = lambda: setattr(a, "status", before)
         a.updates[u.id] = u
         a.status = "UPDATING"
         self._notify_kube(c, a.name, config)
@@ -746,6 +802,17 @@ class Eks:
             in_use(f"Addon {a.name} is already being deleted")
         a.begin("DELETING", self.profile.transition("addon.DELETING"), lambda: c.addons.pop(a.name, None))
         return ok({"addon": a.view()})
+
+    # --- insights (insights.py) ----------------------------------------------------
+    def op_ListInsights(self, region, args, body, query, multi):
+        c = self.cluster(region, args[0])
+        items, token = self._page(insights_lib.listed(c, (body or {}).get("filter") or {}), {**query, **(body or {})})
+        return ok({"insights": items, "nextToken": token})
+
+    def op_DescribeInsight(self, region, args, body, query, multi):
+        c = self.cluster(region, args[0])
+        found = insights_lib.described(c, args[1]) or not_found(f"No insight found for id: {args[1]}")
+        return ok({"insight": found})
 
     def op_DescribeAddonVersions(self, region, args, body, query, multi):
         found = addon_lib.describe_versions(query.get("addonName"), query.get("kubernetesVersion"))

@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from localcloud import awserrors
 from localcloud.awserrors import AwsError, Response
+from localcloud.ami_releases import Ssm
 from localcloud.pricing import Pricing
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
@@ -86,6 +87,7 @@ class Front:
         self.eks = eks
         self.control = control
         self.pricing = Pricing()
+        self.ssm = Ssm()
         self.server = None
 
     # --- forwarding -------------------------------------------------------------
@@ -115,6 +117,8 @@ class Front:
                 operation = s3_operation(req.method, req.path, req.qs)
             elif req.service == "pricing":
                 operation = self.pricing.operation_name(req)
+            elif req.service == "ssm":
+                operation = self.ssm.operation_name(req)
             elif not operation:
                 operation = f"{req.method} {req.path}"
             rule = self.faults.match(req.service, operation)
@@ -157,6 +161,8 @@ class Front:
             return self.ec2.handle(req, operation, self.forward, self.page_size)
         if req.service == "pricing":
             return self.pricing.handle(req, operation)
+        if req.service == "ssm" and self.ssm.handles(req, operation):
+            return self.ssm.handle(req, operation)
         resp = self.forward(req)
         if operation == "GetBucketVersioning":
             # moto names the root GetBucketVersioningResponse; S3 (and the SDKs) use this one.

@@ -141,6 +141,10 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
         printer_columns=(PrinterColumn("Ready", "string", "{.status.readyReplicas}/{.spec.replicas}"),),
     ),
     ResourceType("batch", "v1", "jobs", "Job", "job", True, (), ("all",), ("status",)),
+    # Read by managed node updates: a drain that a budget forbids fails the update
+    # (dataplane.eviction_blocked).
+    ResourceType("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", "poddisruptionbudget", True, ("pdb",),
+                 (), ("status",)),
     ResourceType(
         "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
         "customresourcedefinition", False, ("crd", "crds"), ("api-extensions",), ("status",),

@@ -14,6 +14,7 @@ import time
 
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")  # before moto is imported
 
+from localcloud import ami_releases, insights  # noqa: E402
 from localcloud.control import Control  # noqa: E402
 from localcloud.ec2 import Ec2  # noqa: E402
 from localcloud.eks import Eks  # noqa: E402
@@ -69,6 +70,8 @@ class App:
     def reset(self):
         import urllib.request
         self.eks.reset()
+        ami_releases.reset()
+        insights.reset()
         self.ec2.nats.nats.clear()
         self.ec2.nats.tokens.clear()
         self.faults.clear()

@@ -212,3 +212,60 @@ def test_branch_limits_follow_the_controller_table():
     assert dataplane_sgp.branch_interfaces("t3.large") == 0
     assert dataplane_sgp.branch_interfaces("m4.large") == 0
     assert dataplane_sgp.branch_interfaces("c7i.xlarge") == 18
+
+
+def test_a_node_update_a_budget_blocks_fails_unless_forced(cloud):
+    """EKS user guide, managed-node-update-behavior: the old nodes are drained; a pod whose
+    PodDisruptionBudget allows no disruption does not leave, and without the force flag the
+    update fails with PodEvictionFailure (ErrorDetail as DescribeUpdate shows it); with
+    `force` the pods are deleted and the update goes through."""
+    net, kube = setup(cloud, pod_eni=False)
+    eks = cloud.client("eks")
+    kube.apply(deployment("web", NS, 2, {"app": "web"}))
+    assert len(kube.pods(NS, "app=web")) == 2
+    budget = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": NS},
+              "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}}
+    kube.apply(budget)
+    eks.update_cluster_version(name="demo", version="1.32")
+    eks.describe_cluster(name="demo")
+
+    u = eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng", version="1.32")["update"]
+    done = eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng")["update"]
+    assert done["status"] == "Failed", done
+    [error] = done["errors"]
+    assert error["errorCode"] == "PodEvictionFailure"
+    assert error["errorMessage"] == "Reached max retries while trying to evict pods from nodes in node group ng"
+    web_nodes = {p["spec"]["nodeName"] for p in kube.pods(NS, "app=web")}
+    assert set(error["resourceIds"]) == web_nodes
+    ng = eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]
+    assert (ng["version"], ng["status"]) == ("1.31", "ACTIVE"), "nothing of a failed update is applied"
+
+    u = eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng", version="1.32", force=True)["update"]
+    assert {"type": "Force", "value": "true"} in u["params"]
+    assert eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng")["update"]["status"] == "Successful"
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["version"] == "1.32"
+
+    # A budget that lets one pod go does not block the drain.
+    kube.apply({**budget, "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+    eks.update_cluster_version(name="demo", version="1.33")
+    eks.describe_cluster(name="demo")
+    u = eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng", version="1.33")["update"]
+    assert eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng")["update"]["status"] == "Successful"
+
+
+def test_an_injected_update_failure_ends_the_update_failed(cloud):
+    """A fault rule for service `eks-update`: the update is accepted, then ends Failed with the
+    rule's error; nothing of it is applied, and the next update goes through."""
+    net, kube = setup(cloud, pod_eni=False)
+    eks = cloud.client("eks")
+    cloud.control("POST", "faults", {"service": "eks-update", "operation": "UpdateAddon", "error": "ConfigurationConflict",
+                                     "message": "Conflicts found when trying to apply", "times": 1})
+    before = eks.describe_addon(clusterName="demo", addonName="vpc-cni")["addon"]["addonVersion"]
+    u = eks.update_addon(clusterName="demo", addonName="vpc-cni", addonVersion="v1.19.6-eksbuild.1")["update"]
+    done = eks.describe_update(name="demo", updateId=u["id"], addonName="vpc-cni")["update"]
+    assert done["status"] == "Failed" and done["errors"] == [
+        {"errorCode": "ConfigurationConflict", "errorMessage": "Conflicts found when trying to apply", "resourceIds": ["vpc-cni"]}]
+    a = eks.describe_addon(clusterName="demo", addonName="vpc-cni")["addon"]
+    assert (a["addonVersion"], a["status"]) == (before, "ACTIVE")
+    u = eks.update_addon(clusterName="demo", addonName="vpc-cni", addonVersion="v1.19.6-eksbuild.1")["update"]
+    assert eks.describe_update(name="demo", updateId=u["id"], addonName="vpc-cni")["update"]["status"] == "Successful"

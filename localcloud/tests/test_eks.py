@@ -288,3 +288,59 @@ def test_update_addon_to_the_default_of_the_new_version(cloud):
     u = eks.update_addon(clusterName="demo", addonName="kube-proxy", addonVersion="v1.32.3-eksbuild.2")["update"]
     assert eks.describe_update(name="demo", updateId=u["id"], addonName="kube-proxy")["update"]["status"] == "Successful"
     assert eks.describe_addon(clusterName="demo", addonName="kube-proxy")["addon"]["addonVersion"] == "v1.32.3-eksbuild.2"
+
+
+def test_ami_releases_are_published_in_ssm_and_nodegroups_move_to_them(cloud):
+    """EKS publishes the newest AMI release per Kubernetes version as a public SSM parameter; a
+    nodegroup moves to a newer one with UpdateNodegroupVersion releaseVersion (ami_releases.py)."""
+    net = make_network(cloud)
+    eks, iam, ssm = cloud.client("eks"), cloud.client("iam"), cloud.client("ssm")
+    create_cluster(cloud, net)  # 1.31
+    eks.describe_cluster(name="demo")
+    name = "/aws/service/eks/optimized-ami/1.31/amazon-linux-2023/x86_64/standard/recommended/release_version"
+    first = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    assert first.startswith("1.31.") and len(first.split("-")[1]) == 8, first
+    doc = json.loads(ssm.get_parameter(Name=name.rsplit("/", 1)[0])["Parameter"]["Value"])
+    assert doc["release_version"] == first and doc["image_id"].startswith("ami-")
+    assert error(ssm.get_parameter, Name="/aws/service/eks/optimized-ami/1.31/nothing/recommended")["Error"]["Code"] == "ParameterNotFound"
+
+    node_role = iam.create_role(RoleName="node-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    eks.create_nodegroup(clusterName="demo", nodegroupName="ng", nodeRole=node_role, subnets=net["subnets"],
+                         scalingConfig={"minSize": 1, "maxSize": 2, "desiredSize": 1}, instanceTypes=["c5.large"])
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["releaseVersion"] == first
+
+    newer = cloud.control("POST", "ami-releases", {"kubernetes": "1.31"})["release"]
+    assert newer != first and ssm.get_parameter(Name=name)["Parameter"]["Value"] == newer
+    # A release of another Kubernetes version, in EKS's words (eksctl-io/eksctl#7976).
+    err = error(eks.update_nodegroup_version, clusterName="demo", nodegroupName="ng", releaseVersion="1.32.0-20250101")["Error"]
+    assert err["Message"] == "Requested release version 1.32.0-20250101 is not valid for kubernetes version 1.31.", err
+    u = eks.update_nodegroup_version(clusterName="demo", nodegroupName="ng", releaseVersion=newer)["update"]
+    assert {"type": "ReleaseVersion", "value": newer} in u["params"]
+    assert eks.describe_update(name="demo", updateId=u["id"], nodegroupName="ng")["update"]["status"] == "Successful"
+    assert eks.describe_nodegroup(clusterName="demo", nodegroupName="ng")["nodegroup"]["releaseVersion"] == newer
+    # No way back to an older release.
+    err = error(eks.update_nodegroup_version, clusterName="demo", nodegroupName="ng", releaseVersion=first)["Error"]
+    assert err["Code"] == "InvalidParameterException" and "rolled back" in err["Message"], err
+
+
+def test_upgrade_insights_error_for_the_next_version_warning_beyond(cloud):
+    """ListInsights / DescribeInsight: one "Deprecated APIs removed in Kubernetes vX" check per
+    version ahead; a finding is ERROR for N+1 and WARNING further (view-cluster-insights)."""
+    net = make_network(cloud)
+    eks = cloud.client("eks")
+    create_cluster(cloud, net)  # 1.31
+    eks.describe_cluster(name="demo")
+    listed = eks.list_insights(clusterName="demo")["insights"]
+    assert [(i["name"], i["kubernetesVersion"], i["insightStatus"]["status"]) for i in listed] == [
+        ("Deprecated APIs removed in Kubernetes v1.32", "1.32", "PASSING"),
+        ("Deprecated APIs removed in Kubernetes v1.33", "1.33", "PASSING")]
+    for version in ("1.32", "1.33"):
+        cloud.control("POST", "insights", {"cluster": "demo", "kubernetesVersion": version,
+                                           "usage": "/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas"})
+    found = eks.list_insights(clusterName="demo", filter={"statuses": ["ERROR", "WARNING"]})["insights"]
+    assert {i["kubernetesVersion"]: i["insightStatus"]["status"] for i in found} == {"1.32": "ERROR", "1.33": "WARNING"}
+    only = eks.list_insights(clusterName="demo", filter={"kubernetesVersions": ["1.32"], "categories": ["UPGRADE_READINESS"]})
+    [summary] = only["insights"]
+    insight = eks.describe_insight(clusterName="demo", id=summary["id"])["insight"]
+    assert insight["recommendation"] and insight["categorySpecificSummary"]["deprecationDetails"][0]["usage"].endswith("flowschemas")
+    assert error(eks.describe_insight, clusterName="demo", id="nope")["Error"]["Code"] == "ResourceNotFoundException"

@@ -26,6 +26,10 @@ pub(super) struct How {
     pub replace: Vec<String>,
     /// The saved plan being applied, as the user named it.
     pub plan_file: Option<PathBuf>,
+    /// `apply --force-upgrade`: nodegroup version updates may delete pods a budget protects.
+    pub force_upgrade: bool,
+    /// `apply --ignore-insights`: an upgrade goes ahead despite an ERROR upgrade insight.
+    pub ignore_insights: bool,
 }
 
 pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
@@ -87,7 +91,7 @@ pub(super) async fn apply_locked(g: &Global, target: &Target<'_>, saved: Option<
 async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: How, printer: Printer) -> anyhow::Result<(i32, Option<String>)> {
     let from_stack = saved.is_none();
     let Target { name, region, stack, store, .. } = target;
-    let How { approved, mode, take_over, allow_destroy_cluster, ttl, replace, plan_file } = how;
+    let How { approved, mode, take_over, allow_destroy_cluster, ttl, replace, plan_file, force_upgrade, ignore_insights } = how;
     let destroy = mode == Mode::Destroy;
     let mut state = match store.load().await? {
         Some(state) => state,
@@ -141,8 +145,10 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
         (None, Some(s)) if !destroy => expiring(desired, &requested_expiry(s, ttl.as_deref()), &observed),
         _ => desired,
     };
-    let (upgrade, upgrade_warnings) =
-        if from_stack && mode == Mode::Apply && stack.is_some() { upgrade_step(&aws, &mut desired, &observed).await } else { (None, vec![]) };
+    let (upgrade, upgrade_warnings) = match stack {
+        Some(s) if from_stack && mode == Mode::Apply => upgrade_step(&aws, s, &mut desired, &observed).await?,
+        _ => (None, vec![]),
+    };
     let drifts = (mode == Mode::RefreshOnly).then(|| crate::drift::drift(Some(&state), &observed));
     if let Some(drifts) = &drifts {
         print!("{}", text::drift(drifts, &|c, t| printer.paint(c, t)));
@@ -167,6 +173,7 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
             p.account = aws.account().await;
             p.backend = target.backend.clone();
             p.take_over = take_over;
+            p.force_upgrade = force_upgrade;
             p.upgrade = upgrade;
             p.warnings.extend(upgrade_warnings);
             if let (Some(s), false) = (stack, destroy) {
@@ -177,6 +184,13 @@ async fn apply_once(g: &Global, target: &Target<'_>, saved: Option<Plan>, how: H
         }
     };
     print!("{}", text::plan(&plan, &|c, t| printer.paint(c, t)));
+    aws.set_force_upgrade(plan.force_upgrade);
+    if let Some(u) = plan.upgrade.as_ref().filter(|u| !u.blocking.is_empty() && !ignore_insights) {
+        return Err(help(
+            format!("EKS's upgrade insights for Kubernetes {} report ERROR: {}. Nothing was changed.", u.step, u.blocking.join(", ")),
+            "fix what the insights name (the warnings above say what EKS found and recommends), then apply again; to upgrade anyway, pass --ignore-insights",
+        ));
+    }
     if let Some(refused) = crate::plan::refused(&aws, &plan, &observed) {
         return Err(refused);
     }

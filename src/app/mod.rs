@@ -122,6 +122,8 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
                 ttl: args.ttl.clone(),
                 replace: args.replace.clone(),
                 plan_file: args.plan_file.clone(),
+                force_upgrade: args.force_upgrade,
+                ignore_insights: args.ignore_insights,
             };
             let runtime = runtime()?;
             let code = runtime.block_on(apply_command(g, args.plan_file.as_deref(), how, printer))?;
@@ -143,6 +145,8 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
                 ttl: None,
                 replace: vec![],
                 plan_file: None,
+                force_upgrade: false,
+                ignore_insights: false,
             };
             runtime()?.block_on(apply_command(g, None, how, printer))
         }
@@ -339,28 +343,130 @@ async fn preflight(aws: &Aws, stack: &Stack, plan: &mut Plan) -> anyhow::Result<
 }
 
 /// This run's part of a Kubernetes upgrade: the cluster and nodegroups pinned to the step's
-/// minor version (`upgrade.rs`), and every add-on's `addon_version` chosen for the cluster's
-/// version from what EKS offers (DescribeAddonVersions). Warnings for the plan: what could not
-/// be asked (the add-ons then keep their versions).
-async fn upgrade_step(aws: &Aws, desired: &mut [Desired], observed: &BTreeMap<Address, Observed>) -> (Option<crate::upgrade::Upgrade>, Vec<String>) {
-    let step = crate::upgrade::step_of(desired, observed);
+/// minor version (`upgrade.rs`), every add-on's `addon_version` chosen for the cluster's
+/// version from what EKS offers (DescribeAddonVersions) or as the stack pins it
+/// (`cni.addon_versions`), and a nodegroup's `release_version: latest` settled to the newest AMI
+/// release EKS publishes. Warnings for the plan: what could not be asked (the add-ons then keep
+/// their versions). A pinned add-on version EKS does not offer for the stack's Kubernetes
+/// version is refused in the stack's words, before any change.
+async fn upgrade_step(
+    aws: &Aws,
+    stack: &Stack,
+    desired: &mut [Desired],
+    observed: &BTreeMap<Address, Observed>,
+) -> anyhow::Result<(Option<crate::upgrade::Upgrade>, Vec<String>)> {
+    let mut step = crate::upgrade::step_of(desired, observed);
     if let Some(step) = &step {
         crate::upgrade::pin(desired, step);
     }
     let mut warnings = vec![];
-    let Some(kubernetes) = crate::upgrade::cluster_version(desired) else { return (step, warnings) };
-    for d in desired.iter_mut().filter(|d| d.address.kind == "eks_addon") {
-        let Some(name) = d.attrs.get("addon_name").and_then(serde_json::Value::as_str).map(str::to_string) else { continue };
-        match aws.addon_versions(&name, &kubernetes).await {
-            Ok(crate::resources::AddonVersions { compatible, default: Some(default) }) => {
-                let current = observed.get(&d.address).and_then(|o| o.attrs.get("addon_version")?.as_str());
-                d.attrs.insert("addon_version".into(), serde_json::json!(crate::upgrade::addon_version(current, &compatible, &default)));
+    // EKS's upgrade insights for the version this step moves the control plane to, as
+    // warnings; an ERROR one stops apply unless `--ignore-insights` (docs/upgrades.md).
+    let cluster_name = desired.iter().find(|d| d.address.kind == "eks_cluster").and_then(|d| d.attrs.get("name")?.as_str().map(str::to_string));
+    if let (Some(s), Some(cluster)) = (step.as_mut().filter(|s| s.lagging.is_empty()), cluster_name) {
+        match aws.upgrade_insights(&cluster, &s.step).await {
+            Ok(found) => {
+                for i in &found {
+                    let advice = i.recommendation.as_deref().map(|r| format!(" EKS recommends: {r}")).unwrap_or_default();
+                    warnings.push(format!("EKS upgrade insight for Kubernetes {}: {} is {}: {}{advice}", s.step, i.name, i.status, i.reason));
+                }
+                s.blocking = found.iter().filter(|i| i.is_error()).map(|i| i.name.clone()).collect();
             }
-            Ok(_) => warnings.push(format!("EKS lists no default version of add-on {name} for Kubernetes {kubernetes}; it keeps its version")),
-            Err(e) => warnings.push(format!("could not read the versions of add-on {name} for Kubernetes {kubernetes} (it keeps its version): {e}")),
+            Err(e) => warnings.push(format!("could not read EKS's upgrade insights for Kubernetes {} (ListInsights): {e}", s.step)),
         }
     }
-    (step, warnings)
+    let Some(kubernetes) = crate::upgrade::cluster_version(desired) else { return Ok((step, warnings)) };
+    let target = stack.cluster.as_ref().map_or(kubernetes.clone(), |c| c.version.clone());
+    let no_pins = BTreeMap::new();
+    let pins = stack.cluster.as_ref().map_or(&no_pins, |c| &c.cni.addon_versions);
+    let mut problems = vec![];
+    for d in desired.iter_mut().filter(|d| d.address.kind == "eks_addon") {
+        let Some(name) = d.attrs.get("addon_name").and_then(serde_json::Value::as_str).map(str::to_string) else { continue };
+        let pin = pins.get(&name);
+        let offered = aws.addon_versions(&name, &kubernetes).await;
+        // A pin is judged against the version the stack asks for, even in an earlier step of an
+        // upgrade: a wrong one is refused before the first step starts.
+        let at_target = match (&offered, pin) {
+            (_, None) => None,
+            (Ok(o), Some(_)) if kubernetes == target => Some(o.clone()),
+            (_, Some(_)) => aws.addon_versions(&name, &target).await.ok(),
+        };
+        if let (Some(pin), Some(at_target)) = (pin, &at_target)
+            && !at_target.compatible.contains(&pin.version)
+        {
+            problems.push(crate::upgrade::unoffered_pin(&stack.file, &name, pin, &target, at_target));
+            continue;
+        }
+        let current = observed.get(&d.address).and_then(|o| o.attrs.get("addon_version")?.as_str());
+        let chosen = match (offered, pin) {
+            (Ok(o), Some(pin)) if o.compatible.contains(&pin.version) => Some(pin.version.clone()),
+            (Ok(crate::resources::AddonVersions { compatible, default: Some(default) }), _) => {
+                Some(crate::upgrade::addon_version(current, &compatible, &default))
+            }
+            (Ok(_), _) => {
+                warnings.push(format!("EKS lists no default version of add-on {name} for Kubernetes {kubernetes}; it keeps its version"));
+                None
+            }
+            (Err(e), Some(pin)) => {
+                warnings.push(format!("could not check add-on {name} {} against the versions EKS offers for Kubernetes {kubernetes}: {e}", pin.version));
+                Some(pin.version.clone())
+            }
+            (Err(e), None) => {
+                warnings.push(format!("could not read the versions of add-on {name} for Kubernetes {kubernetes} (it keeps its version): {e}"));
+                None
+            }
+        };
+        if let Some(chosen) = chosen {
+            d.attrs.insert("addon_version".into(), serde_json::json!(chosen));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(crate::diagnostic::Invalid(problems).into());
+    }
+    for d in desired.iter_mut().filter(|d| d.address.kind == "eks_nodegroup") {
+        let Some(release) = d.attrs.get("release_version").and_then(serde_json::Value::as_str).map(str::to_string) else { continue };
+        // A release is made for one Kubernetes version: in an earlier step of an upgrade the
+        // nodes take that step's newest release (UpdateNodegroupVersion's default).
+        let made_for = crate::upgrade::release_kubernetes(&release);
+        if release == "latest" {
+            let ami = d.attrs.get("ami_type").and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+            match aws.latest_release(&ami, &kubernetes).await {
+                Ok(Some(latest)) => {
+                    d.attrs.insert("release_version".into(), serde_json::json!(latest));
+                }
+                Ok(None) => {
+                    warnings.push(format!(
+                        "{}: eksnet does not know where EKS publishes the AMI releases of {ami}; `release_version: latest` is not followed",
+                        d.address
+                    ));
+                    d.attrs.remove("release_version");
+                }
+                Err(e) => {
+                    warnings.push(format!("{}: could not read the newest AMI release for Kubernetes {kubernetes} (the nodes keep theirs): {e}", d.address));
+                    d.attrs.remove("release_version");
+                }
+            }
+        } else if made_for.is_some_and(|v| v != kubernetes) {
+            d.attrs.remove("release_version");
+        }
+    }
+    Ok((step, warnings))
+}
+
+/// Newer AMI releases than the nodes run, for `plan --refresh-only`: (address, running, newest).
+/// Nothing moves until the stack says `release_version: latest` (or names the release).
+async fn available_releases(aws: &Aws, observed: &BTreeMap<Address, Observed>) -> Vec<(Address, String, String)> {
+    let mut out = vec![];
+    for (address, o) in observed.iter().filter(|(a, _)| a.kind == "eks_nodegroup") {
+        let text = |k: &str| o.attrs.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+        let (Some(version), Some(ami), Some(running)) = (text("version"), text("ami_type"), text("release_version")) else { continue };
+        if let Ok(Some(latest)) = aws.latest_release(&ami, &version).await
+            && crate::resources::release_key(&latest) > crate::resources::release_key(&running)
+        {
+            out.push((address.clone(), running, latest));
+        }
+    }
+    out
 }
 
 /// Releases the run's lock, warning when that fails.

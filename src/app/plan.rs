@@ -18,14 +18,26 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     let observed = observe(&aws, &owner, state.as_ref(), &desired).await?;
     if args.refresh_only {
         let drifts = crate::drift::drift(state.as_ref(), &observed);
+        let available = available_releases(&aws, &observed).await;
         match args.format {
-            Format::Json => println!("{}", serde_json::to_string_pretty(&crate::drift::json(&drifts))?),
-            _ => print!("{}", text::drift(&drifts, &|c, t| printer.paint(c, t))),
+            Format::Json => {
+                let mut out = crate::drift::json(&drifts);
+                let releases: Vec<serde_json::Value> = available
+                    .iter()
+                    .map(|(a, running, latest)| serde_json::json!({"address": a.to_string(), "release_version": running, "available": latest}))
+                    .collect();
+                out["available_releases"] = serde_json::json!(releases);
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            }
+            _ => {
+                print!("{}", text::drift(&drifts, &|c, t| printer.paint(c, t)));
+                print!("{}", text::available_releases(&available));
+            }
         }
         return Ok(if args.detailed_exitcode && !drifts.is_empty() { 2 } else { 0 });
     }
     let mut desired = if args.destroy { desired } else { expiring(desired, &requested_expiry(&stack, None), &observed) };
-    let (upgrade, warnings) = if args.destroy { (None, vec![]) } else { upgrade_step(&aws, &mut desired, &observed).await };
+    let (upgrade, warnings) = if args.destroy { (None, vec![]) } else { upgrade_step(&aws, &stack, &mut desired, &observed).await? };
     let replace = replacing(&args.replace, &desired, &observed)?;
     let mut plan = make_plan(
         &aws,
@@ -36,6 +48,7 @@ pub(super) async fn plan_command(g: &Global, args: &PlanArgs, printer: Printer) 
     plan.backend = stack.backend.clone();
     plan.state_lineage = Some(lineage);
     plan.take_over = args.take_over;
+    plan.force_upgrade = args.force_upgrade;
     plan.upgrade = upgrade;
     plan.warnings.extend(warnings);
     if !args.destroy {

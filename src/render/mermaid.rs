@@ -291,6 +291,7 @@ mod tests {
             backend: Default::default(),
             destruction: None,
             take_over: false,
+            force_upgrade: false,
             cost: None,
             warnings: vec![],
             upgrade: None,

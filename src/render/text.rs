@@ -42,6 +42,9 @@ pub fn plan(plan: &Plan, paint: Paint) -> String {
     if let Some(u) = &plan.upgrade {
         out.push_str(&upgrade(plan, u));
     }
+    if plan.force_upgrade {
+        out.push_str(&force_upgrade(plan));
+    }
     out.push_str(&format!("{}:\n\n", heading(plan)));
     let mut changes: Vec<_> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
     changes.sort_by(|a, b| a.address.cmp(&b.address));
@@ -183,6 +186,18 @@ pub fn drift(drifts: &[Drift], paint: Paint) -> String {
     out
 }
 
+/// Newer AMI releases than nodegroups run (`plan --refresh-only`): shown, never applied unless
+/// the stack asks (`release_version: latest`, or the release named).
+pub fn available_releases(available: &[(crate::address::Address, String, String)]) -> String {
+    let mut out = String::new();
+    for (address, running, latest) in available {
+        out.push_str(&format!(
+            "\n{address}: AMI release {latest} available (the nodes run {running}); `release_version: latest` in the stack moves them to it\n"
+        ));
+    }
+    out
+}
+
 pub fn capacity(c: &Capacity, paint: Paint) -> String {
     let mut out = String::from("\nIP capacity (custom networking: pods take addresses from the intra subnets):\n");
     for s in &c.intra_subnets {
@@ -233,6 +248,21 @@ pub fn sweep(rows: &[SweepRow], alive: usize) -> String {
 /// A Kubernetes upgrade as apply performs it: the steps of this plan in the graph's order (the
 /// control plane, the add-ons, the nodegroups), each with its API call and typical duration
 /// (docs/upgrades.md), and the minor versions still to come.
+/// `--force-upgrade`, named with the nodegroups it acts on (those whose nodes are replaced).
+fn force_upgrade(plan: &Plan) -> String {
+    let replaced: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Update && c.address.kind == "eks_nodegroup")
+        .filter(|c| c.diffs.iter().any(|d| d.attribute == "version" || d.attribute == "release_version"))
+        .map(|c| c.address.to_string())
+        .collect();
+    let which = if replaced.is_empty() { "no nodegroup is updated by this plan".to_string() } else { replaced.join(", ") };
+    format!(
+        "--force-upgrade: nodegroup version updates delete the pods a PodDisruptionBudget protects instead of failing with PodEvictionFailure (UpdateNodegroupVersion force): {which}\n\n"
+    )
+}
+
 pub fn upgrade(plan: &Plan, u: &Upgrade) -> String {
     let new =
         |c: &crate::plan::Change, attribute: &str| c.diffs.iter().find(|d| d.attribute == attribute).and_then(|d| d.new.as_ref()?.as_str().map(str::to_string));
@@ -263,6 +293,13 @@ pub fn upgrade(plan: &Plan, u: &Upgrade) -> String {
     };
     let mut out =
         format!("Kubernetes upgrade {} → {}, one minor version at a time (EKS upgrades a control plane one minor version per update):\n", u.from, u.to);
+    if !u.blocking.is_empty() {
+        out.push_str(&format!(
+            "  EKS's upgrade insights for {} report ERROR ({}): apply stops unless --ignore-insights (the warnings below say why)\n",
+            u.step,
+            u.blocking.join(", ")
+        ));
+    }
     out.push_str(&format!("  {what}, in this order:\n"));
     out.push_str(&steps.concat());
     let rest = plan.changes.iter().filter(|c| c.action != Action::NoOp).count().saturating_sub(steps.len());

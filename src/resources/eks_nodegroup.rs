@@ -39,6 +39,7 @@ fn to_observed(n: &Nodegroup) -> Observed {
         "cluster_name": n.cluster_name(),
         "nodegroup_name": n.nodegroup_name(),
         "version": n.version(),
+        "release_version": n.release_version(),
         "node_role_arn": n.node_role(),
         "subnet_ids": n.subnets(),
         "instance_types": n.instance_types(),
@@ -55,6 +56,11 @@ fn to_observed(n: &Nodegroup) -> Observed {
     normalize(attrs.as_object_mut().expect("object"));
     let id = format!("{}:{}", n.cluster_name().unwrap_or_default(), n.nodegroup_name().unwrap_or_default());
     observed(&id, attrs, &[("arn", n.nodegroup_arn().unwrap_or_default())])
+}
+
+/// The AMI release to ask for: the one the plan settled (`latest` unresolved is never sent).
+fn release(attrs: &Attrs) -> Option<&str> {
+    attrs.get("release_version").and_then(Value::as_str).filter(|r| *r != "latest")
 }
 
 fn names(id: &str) -> (&str, &str) {
@@ -157,6 +163,7 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, token: &str) -> Re
             .cluster_name(cluster)
             .nodegroup_name(name)
             .set_version(attrs.get("version").and_then(Value::as_str).map(str::to_string))
+            .set_release_version(release(attrs).map(str::to_string))
             .node_role(attr_str(attrs, "node_role_arn")?)
             .set_subnets(Some(strings(attrs, "subnet_ids")))
             .set_instance_types(Some(strings(attrs, "instance_types")))
@@ -186,8 +193,22 @@ pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs
     // The Kubernetes version first, on its own (UpdateNodegroupVersion: new nodes from the
     // version's latest AMI, the old ones drained and removed), once the control plane and the
     // add-ons are there: the graph orders it after them (docs/upgrades.md).
-    if let Some(version) = attrs.get("version").and_then(Value::as_str).filter(|_| changed("version")) {
-        let out = cx.eks().update_nodegroup_version().cluster_name(cluster).nodegroup_name(name).version(version).send().await?;
+    // An AMI release the stack names (or the newest one, `release_version: latest`) moves with
+    // the same call: `releaseVersion`, "By default, the latest available AMI version for the
+    // node group's Kubernetes version is used" (API reference, UpdateNodegroupVersion).
+    let release = release(attrs).filter(|_| changed("release_version"));
+    if changed("version") || release.is_some() {
+        let version = attrs.get("version").and_then(Value::as_str).filter(|_| changed("version"));
+        let out = cx
+            .eks()
+            .update_nodegroup_version()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .set_version(version.map(str::to_string))
+            .set_release_version(release.map(str::to_string))
+            .set_force(cx.force_upgrade.then_some(true))
+            .send()
+            .await?;
         let id = out.update().and_then(|u| u.id()).unwrap_or_default().to_string();
         super::eks::wait_update(cx, cluster, super::eks::UpdateOf::Nodegroup(name), &id).await?;
     }

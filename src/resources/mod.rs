@@ -8,6 +8,7 @@ mod create_once;
 mod eks;
 pub mod expiring;
 mod fields;
+mod insights;
 mod instance_types;
 mod leftovers;
 mod session;
@@ -25,7 +26,7 @@ use crate::value::Attrs;
 pub(crate) use eks::{settled, sync_eks_tags};
 pub(crate) use fields::{attr_str, gone_ok, observed, outputs, string_map, strings};
 pub use session::Session;
-pub use versions::AddonVersions;
+pub use versions::{AddonVersions, release_key};
 pub use wait::Polling;
 
 /// The real provider: AWS through the AWS SDK for Rust.
@@ -34,11 +35,18 @@ pub struct Aws {
     /// DescribeClusterVersions, asked once per run (settling the default version and the plan's
     /// check share it).
     versions: tokio::sync::OnceCell<Vec<crate::provider::KubernetesVersion>>,
+    /// The newest AMI releases read this run, by parameter name (`versions::latest_release`).
+    releases: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl Aws {
     pub fn new(config: SdkConfig, stack: &str, polling: Polling, force_conflicts: bool) -> Self {
-        Aws { session: Session::new(config, stack, polling, force_conflicts), versions: tokio::sync::OnceCell::new() }
+        Aws { session: Session::new(config, stack, polling, force_conflicts), versions: tokio::sync::OnceCell::new(), releases: Default::default() }
+    }
+
+    /// `--force-upgrade`: nodegroup version updates delete pods a PodDisruptionBudget protects.
+    pub fn set_force_upgrade(&mut self, force: bool) {
+        self.session.force_upgrade = force;
     }
 
     /// Names the stack's clusters (from the stack and the state), so that destroy removes the

@@ -21,6 +21,10 @@ pub struct Session {
     pub polling: Polling,
     /// Take over Kubernetes fields another field manager owns (server-side apply `force`).
     pub force_conflicts: bool,
+    /// UpdateNodegroupVersion with `force` (`--force-upgrade`): "Force the update if any Pod on
+    /// the existing node group can't be drained due to a Pod disruption budget issue" (API
+    /// reference, UpdateNodegroupVersion).
+    pub force_upgrade: bool,
     /// The stack's EKS cluster names: what Kubernetes made for them is the stack's to clean up.
     pub clusters: Vec<String>,
     /// Per kind, the objects being waited for, polled together (`wait::Batch`).
@@ -44,6 +48,7 @@ impl Session {
             stack: stack.into(),
             polling,
             force_conflicts,
+            force_upgrade: false,
             clusters: vec![],
             batches: Default::default(),
             shared_reads: Default::default(),

@@ -73,3 +73,47 @@ impl Aws {
         Ok(out)
     }
 }
+
+/// Where EKS publishes the newest AMI release for a Kubernetes version and an AMI type: the
+/// public Parameter Store parameter `/aws/service/eks/optimized-ami/<version>/<ami>/recommended`,
+/// whose sub-parameter `release_version` is the release a nodegroup shows as `releaseVersion`
+/// (`1.33.0-20250704`). "The Amazon EKS service publishes the name of the latest Amazon EKS
+/// optimized AMI as a public parameter" (Systems Manager user guide,
+/// parameter-store-public-parameters-eks; the AMI types' paths: EKS user guide,
+/// https://docs.aws.amazon.com/eks/latest/userguide/retrieve-ami-id.html; the sub-parameter is
+/// what terraform stacks read, e.g. `data "aws_ssm_parameter"
+/// ".../amazon-linux-2/recommended/release_version"`). None for an AMI type published elsewhere
+/// (Bottlerocket) or not at all.
+pub fn release_parameter(ami_type: &str, kubernetes: &str) -> Option<String> {
+    let ami = match ami_type {
+        "AL2023_x86_64_STANDARD" => "amazon-linux-2023/x86_64/standard",
+        "AL2023_ARM_64_STANDARD" => "amazon-linux-2023/arm64/standard",
+        "AL2023_x86_64_NVIDIA" => "amazon-linux-2023/x86_64/nvidia",
+        "AL2_x86_64" => "amazon-linux-2",
+        "AL2_ARM_64" => "amazon-linux-2-arm64",
+        _ => return None,
+    };
+    Some(format!("/aws/service/eks/optimized-ami/{kubernetes}/{ami}/recommended/release_version"))
+}
+
+impl Aws {
+    /// The newest AMI release EKS publishes for nodes of `ami_type` on Kubernetes `kubernetes`
+    /// (one GetParameter, remembered for the run); Ok(None) for an AMI type without a known
+    /// parameter.
+    pub async fn latest_release(&self, ami_type: &str, kubernetes: &str) -> Result<Option<String>> {
+        let Some(name) = release_parameter(ami_type, kubernetes) else { return Ok(None) };
+        if let Some(known) = self.releases.lock().expect("releases lock").get(&name) {
+            return Ok(Some(known.clone()));
+        }
+        let ssm = aws_sdk_ssm::Client::new(self.session.config());
+        let out = ssm.get_parameter().name(&name).send().await?;
+        let Some(value) = out.parameter().and_then(|p| p.value()).map(str::to_string) else { return Ok(None) };
+        self.releases.lock().expect("releases lock").insert(name, value.clone());
+        Ok(Some(value))
+    }
+}
+
+/// `1.33.0-20250704` as comparable numbers (Kubernetes version, then build date).
+pub fn release_key(release: &str) -> Vec<u64> {
+    release.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).collect()
+}

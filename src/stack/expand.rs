@@ -270,9 +270,7 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
         let own: Vec<(&str, &str)> = ng.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let tags = b.tags(&address, &format!("ng-{}", ng.name), &own);
         let taints: Vec<Value> = ng.taints.iter().map(|t| json!({"key": t.key, "value": t.value, "effect": t.effect})).collect();
-        b.add(
-            address.clone(),
-            json!({
+        let mut attrs = json!({
                 "cluster_name": cluster_name,
                 "nodegroup_name": ng.name,
                 // Managed nodes follow the control plane, after it and the add-ons in an
@@ -290,9 +288,13 @@ fn eks(b: &mut Builder, cluster: &Cluster) {
                 "max_unavailable": ng.max_unavailable,
                 "tags": tags,
                 "status": "ACTIVE",
-            }),
-            node_deps.clone(),
-        );
+        });
+        // An AMI release the stack pins; `latest` is resolved at plan time from what EKS
+        // publishes (`app::upgrade_step`). Without one the nodes keep their release.
+        if let Some(release) = &ng.release_version {
+            attrs["release_version"] = json!(release);
+        }
+        b.add(address.clone(), attrs, node_deps.clone());
         nodegroups.push(address);
     }
     for addon in &cluster.cni.addons {

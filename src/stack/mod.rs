@@ -88,6 +88,17 @@ pub struct Cni {
     pub external_snat: bool,
     pub eni_security_groups: Vec<EniSecurityGroup>,
     pub addons: Vec<String>,
+    /// `cni.addon_versions`: add-on name → the version pinned, checked at plan time against
+    /// what EKS offers for the cluster's version (`app::upgrade_step`).
+    pub addon_versions: BTreeMap<String, Pinned>,
+}
+
+/// A version the stack pins, with where it is written (for a plan-time error in the stack's
+/// words: EKS is only asked at plan time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    pub version: String,
+    pub span: Option<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +114,8 @@ pub struct Nodegroup {
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<model::TaintSpec>,
     pub max_unavailable: u32,
+    /// `release_version`: an AMI release, or `latest`; None follows the control plane.
+    pub release_version: Option<String>,
     pub tags: BTreeMap<String, String>,
 }
 

@@ -173,6 +173,11 @@ pub struct CniSpec {
     /// Other managed add-ons to install: coredns, kube-proxy.
     #[serde(default)]
     pub addons: Vec<S<String>>,
+    /// Add-on versions pinned by name (`vpc-cni: v1.19.2-eksbuild.1`), checked at plan time
+    /// against the versions EKS offers for the cluster's Kubernetes version; an add-on not
+    /// named here follows EKS's default for that version.
+    #[serde(default)]
+    pub addon_versions: BTreeMap<String, S<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +199,11 @@ pub struct NodegroupSpec {
     /// Most nodes unavailable during an update (default 1).
     #[serde(default)]
     pub max_unavailable: Option<u32>,
+    /// The AMI release the nodes run (`1.33.0-20250704`), or `latest`: the newest release EKS
+    /// publishes for the cluster's Kubernetes version. Without it the nodes follow the control
+    /// plane and keep their release until the next version update.
+    #[serde(default)]
+    pub release_version: Option<S<String>>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }

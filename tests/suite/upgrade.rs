@@ -87,3 +87,208 @@ async fn an_upgrade_over_two_minor_versions_runs_in_the_order_eks_requires() {
     assert!(refused.stderr.contains("help: set `cluster.version: \"1.34\"` back"), "{}", refused.stderr);
     assert_eq!(cloud.changes(), changes, "nothing changed");
 }
+
+/// `cni.addon_versions` pins add-on versions, checked at plan time against what EKS offers for
+/// the cluster's Kubernetes version; a nodegroup follows a newer AMI release only with
+/// `release_version: latest`, and `plan --refresh-only` says when one is available.
+#[tokio::test(flavor = "multi_thread")]
+async fn pinned_add_on_versions_and_the_latest_ami_release() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    const PINNED: &str = "ReleaseEKS";
+    let stack = reference_variant(&eksnet, "pinned-demo", PINNED, |t| {
+        t.replace(
+            "external_snat: false",
+            "external_snat: false\n  addons: [kube-proxy]\n  addon_versions:\n    vpc-cni: v1.19.2-eksbuild.1\n    kube-proxy: v1.32.3-eksbuild.2",
+        )
+    });
+    // kube-proxy is built per Kubernetes minor: a 1.32 build is refused for the stack's 1.33, in
+    // the stack's words, before anything is created.
+    let text = std::fs::read_to_string(&stack).unwrap();
+    let line = text.lines().position(|l| l.contains("kube-proxy: v1.32.3")).unwrap() + 1;
+    let column = text.lines().nth(line - 1).unwrap().find('v').unwrap() + 1;
+    for args in [vec!["-f", stack.as_str(), "plan"], vec!["-f", stack.as_str(), "apply", "--auto-approve"]] {
+        let refused = eksnet.run(&args);
+        assert_eq!(refused.code, 1, "{}", refused.stderr);
+        assert!(refused.stderr.contains("error: EKS does not offer kube-proxy v1.32.3-eksbuild.2 for Kubernetes 1.33"), "{}", refused.stderr);
+        assert!(refused.stderr.contains(&format!("--> {stack}:{line}:{column}")), "{}", refused.stderr);
+        assert!(
+            refused.stderr.contains(
+                "= help: did you mean `v1.33.3-eksbuild.2`? EKS offers v1.33.3-eksbuild.2, v1.33.0-eksbuild.1 (default v1.33.3-eksbuild.2) for Kubernetes 1.33"
+            ),
+            "{}",
+            refused.stderr
+        );
+        assert!(refused.stderr.contains("nothing was created"), "{}", refused.stderr);
+    }
+    assert_eq!(cloud.changes(), 0, "a refused pin creates nothing");
+
+    std::fs::write(&stack, text.replace("kube-proxy: v1.32.3-eksbuild.2", "kube-proxy: v1.33.0-eksbuild.1")).unwrap();
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok().stdout;
+    assert!(plan.contains("vpc-cni v1.19.2-eksbuild.1") && plan.contains("kube-proxy v1.33.0-eksbuild.1"), "{plan}");
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    for (name, pinned) in [("vpc-cni", "v1.19.2-eksbuild.1"), ("kube-proxy", "v1.33.0-eksbuild.1")] {
+        let a = eks.describe_addon().cluster_name(PINNED).addon_name(name).send().await.unwrap();
+        assert_eq!(a.addon().unwrap().addon_version(), Some(pinned), "{name}: the pin, not EKS's default");
+    }
+    let release = || {
+        let eks = eks.clone();
+        async move {
+            let ng = eks.describe_nodegroup().cluster_name(PINNED).nodegroup_name("default").send().await.unwrap();
+            ng.nodegroup().unwrap().release_version().unwrap().to_string()
+        }
+    };
+    let first = release().await;
+    assert!(first.starts_with("1.33."), "{first}");
+
+    // EKS publishes a newer AMI release: shown as available, not applied.
+    let published: serde_json::Value = serde_json::from_str(&cloud.control(&["ami-release", "1.33"])).unwrap();
+    let newer = published["release"].as_str().unwrap().to_string();
+    let refresh = eksnet.run(&["-f", &stack, "plan", "--refresh-only"]).ok().stdout;
+    assert!(refresh.contains(&format!("eks_nodegroup.default: AMI release {newer} available (the nodes run {first})")), "{refresh}");
+    assert_eq!(eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).code, 0, "without `release_version: latest` the nodes stay");
+
+    // `release_version: latest`: apply moves the nodes to it (UpdateNodegroupVersion releaseVersion).
+    let text = std::fs::read_to_string(&stack).unwrap();
+    std::fs::write(&stack, text.replace("scaling: {min: 1, desired: 1, max: 2}", "scaling: {min: 1, desired: 1, max: 2}\n    release_version: latest"))
+        .unwrap();
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok().stdout;
+    assert!(plan.contains(&format!("release_version: \"{first}\" → \"{newer}\"")), "{plan}");
+    let before = cloud.positions("UpdateNodegroupVersion").len();
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    assert_eq!(cloud.positions("UpdateNodegroupVersion").len(), before + 1);
+    assert_eq!(release().await, newer);
+    assert_eq!(eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).code, 0, "no changes once the nodes run the newest release");
+    let refresh = eksnet.run(&["-f", &stack, "plan", "--refresh-only"]).ok().stdout;
+    assert!(!refresh.contains("available"), "{refresh}");
+}
+
+/// The version each of the state's records says, by address (`state pull`).
+fn recorded_version(eksnet: &crate::common::Eksnet, stack: &str, address: &str) -> String {
+    let state: serde_json::Value = serde_json::from_str(&eksnet.run(&["-f", stack, "state", "pull"]).ok().stdout).unwrap();
+    state["resources"][address]["attrs"]["version"].as_str().unwrap_or_default().to_string()
+}
+
+/// A nodegroup update EKS reports Failed (DescribeUpdate errors) stops the upgrade with EKS's
+/// error, the state says what exists (control plane moved, nodes not), and the next apply
+/// resumes: the nodes catch up first, then the next minor version, without a second update of
+/// what was done.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_node_update_stops_the_upgrade_and_the_next_apply_resumes_it() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    const RESUMED: &str = "ResumeEKS";
+    let stack = reference_variant(&eksnet, "resume-demo", RESUMED, |t| t.replace("version: \"1.33\"", "version: \"1.32\""));
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    std::fs::write(&stack, std::fs::read_to_string(&stack).unwrap().replace("version: \"1.32\"", "version: \"1.34\"")).unwrap();
+    cloud.fault(serde_json::json!({"service": "eks-update", "operation": "UpdateNodegroupVersion", "error": "NodeCreationFailure",
+        "message": "Instances failed to join the kubernetes cluster", "times": 1}));
+
+    let failed = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("NodeCreationFailure: Instances failed to join the kubernetes cluster"), "EKS's error as it reports it:\n{}", failed.stderr);
+    assert!(!failed.stderr.contains("Next step of the Kubernetes upgrade"), "the upgrade stops at the failed step:\n{}", failed.stderr);
+    assert_eq!(cloud.positions("UpdateClusterVersion").len(), 1, "no second control-plane step after a failed one");
+    // The state is exact: the control plane moved to 1.33, the nodes did not.
+    assert_eq!(recorded_version(&eksnet, &stack, "eks_cluster.main"), "1.33");
+    assert_eq!(recorded_version(&eksnet, &stack, "eks_nodegroup.default"), "1.32");
+
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok().stdout;
+    assert!(plan.contains("nodegroups default catch up with the control plane at 1.33 first"), "{plan}");
+    let resumed = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    assert!(resumed.stderr.contains("Next step of the Kubernetes upgrade: 1.33 → 1.34."), "{}", resumed.stderr);
+    assert_eq!(cloud.positions("UpdateClusterVersion").len(), 2, "1.33 was not asked again; 1.34 once");
+    let nodes = cloud.positions("UpdateNodegroupVersion");
+    let versions = cloud.positions("UpdateClusterVersion");
+    assert_eq!(nodes.len(), 3, "the failed one, the retry at 1.33, then 1.34");
+    assert!(nodes[1] < versions[1] && versions[1] < nodes[2], "the nodes catch up before the control plane moves on: {nodes:?} {versions:?}");
+    assert_eq!(eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).code, 0);
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    let ng = eks.describe_nodegroup().cluster_name(RESUMED).nodegroup_name("default").send().await.unwrap();
+    assert_eq!(ng.nodegroup().unwrap().version(), Some("1.34"));
+}
+
+/// A PodDisruptionBudget that lets no pod go blocks the drain of a node update: EKS fails it with
+/// PodEvictionFailure; `--force-upgrade`, named in the plan, sends UpdateNodegroupVersion with
+/// `force` and the update goes through.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_blocked_node_update_fails_and_goes_through_with_force_upgrade() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    const BUDGET: &str = "BudgetEKS";
+    std::fs::write(
+        eksnet.path("budget.yaml"),
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: nginx\n  namespace: test-namespace\n\
+         spec:\n  minAvailable: 2\n  selector:\n    matchLabels:\n      role: test-role\n",
+    )
+    .unwrap();
+    let stack = reference_variant(&eksnet, "budget-demo", BUDGET, |t| {
+        t.replace("version: \"1.33\"", "version: \"1.32\"").replace("manifests:", "manifests:\n  - path: budget.yaml\n    vars: {}")
+    });
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    std::fs::write(&stack, std::fs::read_to_string(&stack).unwrap().replace("version: \"1.32\"", "version: \"1.33\"")).unwrap();
+
+    let failed = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(failed.stderr.contains("PodEvictionFailure: Reached max retries while trying to evict pods from nodes in node group default"), "{}", failed.stderr);
+    assert_eq!(recorded_version(&eksnet, &stack, "eks_nodegroup.default"), "1.32");
+
+    let plan = eksnet.run(&["-f", &stack, "plan", "--force-upgrade"]).ok().stdout;
+    assert!(plan.contains("--force-upgrade: nodegroup version updates delete the pods a PodDisruptionBudget protects"), "{plan}");
+    assert!(plan.contains("(UpdateNodegroupVersion force): eks_nodegroup.default"), "{plan}");
+    let before = cloud.requests().len();
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve", "--force-upgrade"]).ok();
+    let forced: Vec<serde_json::Value> = cloud.requests()[before..].iter().filter(|r| r["operation"] == "UpdateNodegroupVersion").cloned().collect();
+    assert_eq!(forced.len(), 1, "{forced:?}");
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    let ng = eks.describe_nodegroup().cluster_name(BUDGET).nodegroup_name("default").send().await.unwrap();
+    assert_eq!(ng.nodegroup().unwrap().version(), Some("1.33"));
+    let updates = eks.list_updates().name(BUDGET).nodegroup_name("default").send().await.unwrap();
+    let last = updates.update_ids().last().unwrap().clone();
+    let u = eks.describe_update().name(BUDGET).nodegroup_name("default").update_id(last).send().await.unwrap();
+    assert!(u.update().unwrap().params().iter().any(|p| p.r#type().map(|t| t.as_str()) == Some("Force") && p.value() == Some("true")), "{u:?}");
+}
+
+/// EKS's upgrade insights for the next version show in the plan as warnings; an ERROR one stops
+/// apply before any change, and `--ignore-insights` goes ahead.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_upgrade_insight_stops_apply_unless_ignored() {
+    let cloud = LocalCloud::start();
+    let eksnet = cloud.eksnet();
+    const INSIGHTS: &str = "InsightEKS";
+    let stack = reference_variant(&eksnet, "insight-demo", INSIGHTS, |t| t.replace("version: \"1.33\"", "version: \"1.32\""));
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    cloud.control(&[
+        "insight",
+        &serde_json::json!({"cluster": INSIGHTS, "kubernetesVersion": "1.33", "reason": "Deprecated API usage detected within last 30 days",
+            "recommendation": "Move FlowSchemas to flowcontrol.apiserver.k8s.io/v1", "usage": "/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas"})
+        .to_string(),
+    ]);
+    std::fs::write(&stack, std::fs::read_to_string(&stack).unwrap().replace("version: \"1.32\"", "version: \"1.33\"")).unwrap();
+
+    let plan = eksnet.run(&["-f", &stack, "plan"]).ok().stdout;
+    assert!(
+        plan.contains("EKS's upgrade insights for 1.33 report ERROR (Deprecated APIs removed in Kubernetes v1.33): apply stops unless --ignore-insights"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("EKS upgrade insight for Kubernetes 1.33: Deprecated APIs removed in Kubernetes v1.33 is ERROR: Deprecated API usage detected within last 30 days EKS recommends: Move FlowSchemas to flowcontrol.apiserver.k8s.io/v1"),
+        "{plan}"
+    );
+    let changes = cloud.changes();
+    let stopped = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]);
+    assert_eq!(stopped.code, 1, "{}", stopped.stderr);
+    assert!(
+        stopped.stderr.contains("EKS's upgrade insights for Kubernetes 1.33 report ERROR: Deprecated APIs removed in Kubernetes v1.33. Nothing was changed."),
+        "{}",
+        stopped.stderr
+    );
+    assert!(stopped.stderr.contains("pass --ignore-insights"), "{}", stopped.stderr);
+    assert_eq!(cloud.changes(), changes, "nothing changed");
+
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve", "--ignore-insights"]).ok();
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    let c = eks.describe_cluster().name(INSIGHTS).send().await.unwrap();
+    assert_eq!(c.cluster().unwrap().version(), Some("1.33"));
+}

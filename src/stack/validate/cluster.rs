@@ -1,9 +1,11 @@
 //! The cluster: version, endpoint, roles, logging, add-ons, the CNI and nodegroups.
 
+use std::collections::BTreeMap;
+
 use serde_saphyr::Spanned;
 
 use super::super::model::{self, StackFile};
-use super::super::{Cluster, Cni, DEFAULT_KUBERNETES_VERSION, EniSecurityGroup, KUBERNETES_VERSIONS, Nodegroup, Role, span_of};
+use super::super::{Cluster, Cni, DEFAULT_KUBERNETES_VERSION, EniSecurityGroup, KUBERNETES_VERSIONS, Nodegroup, Pinned, Role, span_of};
 use super::{Checker, hint_for};
 
 const LOG_TYPES: &[&str] = &["api", "audit", "authenticator", "controllerManager", "scheduler"];
@@ -110,7 +112,8 @@ pub(super) fn cluster(c: &mut Checker, raw: &StackFile, stack: &str, region: &st
     let cluster_role = role(c, &s.roles.cluster);
     let node_role = role(c, &s.roles.node);
     let cni = cni(c, raw);
-    let nodegroups = raw.nodegroups.iter().filter_map(|(name, ng)| nodegroup(c, name, ng)).collect();
+    let given = s.version.as_ref().map(|v| v.value.as_str());
+    let nodegroups = raw.nodegroups.iter().filter_map(|(name, ng)| nodegroup(c, name, ng, given)).collect();
     Some(Cluster {
         name,
         version,
@@ -136,7 +139,13 @@ fn is_iam_arn(arn: &str) -> bool {
 
 pub(super) fn cni(c: &mut Checker, raw: &StackFile) -> Cni {
     let Some(spec) = &raw.cni else {
-        return Cni { mode: model::CniMode::Addon, external_snat: false, eni_security_groups: vec![EniSecurityGroup::Cluster], addons: vec![] };
+        return Cni {
+            mode: model::CniMode::Addon,
+            external_snat: false,
+            eni_security_groups: vec![EniSecurityGroup::Cluster],
+            addons: vec![],
+            addon_versions: Default::default(),
+        };
     };
     let s = &spec.value;
     if raw.subnets.intra.is_none() {
@@ -169,10 +178,72 @@ pub(super) fn cni(c: &mut Checker, raw: &StackFile) -> Cni {
             );
         }
     }
-    Cni { mode: s.mode, external_snat: s.external_snat, eni_security_groups: groups, addons: s.addons.iter().map(|a| a.value.clone()).collect() }
+    let addon_versions = addon_versions(c, s);
+    Cni {
+        mode: s.mode,
+        external_snat: s.external_snat,
+        eni_security_groups: groups,
+        addons: s.addons.iter().map(|a| a.value.clone()).collect(),
+        addon_versions,
+    }
 }
 
-fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>) -> Option<Nodegroup> {
+/// `cni.addon_versions`: each key an add-on this stack installs, each value written the way EKS
+/// names add-on versions (`v1.19.2-eksbuild.1`, DescribeAddonVersions). Whether EKS offers the
+/// version for the cluster's Kubernetes version is only known at plan time (`app::upgrade_step`).
+fn addon_versions(c: &mut Checker, s: &model::CniSpec) -> BTreeMap<String, Pinned> {
+    let mut installed: Vec<&str> = s.addons.iter().map(|a| a.value.as_str()).collect();
+    if s.mode == model::CniMode::Addon {
+        installed.insert(0, "vpc-cni");
+    }
+    let mut pins = BTreeMap::new();
+    for (name, version) in &s.addon_versions {
+        if !installed.contains(&name.as_str()) {
+            let known: Vec<&str> = std::iter::once("vpc-cni").chain(OPTIONAL_ADDONS.iter().copied()).collect();
+            let (message, fix) = if name == "vpc-cni" {
+                (
+                    "`cni.addon_versions` pins vpc-cni, but with `cni.mode: daemonset` the VPC CNI is not a managed add-on".to_string(),
+                    "remove the pin, or use `cni.mode: addon`".to_string(),
+                )
+            } else if known.contains(&name.as_str()) {
+                (format!("`cni.addon_versions` pins {name}, which the stack does not install"), format!("add {name} to `cni.addons`, or remove the pin"))
+            } else {
+                (format!("unknown add-on `{name}` in `cni.addon_versions`"), hint_for(name, &known, "pin vpc-cni, coredns or kube-proxy"))
+            };
+            c.error(version, message, &fix);
+            continue;
+        }
+        if !is_addon_version(&version.value) {
+            c.error(
+                version,
+                format!("`{}` is not an add-on version", version.value),
+                "write it as EKS lists it (DescribeAddonVersions), like v1.19.2-eksbuild.1",
+            );
+            continue;
+        }
+        pins.insert(name.clone(), Pinned { version: version.value.clone(), span: span_of(version) });
+    }
+    pins
+}
+
+/// `v1.19.2-eksbuild.1`: v, three numbers, `-eksbuild.` and a build number.
+fn is_addon_version(v: &str) -> bool {
+    let numbers = |s: &str, n: usize| s.split('.').count() == n && s.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    v.strip_prefix('v').and_then(|rest| rest.split_once("-eksbuild.")).is_some_and(|(semver, build)| numbers(semver, 3) && numbers(build, 1))
+}
+
+/// An AMI release of the EKS optimized Amazon Linux AMIs: `1.33.0-20250704`, the Kubernetes
+/// version and the build date (DescribeNodegroup `releaseVersion`; the
+/// `/aws/service/eks/optimized-ami/<version>/…/recommended/release_version` public parameter,
+/// EKS user guide, retrieve-ami-id). Returns the Kubernetes minor version it is made for.
+fn ami_release_minor(v: &str) -> Option<String> {
+    let (kubernetes, date) = v.split_once('-')?;
+    let parts: Vec<&str> = kubernetes.split('.').collect();
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (parts.len() == 3 && parts.iter().all(|p| digits(p)) && date.len() == 8 && digits(date)).then(|| format!("{}.{}", parts[0], parts[1]))
+}
+
+fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>, cluster_version: Option<&str>) -> Option<Nodegroup> {
     let s = &spec.value;
     if name.is_empty() || name.len() > 63 || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
         c.error(spec, format!("nodegroup name `{name}` is not allowed"), "use up to 63 letters, digits, `-` and `_`");
@@ -210,6 +281,26 @@ fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>) 
             c.error(t, format!("`{}` is not an EC2 instance type", t.value), "write it like c5.large");
         }
     }
+    // Bottlerocket names its releases its own way (`1.20.1-7c3e9198`): only `latest` and the
+    // Amazon Linux form are checked.
+    if let Some(r) = s.release_version.as_ref().filter(|r| r.value != "latest" && !ami_type.starts_with("BOTTLEROCKET")) {
+        match ami_release_minor(&r.value) {
+            None => c.error(
+                r,
+                format!("`{}` is not an AMI release", r.value),
+                "write it as EKS shows it (DescribeNodegroup `releaseVersion`), like 1.33.0-20250704, or write `latest`",
+            ),
+            Some(minor) if cluster_version.is_some_and(|v| v != minor) => {
+                let v = cluster_version.unwrap_or_default();
+                c.error(
+                    r,
+                    format!("AMI release `{}` is made for Kubernetes {minor}, but `cluster.version` is {v}", r.value),
+                    &format!("write a {v} release (like {v}.0-20250704), or `latest`, or remove `release_version` to follow the control plane"),
+                );
+            }
+            Some(_) => {}
+        }
+    }
     Some(Nodegroup {
         name: name.into(),
         instance_types,
@@ -222,6 +313,7 @@ fn nodegroup(c: &mut Checker, name: &str, spec: &Spanned<model::NodegroupSpec>) 
         labels: s.labels.clone(),
         taints: s.taints.clone(),
         max_unavailable: s.max_unavailable.unwrap_or(1),
+        release_version: s.release_version.as_ref().map(|r| r.value.clone()),
         tags: s.tags.clone(),
     })
 }
