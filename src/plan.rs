@@ -256,9 +256,15 @@ pub fn plan<P: Provider>(provider: &P, inputs: &Inputs) -> Plan {
                         status.and_then(|d| Some(format!("is {} in AWS; apply waits until it is {}", d.old.as_ref()?.as_str()?, d.new.as_ref()?.as_str()?)));
                     (Action::Update, waits)
                 };
-                // Outputs of an object still being made (a cluster's endpoint) are not known yet.
                 if action == Action::NoOp || (action == Action::Update && reason.is_none()) {
                     known.insert(address.clone(), current.outputs.clone());
+                } else if action == Action::Update {
+                    // An object still being made or changed (a cluster CREATING, or UPDATING after
+                    // a run was killed): what it has is known (its name, its ARN), what it does not
+                    // have yet (a creating cluster's endpoint) is not. Without this, a nodegroup
+                    // would be planned as replaced because its cluster's name were unknown.
+                    let have = current.outputs.iter().filter(|(_, v)| !v.is_null() && v.as_str() != Some("")).map(|(k, v)| (k.clone(), v.clone())).collect();
+                    known.insert(address.clone(), have);
                 }
                 if action == Action::Replace {
                     replaced.insert(address.clone());

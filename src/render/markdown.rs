@@ -165,6 +165,14 @@ pub fn render(plan: &Plan, options: &Options) -> String {
     out
 }
 
+/// A Kubernetes upgrade's steps, in the order apply takes them (the text plan's section, which
+/// reads as a numbered list; insights that stop it first).
+fn upgrade(plan: &Plan, u: &crate::upgrade::Upgrade) -> String {
+    let mut out = format!("> [!IMPORTANT]\n> **Kubernetes upgrade {} → {}**, one minor version at a time, in this order:\n\n", u.from, u.to);
+    let _ = write!(out, "```text\n{}```\n\n", crate::render::text::upgrade(plan, u));
+    out
+}
+
 /// The title, the counts, warnings, counts per kind and subnet capacity.
 fn head(plan: &Plan, extra_warnings: &[String]) -> String {
     let mut out = String::new();
@@ -180,6 +188,9 @@ fn head(plan: &Plan, extra_warnings: &[String]) -> String {
         let _ = write!(out, "**Plan: {} to add, {} to change, {} to destroy.**\n\n", s.add, s.change, s.destroy);
     } else {
         out.push_str("**No changes.** The infrastructure matches the stack.\n\n");
+    }
+    if let Some(u) = &plan.upgrade {
+        out.push_str(&upgrade(plan, u));
     }
     let mut warnings = warnings(plan);
     warnings.extend(plan.warnings.iter().cloned());

@@ -2,6 +2,9 @@
 //! 1.34 goes one minor version at a time, each step the control plane, then the add-ons to the
 //! default for the new version, then the nodegroup; a downgrade is refused before any change.
 
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
 use crate::common::{LocalCloud, reference_variant};
 
 const REGION: &str = "ap-southeast-2";
@@ -41,6 +44,9 @@ async fn an_upgrade_over_two_minor_versions_runs_in_the_order_eks_requires() {
     assert!(cluster < at(&format!("eks_addon.vpc_cni  vpc-cni to {vpc_cni_133}, for 1.33 (UpdateAddon")), "{plan}");
     assert!(at("eks_addon.kube_proxy  kube-proxy to") < at("eks_nodegroup.default  nodes to 1.33 (UpdateNodegroupVersion"), "{plan}");
     assert!(at("eks_addon.vpc_cni  vpc-cni to") < at("eks_nodegroup.default  nodes to 1.33"), "{plan}");
+    // The pull-request form shows the same steps.
+    let md = eksnet.run(&["-f", &stack, "plan", "--format", "markdown"]).ok().stdout;
+    assert!(md.contains("> **Kubernetes upgrade 1.32 → 1.34**") && md.contains("1. eks_cluster.main  control plane to 1.33 (UpdateClusterVersion"), "{md}");
 
     let before = cloud.requests().len();
     let applied = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
@@ -291,4 +297,39 @@ async fn an_error_upgrade_insight_stops_apply_unless_ignored() {
     let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
     let c = eks.describe_cluster().name(INSIGHTS).send().await.unwrap();
     assert_eq!(c.cluster().unwrap().version(), Some("1.33"));
+}
+
+/// eksnet killed (kill -9) while EKS moves the control plane: the next apply waits for the update
+/// in flight (the cluster reads UPDATING) instead of asking for another, then finishes the step.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upgrade_killed_mid_update_is_resumed_by_the_next_apply() {
+    // AWS's durations 60× faster: the control-plane update takes 8 s, long enough to be killed in.
+    let cloud = LocalCloud::start_with(&["--profile", "realistic", "--scale", "60", "--strict"]);
+    let eksnet = cloud.eksnet();
+    const KILLED: &str = "KilledEKS";
+    let stack = reference_variant(&eksnet, "killed-upgrade", KILLED, |t| t.replace("version: \"1.33\"", "version: \"1.32\""));
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    std::fs::write(&stack, std::fs::read_to_string(&stack).unwrap().replace("version: \"1.32\"", "version: \"1.33\"")).unwrap();
+
+    let eks = aws_sdk_eks::Client::new(&cloud.config(REGION).await);
+    let status = || async { eks.describe_cluster().name(KILLED).send().await.unwrap().cluster().unwrap().status().unwrap().as_str().to_string() };
+    let mut child = eksnet.command(&["-f", &stack, "apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("eksnet starts");
+    // Killed once EKS has started the control-plane update, which then goes on without eksnet.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while status().await != "UPDATING" {
+        assert!(Instant::now() < deadline, "the control plane did not start updating within 2 minutes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+    assert_eq!(cloud.positions("UpdateClusterVersion").len(), 1);
+
+    let resumed = eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+    assert_eq!(cloud.positions("UpdateClusterVersion").len(), 1, "the update in flight was waited for, not asked again:\n{}", resumed.stderr);
+    assert_eq!(cloud.positions("UpdateNodegroupVersion").len(), 1, "{}", resumed.stderr);
+    assert_eq!(eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]).code, 0);
+    let cluster = eks.describe_cluster().name(KILLED).send().await.unwrap();
+    assert_eq!(cluster.cluster().unwrap().version(), Some("1.33"));
+    let ng = eks.describe_nodegroup().cluster_name(KILLED).nodegroup_name("default").send().await.unwrap();
+    assert_eq!(ng.nodegroup().unwrap().version(), Some("1.33"));
 }
