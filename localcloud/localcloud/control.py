@@ -10,6 +10,7 @@ GET    /_localcloud/config          {"page_size": N, "profile": ..., "scale": ..
 POST   /_localcloud/config          {"page_size": N} and/or strict switches ({"strict": true}, see strict.py)
 POST   /_localcloud/reset           forget all AWS + EKS state and fault rules (log kept)
 POST   /_localcloud/settle          end every open EC2 consistency window (as seconds passing on AWS)
+GET    /_localcloud/throttle        the throttle's rates and calls refused (serve --throttle; throttle.py)
 """
 import json
 
@@ -58,6 +59,8 @@ class Control:
                         app.front.page_size = page_size
                 return _json(200, {"page_size": app.page_size, "profile": app.profile.name,
                                    "scale": app.profile.scale, **app.settings.as_json()})
+            if route == "throttle":
+                return _json(200, app.throttle.as_json() if app.throttle else {"throttle": None})
             if route == "settle" and req.method == "POST":
                 app.ec2.strict.reset()
                 return _json(200, {"settled": True})
