@@ -12,6 +12,7 @@ POST   /_localcloud/reset           forget all AWS + EKS state and fault rules (
 POST   /_localcloud/ami-releases    {"kubernetes": "1.33"}: EKS publishes a newer AMI release (ami_releases.py)
 POST   /_localcloud/insights        {"cluster", "kubernetesVersion", "reason"?, "recommendation"?, "usage"?}: an upgrade-insight finding (insights.py)
 POST   /_localcloud/settle          end every open EC2 consistency window (as seconds passing on AWS)
+GET    /_localcloud/throttle        the throttle's rates and calls refused (serve --throttle; throttle.py)
 """
 import json
 
@@ -73,6 +74,8 @@ class Control:
                     raise ValueError("give {\"cluster\": NAME, \"kubernetesVersion\": \"1.33\"}")
                 insights.report(body["cluster"], str(body["kubernetesVersion"]), body)
                 return _json(200, {"reported": True})
+            if route == "throttle":
+                return _json(200, app.throttle.as_json() if app.throttle else {"throttle": None})
             if route == "settle" and req.method == "POST":
                 app.ec2.strict.reset()
                 return _json(200, {"settled": True})

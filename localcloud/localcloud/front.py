@@ -16,9 +16,13 @@ from localcloud import awserrors
 from localcloud.awserrors import AwsError, Response
 from localcloud.ami_releases import Ssm
 from localcloud.pricing import Pricing
+from localcloud.throttle import error_for as throttle_error
 
 SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 QUERY_SCOPE = re.compile(r"^[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request$")
+ACCESS_KEY = re.compile(r"Credential=([^/]+)/")
+# moto's account when the access key names none (moto.core DEFAULT_ACCOUNT_ID)
+DEFAULT_ACCOUNT = "123456789012"
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "te", "trailer",
                "upgrade", "proxy-connection", "server", "date"}
 
@@ -44,6 +48,13 @@ class Request:
         if m:
             return m.group(2), m.group(1)
         return "unknown", "us-east-1"
+
+    def account(self) -> str:
+        """The account the call acts in: as moto decides it, a 12-digit access key id is an
+        account id; any other key acts in the default account."""
+        m = ACCESS_KEY.search(self.headers.get("authorization", "")) or ACCESS_KEY.search("Credential=" + self.qs.get("X-Amz-Credential", [""])[0])
+        key = m.group(1) if m else ""
+        return key if len(key) == 12 and key.isdigit() else DEFAULT_ACCOUNT
 
     def _query_params(self) -> dict:
         params = {k: v[0] for k, v in self.qs.items()}
@@ -76,7 +87,7 @@ def s3_operation(method: str, path: str, query: dict) -> str:
 
 
 class Front:
-    def __init__(self, moto_url: str, profile, page_size: int, log, faults, ec2, eks, control):
+    def __init__(self, moto_url: str, profile, page_size: int, log, faults, ec2, eks, control, throttle=None):
         u = urllib.parse.urlparse(moto_url)
         self.moto_host, self.moto_port = u.hostname, u.port
         self.profile = profile
@@ -86,6 +97,7 @@ class Front:
         self.ec2 = ec2
         self.eks = eks
         self.control = control
+        self.throttle = throttle
         self.pricing = Pricing()
         self.ssm = Ssm()
         self.server = None
@@ -109,7 +121,7 @@ class Front:
         if req.path.startswith("/_localcloud"):
             return self.control.handle(req)
         start = time.monotonic()
-        operation, rule = req.operation, None
+        operation, rule, throttled = req.operation, None, False
         try:
             if req.service == "eks":
                 operation = self.eks.operation_name(req)
@@ -121,8 +133,12 @@ class Front:
                 operation = self.ssm.operation_name(req)
             elif not operation:
                 operation = f"{req.method} {req.path}"
-            rule = self.faults.match(req.service, operation)
-            if rule and "error" in rule:
+            # A throttled call is refused before anything else sees it (fault rules count it not).
+            throttled = bool(self.throttle) and not self.throttle.admit(req.account(), req.region, req.service, operation)
+            rule = None if throttled else self.faults.match(req.service, operation)
+            if throttled:
+                resp = awserrors.render(req.service, *throttle_error(req.service))
+            elif rule and "error" in rule:
                 if rule.get("after"):  # done in "AWS"; the answer is lost on the way back
                     self.dispatch(req, operation)
                     self.faults.took_effect(rule)
@@ -151,6 +167,8 @@ class Front:
         extra = {"region": req.region}
         if rule:
             extra["fault"] = rule.get("error", "hold")
+        if throttled:
+            extra["throttled"] = True
         self.log.log_request(req.service, operation, resp.status, (time.monotonic() - start) * 1000, extra)
         return resp
 

@@ -24,6 +24,7 @@ from localcloud.motoclient import MotoClients  # noqa: E402
 from localcloud.profiles import Profile  # noqa: E402
 from localcloud.requestlog import RequestLog  # noqa: E402
 from localcloud.strict import Settings  # noqa: E402
+from localcloud.throttle import Throttle  # noqa: E402
 
 
 class App:
@@ -39,6 +40,8 @@ class App:
         self.settings = Settings(args.strict or args.profile == "realistic", json.loads(args.config) if args.config else None)
         self.log = RequestLog(os.path.join(args.dir, "requests.jsonl"))
         self.faults = FaultRules()
+        # AWS's API rate limits (throttle.py): off unless asked for
+        self.throttle = Throttle(json.loads(args.throttle_rates) if args.throttle_rates else None, args.scale) if args.throttle else None
         if args.faults:
             with open(args.faults) as f:
                 rules = json.load(f)
@@ -54,7 +57,7 @@ class App:
                        self.log.log_request, self.settings)
         self.eks.faults = self.faults  # the data plane's leave-behind rules (dataplane_sgp)
         self.front = Front(self.moto_url, self.profile, self.page_size, self.log, self.faults,
-                           self.ec2, self.eks, Control(self))
+                           self.ec2, self.eks, Control(self), self.throttle)
         self.endpoint = f"http://127.0.0.1:{self.front.serve(args.port)}"
         self._stop = threading.Event()
         threading.Thread(target=self._ticker, daemon=True, name="ticker").start()
@@ -75,6 +78,8 @@ class App:
         self.ec2.nats.nats.clear()
         self.ec2.nats.tokens.clear()
         self.faults.clear()
+        if self.throttle:
+            self.throttle.reset()
         self.settings.reset()
         self.ec2.strict.reset()
         urllib.request.urlopen(urllib.request.Request(self.moto_url + "/moto-api/reset", method="POST")).read()
@@ -98,10 +103,13 @@ def main(argv=None):
     s.add_argument("--faults")
     s.add_argument("--strict", action="store_true", help="every AWS-strict behaviour on (see strict.py)")
     s.add_argument("--config", help="JSON object of strict switches/parameters (see strict.py)")
+    s.add_argument("--throttle", action="store_true", help="throttle API calls as AWS does (see throttle.py)")
+    s.add_argument("--throttle-rates", help='JSON {"family": [bucket, refill per second]} over throttle.py DEFAULT_RATES')
     args = p.parse_args(argv)
     app = App(args)
     info = {"endpoint": app.endpoint, "moto": app.moto_url, "pid": os.getpid(), "profile": app.profile.name,
             "scale": app.profile.scale, "page_size": app.page_size, "strict": app.settings.as_json()["strict"],
+            "throttle": app.throttle.as_json() if app.throttle else None,
             "request_log": os.path.join(args.dir, "requests.jsonl")}
     tmp = os.path.join(args.dir, "server.json.tmp")
     with open(tmp, "w") as f:

@@ -156,3 +156,49 @@ pub(crate) async fn wait_update(session: &Session, cluster: &str, of: UpdateOf<'
 pub(crate) fn is_stacks(session: &Session, tags: Option<&HashMap<String, String>>) -> bool {
     tags.and_then(|t| t.get(super::tags::STACK)) == Some(&session.stack)
 }
+
+/// Deletions of one EKS kind that lives in a cluster (nodegroups, add-ons), waited for in one
+/// loop: each poll is one List call per cluster (ListNodegroups / ListAddons), and an object is
+/// gone once its cluster no longer lists it. EKS has no batch describe, so polling each object
+/// with its own Describe costs one call per object per poll (4 nodegroups: 4 × the polls). A
+/// deleting object is still listed (it is still "associated with the specified cluster",
+/// ListNodegroups / ListAddons API reference) until it is gone, which is when its Describe
+/// answers ResourceNotFoundException (the test of `aws eks wait nodegroup-deleted` and of
+/// terraform-provider-aws internal/service/eks/node_group.go `waitNodegroupDeleted`). Waiter ids
+/// are `cluster:name`.
+pub(crate) fn deletions<L, LF>(cx: &Session, kind: &'static str, list: L) -> std::sync::Arc<wait::Batch<()>>
+where
+    L: Fn(aws_sdk_eks::Client, String) -> LF + Send + Sync + 'static,
+    LF: Future<Output = Result<Vec<String>>> + Send + 'static,
+{
+    cx.batch(kind, || {
+        let eks = cx.eks().clone();
+        let list = std::sync::Arc::new(list);
+        wait::Batch::new(cx.polling, move |ids: Vec<String>| {
+            let mut by_cluster: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for id in ids {
+                let (cluster, name) = id.split_once(':').unwrap_or((&id, ""));
+                by_cluster.entry(cluster.to_string()).or_default().push(name.to_string());
+            }
+            let listed = by_cluster.into_iter().map(|(cluster, names)| {
+                let listing = list(eks.clone(), cluster.clone());
+                async move {
+                    let present = match listing.await {
+                        // the cluster itself is gone: so is everything in it
+                        Err(e) if e.code == "ResourceNotFoundException" => vec![],
+                        other => other?,
+                    };
+                    Ok::<_, ApiError>(names.into_iter().filter(|n| present.contains(n)).map(|n| (format!("{cluster}:{n}"), ())).collect::<Vec<_>>())
+                }
+            });
+            let listed = futures::future::join_all(listed);
+            Box::pin(async move {
+                let mut found = HashMap::new();
+                for present in listed.await {
+                    found.extend(present?);
+                }
+                Ok(found)
+            })
+        })
+    })
+}

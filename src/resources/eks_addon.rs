@@ -161,8 +161,9 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }
-    wait::until_done(&cx.polling, wait::Transition::AddonDelete, &format!("add-on {addon} of cluster {cluster} to be deleted"), || async {
-        Ok(describe(cx, cluster, addon).await?.is_none().then_some(()))
-    })
-    .await
+    let deleted = super::eks::deletions(cx, "eks_addon.deleted", |eks, cluster| async move {
+        Ok(eks.list_addons().cluster_name(cluster).into_paginator().items().send().try_collect().await?)
+    });
+    let what = format!("add-on {addon} of cluster {cluster} to be deleted");
+    deleted.until(&what, &current.id, Some(wait::Transition::AddonDelete), |listed| Ok(listed.is_none().then_some(()))).await
 }

@@ -247,10 +247,11 @@ pub async fn delete(cx: &Session, _: &Address, current: &Observed) -> Result<()>
         Err(e) if e.code == "ResourceNotFoundException" => return Ok(()),
         other => other.map(|_| ())?,
     }
-    wait::until_done(&cx.polling, wait::Transition::NodegroupDelete, &format!("nodegroup {name} of cluster {cluster} to be deleted"), || async {
-        Ok(describe(cx, cluster, name).await?.is_none().then_some(()))
-    })
-    .await
+    let deleted = super::eks::deletions(cx, "eks_nodegroup.deleted", |eks, cluster| async move {
+        Ok(eks.list_nodegroups().cluster_name(cluster).into_paginator().items().send().try_collect().await?)
+    });
+    let what = format!("nodegroup {name} of cluster {cluster} to be deleted");
+    deleted.until(&what, &current.id, Some(wait::Transition::NodegroupDelete), |listed| Ok(listed.is_none().then_some(()))).await
 }
 
 #[cfg(test)]

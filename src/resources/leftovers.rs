@@ -5,6 +5,8 @@
 //! Load Balancer Controller or the cloud provider made. Only what belongs to the stack's cluster
 //! is removed; anything else that blocks is named in the error, never deleted.
 
+use std::collections::HashMap;
+
 use aws_sdk_ec2::types::{Filter, NetworkInterface, NetworkInterfaceStatus, SecurityGroup, Tag};
 
 use super::{Session, tags};
@@ -44,8 +46,59 @@ fn describe_eni(eni: &NetworkInterface) -> String {
     )
 }
 
-async fn enis(cx: &Session, filter: Filter) -> Result<Vec<NetworkInterface>> {
-    cx.ec2().describe_network_interfaces().filters(filter).into_paginator().items().send().try_collect().await.map_err(ApiError::from)
+/// What holds ENIs: a subnet or a security group, with the DescribeNetworkInterfaces filter
+/// that finds them.
+#[derive(Clone, Copy)]
+enum Holder {
+    Subnet,
+    Group,
+}
+
+impl Holder {
+    fn filter(self) -> &'static str {
+        match self {
+            Holder::Subnet => "subnet-id",
+            Holder::Group => "group-id",
+        }
+    }
+
+    /// The ids of the holders of `eni`.
+    fn of(self, eni: &NetworkInterface) -> Vec<&str> {
+        match self {
+            Holder::Subnet => eni.subnet_id().into_iter().collect(),
+            Holder::Group => eni.groups().iter().filter_map(|g| g.group_id()).collect(),
+        }
+    }
+}
+
+/// The ENIs in `id` (a subnet or a security group). Destroy clears the subnets of a stack side by
+/// side, each again at every DependencyViolation retry: the reads of all holders asking at the
+/// same moment are one DescribeNetworkInterfaces, filtered by every id (`wait::Batch`), not one
+/// call per subnet.
+async fn enis(cx: &Session, holder: Holder, id: &str) -> Result<Vec<NetworkInterface>> {
+    let batch = cx.batch(
+        match holder {
+            Holder::Subnet => "leftovers.subnet-enis",
+            Holder::Group => "leftovers.group-enis",
+        },
+        || {
+            let ec2 = cx.ec2().clone();
+            super::wait::Batch::new(cx.polling, move |ids: Vec<String>| {
+                let call = ec2.describe_network_interfaces().filters(Filter::builder().name(holder.filter()).set_values(Some(ids.clone())).build());
+                Box::pin(async move {
+                    let found: Vec<NetworkInterface> = call.into_paginator().items().send().try_collect().await?;
+                    let mut by_holder: HashMap<String, Vec<NetworkInterface>> = HashMap::new();
+                    for eni in found {
+                        for id in holder.of(&eni).into_iter().filter(|id| ids.iter().any(|asked| asked == id)) {
+                            by_holder.entry(id.to_string()).or_default().push(eni.clone());
+                        }
+                    }
+                    Ok(by_holder)
+                })
+            })
+        },
+    );
+    batch.until(&format!("the network interfaces in {id}"), id, None, |found| Ok(Some(found.cloned().unwrap_or_default()))).await
 }
 
 /// Deletes the cluster's detached ENIs among `found`; returns the ones left (not ours).
@@ -72,14 +125,14 @@ async fn delete_ours(cx: &Session, found: Vec<NetworkInterface>) -> Result<Vec<N
 /// detached ENI of another owner is there: nothing will ever remove it, so waiting is pointless.
 /// In-use ENIs are left to the caller's DependencyViolation retry (nodes still terminating).
 pub async fn clear_subnet(cx: &Session, subnet: &str) -> Result<()> {
-    let found = enis(cx, Filter::builder().name("subnet-id").values(subnet).build()).await?;
+    let found = enis(cx, Holder::Subnet, subnet).await?;
     let left = delete_ours(cx, found).await?;
     stuck(&format!("subnet {subnet}"), &left)
 }
 
 /// The same for ENIs that use a security group (pod branch ENIs carry the pod group).
 pub async fn clear_group_enis(cx: &Session, group: &str) -> Result<()> {
-    let found = enis(cx, Filter::builder().name("group-id").values(group).build()).await?;
+    let found = enis(cx, Holder::Group, group).await?;
     let left = delete_ours(cx, found).await?;
     stuck(&format!("security group {group}"), &left)
 }
@@ -114,7 +167,7 @@ fn stuck(what: &str, left: &[NetworkInterface]) -> Result<()> {
 
 /// Names what still holds a subnet, for the error after DependencyViolation outlasted the wait.
 pub async fn subnet_blockers(cx: &Session, subnet: &str) -> String {
-    match enis(cx, Filter::builder().name("subnet-id").values(subnet).build()).await {
+    match enis(cx, Holder::Subnet, subnet).await {
         Ok(found) if !found.is_empty() => format!("; still in it: {}", found.iter().map(describe_eni).collect::<Vec<_>>().join(", ")),
         _ => String::new(),
     }

@@ -75,3 +75,78 @@ async fn refresh_only_shows_and_records_changes_made_outside_eksnet() {
     let left = ec2.describe_vpcs().filters(Filter::builder().name("tag:eksnet:stack").values("refresh-demo").build()).send().await.unwrap();
     assert!(left.vpcs().is_empty());
 }
+
+/// AWS calls in `requests[from..]` by `service.operation` (Kubernetes calls left out).
+fn aws_calls(requests: &[Value], from: usize) -> std::collections::BTreeMap<String, usize> {
+    let mut calls = std::collections::BTreeMap::new();
+    for r in &requests[from..] {
+        let service = r["service"].as_str().unwrap_or_default();
+        if service != "kube" {
+            *calls.entry(format!("{service}.{}", r["operation"].as_str().unwrap_or_default())).or_insert(0) += 1;
+        }
+    }
+    calls
+}
+
+/// A plan reads each kind in one batched call, however wide the stack (docs/architecture.md,
+/// cost of a refresh): the wide bench stack's 18 subnets, 12 NAT gateways, 12 route tables and 6
+/// addresses cost one Describe each kind. Per object only what AWS cannot read together: EKS
+/// nodegroups, add-ons and access entries (no batch Describe), an IAM role's policies and tags
+/// (ListRoles returns neither), the VPC's DNS attributes (one attribute per call). Destroy waits
+/// for the nodegroups and add-ons of a cluster with one List per poll, not one Describe each.
+#[test]
+fn a_no_change_plan_of_the_wide_stack_reads_each_kind_in_one_call() {
+    // Pages of 100 as the bench's (AWS's are as large or larger): every listing is one page.
+    let cloud = LocalCloud::start_with(&["--profile", "none", "--strict", "--page-size", "100"]);
+    let eksnet = cloud.eksnet();
+    let stack = crate::common::repo().join("bench/stacks/wide.yaml").display().to_string();
+    eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
+
+    let before = cloud.requests().len();
+    let plan = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "a plan right after apply has no changes:\n{}\n{}", plan.stdout, plan.stderr);
+    let mut calls = aws_calls(&cloud.requests(), before);
+    calls.remove("sts.GetCallerIdentity"); // the plan's header (and localcloud's own token checks)
+    let expected: std::collections::BTreeMap<String, usize> = [
+        ("ec2.DescribeVpcs", 1), // vpc and vpc_cidr
+        ("ec2.DescribeVpcAttribute", 2),
+        ("ec2.DescribeSubnets", 1),
+        ("ec2.DescribeInternetGateways", 1),
+        ("ec2.DescribeAddresses", 1),
+        ("ec2.DescribeNatGateways", 1),
+        ("ec2.DescribeRouteTables", 1),    // route_table and route_table_association
+        ("ec2.DescribeSecurityGroups", 1), // security_group and security_group_rules
+        ("iam.ListRoles", 1),
+        ("iam.ListAttachedRolePolicies", 2),
+        ("iam.ListRoleTags", 2),
+        ("eks.ListClusters", 1),
+        ("eks.DescribeCluster", 1),
+        ("eks.ListAccessEntries", 1),
+        ("eks.DescribeAccessEntry", 1),
+        ("eks.ListAddons", 1),
+        ("eks.DescribeAddon", 3),
+        ("eks.ListNodegroups", 1),
+        ("eks.DescribeNodegroup", 4),
+        // the plan's checks: zones, instance types, Kubernetes and add-on versions
+        ("ec2.DescribeAvailabilityZones", 1),
+        ("ec2.DescribeInstanceTypes", 1),
+        ("eks.DescribeClusterVersions", 1),
+        ("eks.DescribeAddonVersions", 3),
+    ]
+    .into_iter()
+    .map(|(op, n)| (op.to_string(), n))
+    .collect();
+    assert_eq!(calls, expected, "the no-change plan's AWS calls");
+
+    let before = cloud.requests().len();
+    eksnet.run(&["-f", &stack, "destroy", "--auto-approve"]).ok();
+    let calls = aws_calls(&cloud.requests(), before);
+    // the refresh's one Describe per nodegroup and add-on; their deletions polled by List
+    assert_eq!(calls.get("eks.DescribeNodegroup"), Some(&4), "{calls:#?}");
+    assert_eq!(calls.get("eks.DescribeAddon"), Some(&3), "{calls:#?}");
+    assert!(calls.get("eks.ListNodegroups").is_some_and(|&n| n >= 2), "{calls:#?}");
+    cloud.settle();
+    let again = eksnet.run(&["-f", &stack, "plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 2, "after destroy the plan creates everything again:\n{}", again.stdout);
+    assert!(again.stdout.contains("Plan: 122 to add, 0 to change, 0 to destroy."), "{}", again.stdout);
+}
