@@ -27,7 +27,7 @@ fn blocks(path: &Path) -> Vec<Block> {
     let mut i = 0;
     while i < lines.len() {
         let fence = lines[i].trim_start();
-        let shell = ["```sh", "```bash", "```shell", "```console"].iter().any(|f| fence == *f);
+        let shell = ["```sh", "```bash", "```shell", "```console"].contains(&fence);
         if !shell {
             if fence.starts_with("```") {
                 // Skip a block of another language whole.
