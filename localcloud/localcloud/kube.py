@@ -238,6 +238,41 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         return code
 
+    def _scale(self, rt: ResourceType, namespace: str | None, name: str) -> int:
+        """The scale subresource of Deployments, ReplicaSets and StatefulSets: an autoscaling/v1
+        Scale whose spec.replicas is the workload's (what `kubectl scale` reads and patches with a
+        merge patch; a PUT replaces it). Kubernetes API reference, "Scale"
+        (https://kubernetes.io/docs/reference/kubernetes-api/autoscaling/scale-v1/)."""
+        api = self.server.cluster.api
+        if self.command in ("PATCH", "PUT"):
+            body = self._body() or {}
+            content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+            if self.command == "PATCH" and content_type == "application/json-patch+json":
+                ops = [op for op in body if isinstance(op, dict) and op.get("path") == "/spec/replicas"] if isinstance(body, list) else []
+                replicas = ops[-1].get("value") if ops else None
+            else:
+                replicas = ((body.get("spec") or {}) if isinstance(body, dict) else {}).get("replicas")
+            if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+                raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: '
+                               f'{json.dumps(replicas)}: must be greater than or equal to 0')
+            self.extra["verb"] = "patch" if self.command == "PATCH" else "update"
+            manager = self.query.get("fieldManager") or (self.headers.get("User-Agent") or "unknown").split("/")[0]
+            api.patch(rt, namespace, name, "application/merge-patch+json", {"spec": {"replicas": replicas}}, manager,
+                      dry_run="dryRun" in self.query)
+        else:
+            self.extra["verb"] = "get"
+        obj = api.get(rt, namespace, name)
+        meta = obj["metadata"]
+        selector = ((obj.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        return self._send_json(200, {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 1)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items()))},
+        })
+
     def _body(self) -> Any:
         if not self.raw_body:
             return None
@@ -333,6 +368,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self._resource(rt, namespace, name, subresource)
 
     def _resource(self, rt: ResourceType, namespace: str | None, name: str | None, subresource: str) -> int:
+        if subresource == "scale" and name:
+            return self._scale(rt, namespace, name)
         api = self.server.cluster.api
         q = self.query
         dry_run = "dryRun" in q

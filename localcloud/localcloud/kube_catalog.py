@@ -115,7 +115,7 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         "apps", "v1", "deployments", "Deployment", "deployment", True, ("deploy",), ("all",),
-        ("status",),
+        ("status", "scale"),
         printer_columns=(
             PrinterColumn("Ready", "string", "{.status.readyReplicas}/{.spec.replicas}"),
             PrinterColumn("Up-to-date", "integer", ".status.updatedReplicas"),
@@ -135,9 +135,9 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     # What the data plane (dataplane.py) writes and runs; their tables are in dataplane_table.py.
     ResourceType("", "v1", "nodes", "Node", "node", False, ("no",), (), ("status",), has_generation=False),
     ResourceType("", "v1", "events", "Event", "event", True, ("ev",), has_generation=False),
-    ResourceType("apps", "v1", "replicasets", "ReplicaSet", "replicaset", True, ("rs",), ("all",), ("status",)),
+    ResourceType("apps", "v1", "replicasets", "ReplicaSet", "replicaset", True, ("rs",), ("all",), ("status", "scale")),
     ResourceType(
-        "apps", "v1", "statefulsets", "StatefulSet", "statefulset", True, ("sts",), ("all",), ("status",),
+        "apps", "v1", "statefulsets", "StatefulSet", "statefulset", True, ("sts",), ("all",), ("status", "scale"),
         printer_columns=(PrinterColumn("Ready", "string", "{.status.readyReplicas}/{.spec.replicas}"),),
     ),
     ResourceType("batch", "v1", "jobs", "Job", "job", True, (), ("all",), ("status",)),

@@ -523,3 +523,20 @@ def test_requests_are_logged_with_operation_and_user(kube):
     operations = [(e[0], e[1], e[2]) for e in kube.log]
     assert ("kube", "GET apps/v1 daemonsets kube-system/aws-node", 200) in operations
     assert all(e[4].get("user") == "arn:aws:sts::123456789012:user/moto" for e in kube.log if e[2] == 200 and e[1] != "GET /version")
+
+
+def test_kubectl_scale_goes_through_the_scale_subresource(kube):
+    kube.kubectl("apply", "--server-side", "-f", "-", input=MANIFESTS)
+    assert kube.kubectl("-n", "test-namespace", "scale", "deployment/nginx", "--replicas=4").stdout.strip() == "deployment.apps/nginx scaled"
+    assert kube.json("-n", "test-namespace", "get", "deployment", "nginx")["spec"]["replicas"] == 4
+    # --current-replicas reads the Scale first and refuses when it differs.
+    refused = kube.kubectl("-n", "test-namespace", "scale", "deployment/nginx", "--current-replicas=2", "--replicas=1", check=False)
+    assert refused.returncode != 0 and "Expected replicas to be 2, was 4" in refused.stderr
+    status, scale = kube.http("GET", "/apis/apps/v1/namespaces/test-namespace/deployments/nginx/scale")
+    assert status == 200 and scale["kind"] == "Scale" and scale["apiVersion"] == "autoscaling/v1"
+    assert scale["spec"] == {"replicas": 4} and scale["status"]["selector"] == "app=nginx"
+    status, body = kube.http("PATCH", "/apis/apps/v1/namespaces/test-namespace/deployments/nginx/scale",
+                             {"spec": {"replicas": -1}}, content_type="application/merge-patch+json")
+    assert status == 422 and "must be greater than or equal to 0" in body["message"]
+    status, _ = kube.http("GET", "/api/v1/namespaces/test-namespace/pods/x/scale")
+    assert status == 404, "pods have no scale subresource"
