@@ -73,6 +73,16 @@ async fn check_and_confirm(g: &Global, args: &ImportArgs, m: &mapping::Mapping, 
     let stack = crate::stack::load(out, &crate::stack::Overrides { region: g.region.clone() })
         .map_err(|e| anyhow::anyhow!("the stack the import wrote does not validate (a bug in eksnet import; please report it):\n{e}"))?;
     let aws = connect(g, &stack.name, &stack.region).await?;
+    // The VPC's owner_id names the account Terraform built in; credentials of another account
+    // would find none of its objects, or (with the same ids by chance) the wrong ones.
+    if let (Some(built), Some(here)) = (m.account.as_deref(), aws.account().await)
+        && built != here
+    {
+        return Err(help(
+            format!("the Terraform state's objects are in account {built}, but these credentials are for account {here}; nothing was changed"),
+            format!("run the import with credentials for account {built} (AWS_PROFILE, or the role Terraform used)"),
+        ));
+    }
     adopt::check_exist(&aws, m).await?;
     let on = format!("stack `{}` in {}", stack.name, stack.region);
     eprint!("{}", crate::render::import::adoption(m, &stack.name, &on));

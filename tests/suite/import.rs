@@ -229,6 +229,17 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
     let ids = build_sample(&cloud).await;
     let id = |k: &str| ids.iter().find(|(p, _)| p == &format!("__{k}__")).map(|(_, v)| v.clone()).unwrap();
     let eksnet = cloud.eksnet();
+    // A state of another account (the VPC's owner_id): refused before anything is tagged.
+    std::fs::write(eksnet.path("foreign.tfstate"), sample_state(&ids).replace(&id("ACCOUNT"), "210987654321")).unwrap();
+    let foreign = eksnet.run(&["-f", "stack.yaml", "import", "--from-terraform", "foreign.tfstate", "--auto-approve"]);
+    assert_eq!(foreign.code, 1, "{}", foreign.stderr);
+    assert!(
+        foreign.stderr.contains(&format!("objects are in account 210987654321, but these credentials are for account {}", id("ACCOUNT"))),
+        "{}",
+        foreign.stderr
+    );
+    assert!(!eksnet.path("stack.yaml").exists(), "no stack file left behind");
+    assert!(vpc_tags(&cloud, &id("VPC")).await.iter().all(|(k, _)| !k.starts_with("eksnet:")), "nothing tagged");
     std::fs::write(eksnet.path("terraform.tfstate"), sample_state(&ids)).unwrap();
 
     let out = eksnet.run(&["-f", "stack.yaml", "import", "--from-terraform", "terraform.tfstate", "--auto-approve"]).ok();
@@ -301,6 +312,18 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
         "{seen:?}"
     );
 
+    // Apply converges those differences in place: the same VPC, subnets, NAT gateways and
+    // cluster afterwards, and a plan with nothing left to do.
+    let before: Vec<(String, Value)> = state_ids(&eksnet);
+    let applied = eksnet.run(&["-f", "stack.yaml", "apply", "--auto-approve"]).ok();
+    assert!(applied.stderr.contains("0 destroyed"), "{}", applied.stderr);
+    let after = state_ids(&eksnet);
+    for (address, id) in &before {
+        assert_eq!(after.iter().find(|(a, _)| a == address).map(|(_, v)| v), Some(id), "{address} kept its object");
+    }
+    let again = eksnet.run(&["-f", "stack.yaml", "plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+
     // Destroy removes what the stack owns and leaves what it did not take (the roles).
     eksnet.run(&["-f", "stack.yaml", "destroy", "--auto-approve"]).ok();
     assert!(vpc_tags(&cloud, &id("VPC")).await.is_empty(), "the VPC is gone");
@@ -311,6 +334,12 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
     for role in [NODE_ROLE, CLUSTER_ROLE] {
         assert!(iam.get_role().role_name(role).send().await.is_ok(), "{role} stays: the stack used it by ARN");
     }
+}
+
+/// The state's AWS objects (not Kubernetes ones) and their ids, from `state pull`.
+fn state_ids(eksnet: &crate::common::Eksnet) -> Vec<(String, Value)> {
+    let state: Value = serde_json::from_str(&eksnet.run(&["-f", "stack.yaml", "state", "pull"]).ok().stdout).unwrap();
+    state["resources"].as_object().unwrap().iter().filter(|(a, _)| !a.starts_with("k8s_manifest.")).map(|(a, r)| (a.clone(), r["id"].clone())).collect()
 }
 
 /// A state of one VPC and two subnets; `missing` is a subnet id that does not exist.

@@ -218,7 +218,7 @@ async fn verify_names_a_nodegroup_scaled_beyond_its_intra_subnets() {
     assert!(subnets.subnets().iter().any(|s| s.available_ip_address_count() == Some(0)), "{subnets:#?}");
 
     // Fewer pods: the addresses come back and verify passes again.
-    kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "patch", "deployment/filler", "-p", r#"{"spec":{"replicas":2}}"#]);
+    kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "scale", "deployment/filler", "--replicas=2"]);
     let (code, report) = verify(&eksnet, &stack);
     assert_eq!((code, failed(&report)), (0, vec![]), "{report:#}");
 }
