@@ -39,6 +39,17 @@ pub fn addresses<'a>(written: &str, known: &'a [String]) -> Vec<&'a str> {
     closest(written, pool).into_iter().collect()
 }
 
+/// The fix for an address that is not known: the addresses meant (up to four), then `list`
+/// (where to see them all).
+pub fn address_fix(written: &str, known: &[String], list: &str) -> String {
+    let meant: Vec<String> = addresses(written, known).into_iter().take(4).map(|a| format!("`{a}`")).collect();
+    match meant.as_slice() {
+        [] => list.to_string(),
+        [one] => format!("did you mean {one}? {list}"),
+        many => format!("did you mean one of {}? {list}", many.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,13 +104,7 @@ pub(super) fn replacing(written: &[String], desired: &[Desired], observed: &BTre
         .map(|w| {
             let address = Address::parse(w).filter(|a| desired.iter().any(|d| d.address == *a));
             let Some(address) = address else {
-                let meant: Vec<String> = crate::closest::addresses(w, &known).into_iter().take(4).map(|a| format!("`{a}`")).collect();
-                let list = "`eksnet graph` shows every address of the stack";
-                let fix = match meant.as_slice() {
-                    [] => list.to_string(),
-                    [one] => format!("did you mean {one}? {list}"),
-                    many => format!("did you mean one of {}? {list}", many.join(", ")),
-                };
+                let fix = crate::closest::address_fix(w, &known, "`eksnet graph` shows every address of the stack");
                 return Err(help(format!("--replace {w}: the stack has no such address"), fix));
             };
             if !observed.contains_key(&address) {

@@ -127,13 +127,7 @@ fn not_in_state(written: &str, state: &State) -> anyhow::Error {
         Some(_) => format!("`{written}` is not in the state"),
         None => format!("`{written}` is not an address: addresses are `kind.name` or `kind.name[\"key\"]`"),
     };
-    let list = "`eksnet state list` shows every address";
-    let meant: Vec<String> = crate::closest::addresses(written, &known).into_iter().take(4).map(|a| format!("`{a}`")).collect();
-    match meant.as_slice() {
-        [] => help(message, list),
-        [one] => help(message, format!("did you mean {one}? {list}")),
-        many => help(message, format!("did you mean one of {}? {list}", many.join(", "))),
-    }
+    help(message, crate::closest::address_fix(written, &known, "`eksnet state list` shows every address"))
 }
 
 #[cfg(test)]
