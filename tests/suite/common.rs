@@ -160,6 +160,12 @@ impl Drop for LocalCloud {
     }
 }
 
+/// The eksnet binary the tests run: EKSNET_BIN runs another build (a release binary, or a copy
+/// that a concurrent build in a shared target directory cannot replace mid-run).
+fn binary() -> PathBuf {
+    std::env::var_os("EKSNET_BIN").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_BIN_EXE_eksnet").into())
+}
+
 /// Runs the real binary with the cloud's environment, in its own working directory.
 pub struct Eksnet {
     env: Vec<(String, String)>,
@@ -187,17 +193,20 @@ impl Eksnet {
 
     /// The command `run` would run, for tests that need the process itself (e.g. to kill it).
     pub fn command(&self, args: &[&str]) -> Command {
-        // EKSNET_BIN runs another build (a release binary, or a copy that a concurrent build
-        // in a shared target directory cannot replace mid-run).
-        let bin = std::env::var_os("EKSNET_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_eksnet").into());
-        let mut cmd = Command::new(bin);
+        let mut cmd = Command::new(binary());
+        cmd.args(args);
+        self.environment(&mut cmd);
+        cmd
+    }
+
+    /// The working directory and environment every command of a test runs with.
+    fn environment(&self, cmd: &mut Command) {
         // The cost estimate is off unless a test is about it (tests/suite/cost.rs): plans stay
         // the same whatever the price list says, and no test shares the user's price cache.
-        cmd.args(args).current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env("EKSNET_COST", "off").env_remove("EKSNET_REGION");
+        cmd.current_dir(self.work.path()).env("CI", "true").env("NO_COLOR", "1").env("EKSNET_COST", "off").env_remove("EKSNET_REGION");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        cmd
     }
 
     pub fn run_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Out {
@@ -212,23 +221,13 @@ impl Eksnet {
     /// A shell command line (`sh -c`) as a user types it, `eksnet` on the PATH, in the working
     /// directory and with the cloud's environment.
     pub fn shell(&self, line: &str) -> Out {
-        let bin = std::env::var_os("EKSNET_BIN").map(PathBuf::from).unwrap_or_else(|| env!("CARGO_BIN_EXE_eksnet").into());
         let dir = tempfile::tempdir().expect("temp dir");
-        std::os::unix::fs::symlink(&bin, dir.path().join("eksnet")).expect("link eksnet");
+        std::os::unix::fs::symlink(binary(), dir.path().join("eksnet")).expect("link eksnet");
         let path = std::env::join_paths(std::iter::once(dir.path().to_path_buf()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())))
             .expect("PATH");
         let mut cmd = Command::new("sh");
-        cmd.arg("-c")
-            .arg(line)
-            .current_dir(self.work.path())
-            .env("PATH", path)
-            .env("CI", "true")
-            .env("NO_COLOR", "1")
-            .env("EKSNET_COST", "off")
-            .env_remove("EKSNET_REGION");
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+        cmd.arg("-c").arg(line).env("PATH", path);
+        self.environment(&mut cmd);
         let out = cmd.output().expect("sh runs");
         Out { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into(), stderr: String::from_utf8_lossy(&out.stderr).into() }
     }
