@@ -32,6 +32,24 @@ pub(super) struct How {
     pub ignore_insights: bool,
 }
 
+impl How {
+    /// A destroy: the explicit wish to delete everything, the cluster included; `take_over`
+    /// finds the stack's objects by their tags whatever state made them.
+    pub fn destroy(approved: bool, take_over: bool) -> How {
+        How {
+            approved,
+            mode: Mode::Destroy,
+            take_over,
+            allow_destroy_cluster: true,
+            ttl: None,
+            replace: vec![],
+            plan_file: None,
+            force_upgrade: false,
+            ignore_insights: false,
+        }
+    }
+}
+
 pub(super) async fn apply_command(g: &Global, plan_file: Option<&Path>, how: How, printer: Printer) -> anyhow::Result<i32> {
     crate::interrupt::install();
     let mode = how.mode;

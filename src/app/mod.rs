@@ -137,18 +137,7 @@ fn dispatch(cli: &Cli, printer: Printer) -> anyhow::Result<i32> {
         Command::Destroy(args) => {
             // `destroy` is the explicit wish to delete everything, the cluster included.
             // --from-tags: the stack's objects are found by their tags whatever state made them.
-            let how = How {
-                approved: args.confirm.auto_approve,
-                mode: Mode::Destroy,
-                take_over: args.from_tags,
-                allow_destroy_cluster: true,
-                ttl: None,
-                replace: vec![],
-                plan_file: None,
-                force_upgrade: false,
-                ignore_insights: false,
-            };
-            runtime()?.block_on(apply_command(g, None, how, printer))
+            runtime()?.block_on(apply_command(g, None, How::destroy(args.confirm.auto_approve, args.from_tags), printer))
         }
         Command::Verify(args) => runtime()?.block_on(verify::verify_command(g, args.format, printer)),
         Command::Sweep(args) => runtime()?.block_on(sweep::sweep_command(g, args, printer)),

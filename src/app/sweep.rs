@@ -93,18 +93,7 @@ async fn destroy(g: &Global, region: &str, stack: &str, printer: Printer) -> any
     let store = Store::Local(StateFile::new(&path));
     let held = store.lock("eksnet sweep", g.lock_timeout).await?;
     let target = Target { name: stack.to_string(), region: region.to_string(), backend: BackendConfig::default(), stack: None, store: &store };
-    let how = How {
-        approved: true,
-        mode: Mode::Destroy,
-        take_over: true,
-        allow_destroy_cluster: true,
-        ttl: None,
-        replace: vec![],
-        plan_file: None,
-        force_upgrade: false,
-        ignore_insights: false,
-    };
-    let result = apply_locked(g, &target, None, how, printer).await;
+    let result = apply_locked(g, &target, None, How::destroy(true, true), printer).await;
     release(g, held, printer).await;
     result
 }
