@@ -247,10 +247,11 @@ def window_mean_lag(shape, sparse):
 # ---------------------------------------------------------------- running things
 
 class Localcloud:
-    def __init__(self, directory, scale, page_size):
+    def __init__(self, directory, scale, page_size, throttle=False):
         self.dir = directory
         self.scale = scale
         self.page_size = page_size
+        self.throttle = throttle
         self.env = {}
 
     def __enter__(self):
@@ -258,7 +259,7 @@ class Localcloud:
         os.makedirs(self.dir)
         out = subprocess.run(
             [os.path.join(REPO, "scripts/localcloud"), "up", "--dir", self.dir, "--profile", "realistic",
-             "--scale", str(self.scale), "--page-size", str(self.page_size)],
+             "--scale", str(self.scale), "--page-size", str(self.page_size)] + (["--throttle"] if self.throttle else []),
             check=True, capture_output=True, text=True)
         for line in out.stdout.splitlines():
             key, _, value = line.removeprefix("export ").partition("=")
@@ -270,6 +271,10 @@ class Localcloud:
 
     def profile(self):
         with urllib.request.urlopen(self.env["AWS_ENDPOINT_URL"] + "/_localcloud/profile", timeout=30) as r:
+            return json.load(r)
+
+    def throttle_state(self):
+        with urllib.request.urlopen(self.env["AWS_ENDPOINT_URL"] + "/_localcloud/throttle", timeout=30) as r:
             return json.load(r)
 
     def log_lines(self):
@@ -412,6 +417,133 @@ def bench_stack(name, stack_path, eksnet, args, workdir):
     return result
 
 
+# ---------------------------------------------------------------- many stacks, one account
+
+# Issue 22's targets for the fleet: the slowest of N concurrent stacks within 1.2 × one stack
+# alone, and under 5 % of all calls throttled.
+FLEET_SLOWEST_RATIO = 1.2
+FLEET_THROTTLED_SHARE = 0.05
+
+
+def fleet_stack(name):
+    """The reference stack renamed (stack, cluster and tags) so that many can live in one account
+    and region; its manifest templates by absolute path (the file is written elsewhere)."""
+    text = open(os.path.join(REPO, "stacks/custom-networking.yaml")).read()
+    text = text.replace("name: cni-custom-networking-demo", f"name: {name}")
+    text = text.replace("project: cni-custom-networking-demo", f"project: {name}")
+    text = text.replace("name: CNICustomNetworkDemoEKS", f"name: {name}")
+    text = text.replace("../templates/", os.path.join(REPO, "templates") + "/")
+    if f"name: {name}" not in text:
+        raise SystemExit("bench: the reference stack changed shape; update fleet_stack()")
+    return text
+
+
+def phase_calls(lines):
+    """(calls, AWS calls, throttled calls) of a slice of the request log."""
+    calls = aws = throttled = 0
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        calls += 1
+        if rec.get("service") != "kube":
+            aws += 1
+        if rec.get("throttled"):
+            throttled += 1
+    return calls, aws, throttled
+
+
+def bench_fleet(eksnet, args, workdir):
+    """N copies of the reference stack applied, then destroyed, all at once in one account and
+    region of a throttling localcloud (throttle.py: token buckets per account, region and API
+    family, refilled `scale` times faster as AWS time runs `scale` times faster), against one
+    copy alone in the same localcloud first."""
+    n, scale = args.fleet, args.fleet_scale
+    lcdir = os.path.join(workdir, "fleet")
+    poll = DEFAULT_POLL / scale
+    result = {"stacks": n, "scale": scale, "retry_mode": args.fleet_retry_mode}
+    with Localcloud(lcdir, scale, args.page_size, throttle=True) as lc:
+        env = dict(os.environ, **lc.env)
+        result["throttle"] = lc.throttle_state()
+
+        def argv(name, *cmd):
+            path = os.path.join(lcdir, f"{name}.yaml")
+            if not os.path.exists(path):
+                with open(path, "w") as f:
+                    f.write(fleet_stack(name))
+            return [eksnet, "-f", path, "--state", os.path.join(lcdir, f"{name}.state.json"), "--poll-interval", f"{poll * 1000:.0f}ms",
+                    "--aws-time-scale", str(scale), "--parallelism", str(args.parallelism), "--retry-mode", args.fleet_retry_mode, *cmd]
+
+        def run_all(names, *cmd):
+            """Runs `eksnet cmd` for every name at once; returns (phase wall, {name: wall}, request-log slice)."""
+            import threading
+            before = len(lc.log_lines())
+            walls, failures = {}, []
+
+            def one(name):
+                code, wall, _, out, err = run_measured(argv(name, *cmd), env=env)
+                with open(os.path.join(lcdir, f"{name}.{cmd[0]}.log"), "w") as f:
+                    f.write(out + err)
+                walls[name] = wall
+                if code != 0:
+                    failures.append(f"eksnet {' '.join(cmd)} of {name} exited {code}:\n{err[-3000:]}")
+
+            start = time.perf_counter()
+            threads = [threading.Thread(target=one, args=(name,)) for name in names]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            wall = time.perf_counter() - start
+            if failures:
+                raise SystemExit("\n".join(failures))
+            return wall, walls, lc.log_lines()[before:]
+
+        # moto builds a region's backends on the first call: one plan first, unmeasured
+        run_all(["fleet-warmup"], "plan")
+        for phase, cmd in [("apply", ("apply", "--auto-approve")), ("destroy", ("destroy", "--auto-approve"))]:
+            log(f"  fleet: one stack alone: eksnet {' '.join(cmd)}")
+            _, walls, lines = run_all(["fleet-solo"], *cmd)
+            calls, aws, throttled = phase_calls(lines)
+            result.setdefault("single", {})[phase] = {"wall_s": walls["fleet-solo"], "calls": calls, "aws_calls": aws, "throttled": throttled}
+        names = [f"fleet-{i:02d}" for i in range(1, n + 1)]
+        for phase, cmd in [("apply", ("apply", "--auto-approve")), ("destroy", ("destroy", "--auto-approve"))]:
+            log(f"  fleet: {n} stacks at once: eksnet {' '.join(cmd)}")
+            wall, walls, lines = run_all(names, *cmd)
+            calls, aws, throttled = phase_calls(lines)
+            slowest = max(walls, key=walls.get)
+            single = result["single"][phase]["wall_s"]
+            result.setdefault("fleet", {})[phase] = {
+                "wall_s": wall, "calls": calls, "aws_calls": aws, "throttled": throttled,
+                "throttled_share": throttled / aws if aws else 0.0, "slowest": slowest, "slowest_s": walls[slowest],
+                "median_s": statistics.median(walls.values()), "slowest_vs_single": walls[slowest] / single, "walls_s": walls}
+        result["throttle_after"] = lc.throttle_state()
+    return result
+
+
+def report_fleet(f):
+    p = print
+    rates = ", ".join(f"{k} {v[0]:.0f}+{v[1]:g}/s" for k, v in f["throttle"]["rates"].items())
+    p(f"\n== fleet: {f['stacks']} copies of the reference stack at once in one account and region, scale {f['scale']:g}, "
+      f"--retry-mode {f['retry_mode']}; throttled as AWS does (bucket+refill in AWS time: {rates})")
+    for phase in ("apply", "destroy"):
+        s, r = f["single"][phase], f["fleet"][phase]
+        p(f"   {phase:7s} one alone {s['wall_s']:6.2f} s ({s['aws_calls']} AWS calls, {s['throttled']} throttled)   "
+          f"{f['stacks']} at once: all done in {r['wall_s']:6.2f} s, median {r['median_s']:.2f} s, slowest {r['slowest_s']:.2f} s ({r['slowest']})")
+        p(f"           {r['aws_calls']} AWS calls ({r['calls']} with Kubernetes), {r['throttled']} throttled ({100 * r['throttled_share']:.1f} %)")
+
+
+def fleet_figures(f):
+    p = print
+    for phase in ("apply", "destroy"):
+        r = f["fleet"][phase]
+        p(f"   fleet     {phase:7s} slowest of {f['stacks']} / one alone {r['slowest_vs_single']:.2f} ≤ {FLEET_SLOWEST_RATIO}: "
+          + ("met" if r["slowest_vs_single"] <= FLEET_SLOWEST_RATIO else "NOT met")
+          + f"; throttled {100 * r['throttled_share']:.1f} % < {100 * FLEET_THROTTLED_SHARE:.0f} %: "
+          + ("met" if r["throttled_share"] < FLEET_THROTTLED_SHARE else "NOT met"))
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_calls(d, width=100):
@@ -432,6 +564,8 @@ def report(results):
       f"--poll-interval {results['poll_interval_s'] * 1000:.0f}ms, {results['build']} build, page size {results['page_size']}")
     p(f"machine: {m['cpus']} CPUs, {m['cpu']}, {m['kernel']}, load before {m['load_before']}")
     p(f"eksnet --version: {results['version_s'] * 1000:.1f} ms (median of 21)   [figure: < 10 ms]")
+    if results.get("fleet"):
+        report_fleet(results["fleet"])
     for s in results["stacks"]:
         p(f"\n== {s['stack']} ({s['file']}): {s['resources']} resources, {len(s['kinds'])} kinds, {s['edges']} edges")
         p(f"   validate: {s['validate_s'] * 1000:.1f} ms (median of 9)" + ("   [figure: < 50 ms for 300 resources]" if s["resources"] >= 300 else ""))
@@ -476,6 +610,8 @@ def report(results):
             p(f"   {s['stack']:9s} validate {s['validate_s'] * 1000:.1f} ms < 50 ms: " + ("met" if s["validate_s"] < 0.05 else "NOT met"))
         rss = max(s[ph]["peak_rss_mib"] for ph in ("apply", "plan", "destroy"))
         p(f"   {s['stack']:9s} peak RSS {rss:.0f} MiB < 100 MiB: " + ("met" if rss < 100 else "NOT met"))
+    if results.get("fleet"):
+        fleet_figures(results["fleet"])
     p(f"   eksnet --version {results['version_s'] * 1000:.1f} ms < 10 ms: " + ("met" if results["version_s"] < 0.01 else "NOT met"))
     p("\nwaits at real scale with the default --poll-interval 5s (the schedule of src/resources/wait.rs, calls taking"
       " no time): polls and lag after AWS ends the transition, at the profile's duration; mean lag over the likely window:")
@@ -490,10 +626,15 @@ def main():
     ap.add_argument("--eksnet", required=True, help="the eksnet binary (an absolute path)")
     ap.add_argument("--build", default="debug", help="which build the binary is (for the record)")
     ap.add_argument("--scale", type=float, default=60.0, help="divide AWS durations and the poll interval by this (60: 1 min = 1 s)")
-    ap.add_argument("--stacks", default="reference,wide,synthetic", help="comma-separated: reference, wide, synthetic")
+    ap.add_argument("--stacks", default="reference,wide,synthetic,fleet",
+                    help="comma-separated: reference, wide, synthetic, fleet (many copies of the reference at once)")
     ap.add_argument("--synthetic-groups", type=int, default=140, help="security groups in the synthetic stack (2 resources each)")
     ap.add_argument("--page-size", type=int, default=100, help="localcloud's page size for Describe/List (AWS pages at 100-1000)")
     ap.add_argument("--parallelism", type=int, default=10)
+    ap.add_argument("--fleet", type=int, default=20, help="stacks the fleet scenario runs at once")
+    ap.add_argument("--fleet-scale", type=float, default=20.0,
+                    help="the fleet's scale (lower than --scale: 2 cores serve every stack's calls, so AWS time must run slower)")
+    ap.add_argument("--fleet-retry-mode", default="adaptive", choices=["standard", "adaptive"], help="eksnet's --retry-mode in the fleet")
     ap.add_argument("--out", help="JSON results file [bench/results/<UTC time>.json]")
     args = ap.parse_args()
 
@@ -517,6 +658,9 @@ def main():
     }
     for name in args.stacks.split(","):
         log(f"bench: {name}")
+        if name == "fleet":
+            results["fleet"] = bench_fleet(args.eksnet, args, workdir)
+            continue
         results["stacks"].append(bench_stack(name, stacks[name], args.eksnet, args, workdir))
     # the transitions at real scale (the profile's scaled seconds × the scale)
     transitions = results["stacks"][0]["profile"]["transitions"] if results["stacks"] else {}

@@ -106,7 +106,7 @@ class Ec2:
         root = ET.fromstring(resp.body)
         nat = child(root, "natGateway")
         nat_id = child(nat, "natGatewayId").text
-        self.nats.created(req.region, nat_id)
+        self.nats.created(req.region, nat_id, req.account())
         if token:
             self.nats.tokens[(req.region, token)] = (nat_id, fp)
             ET.SubElement(root, root.tag.replace("CreateNatGatewayResponse", "clientToken")).text = token

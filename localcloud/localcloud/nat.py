@@ -4,6 +4,8 @@ import hashlib
 import threading
 import time
 
+DEFAULT_ACCOUNT = "123456789012"  # moto's default account
+
 
 class NatTracker:
     def __init__(self, clients, profile):
@@ -18,10 +20,30 @@ class NatTracker:
         rest = {k: v for k, v in sorted(params.items()) if k not in ("ClientToken", "Version")}
         return hashlib.sha1(repr(rest).encode()).hexdigest()
 
-    def created(self, region: str, nat_id: str):
+    def created(self, region: str, nat_id: str, account: str = DEFAULT_ACCOUNT):
         with self._lock:
             self.nats[nat_id] = {"region": region, "ready_at": time.time() + self.profile.transition("natgateway.pending"),
                                  "gone_at": None, "finalized": False}
+        self.mark_interface(region, nat_id, account)
+
+    def mark_interface(self, region: str, nat_id: str, account: str):
+        """The NAT gateway's ENI as AWS shows it (moto makes a plain "interface"): requester-managed,
+        InterfaceType `nat_gateway`, described "Interface for NAT Gateway nat-…". EC2 user guide,
+        "Requester-managed network interfaces": a NAT gateway's interface is created by the
+        service on the account's behalf, and "when you delete the resource associated with a
+        requester-managed network interface, the AWS service detaches the network interface and
+        deletes it"; the EC2 API reference lists `nat_gateway` among NetworkInterface.InterfaceType."""
+        try:
+            from moto.ec2.models import ec2_backends  # the in-process moto that serves the EC2 API
+            nat = self.clients.ec2(region).describe_nat_gateways(NatGatewayIds=[nat_id])["NatGateways"][0]
+            for a in nat.get("NatGatewayAddresses", []):
+                if a.get("NetworkInterfaceId"):
+                    eni = ec2_backends[account][region].get_network_interface(a["NetworkInterfaceId"])
+                    eni.description = f"Interface for NAT Gateway {nat_id}"
+                    eni.interface_type = "nat_gateway"
+                    eni.requester_managed = True
+        except Exception as e:  # moto internals moved: the ENI stays a plain "interface"
+            print(f"localcloud: cannot mark the interface of {nat_id}: {e!r}", flush=True)
 
     def deleting(self, nat_id: str, region: str):
         with self._lock:
@@ -56,6 +78,7 @@ class NatTracker:
             try:
                 nat = ec2.describe_nat_gateways(NatGatewayIds=[nat_id])["NatGateways"][0]
             except Exception:
+                n["finalized"] = False  # tried again on the next tick
                 continue
             for a in nat.get("NatGatewayAddresses", []):
                 if a.get("AllocationId"):

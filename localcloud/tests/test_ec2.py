@@ -44,6 +44,18 @@ def test_nat_blocks_subnet_eip_and_igw_until_deleted(net):
     ec2.delete_subnet(SubnetId=net["public"])
 
 
+def test_a_nat_gateways_interface_is_requester_managed_and_goes_with_it(net):
+    ec2 = net["ec2"]
+    eip = ec2.allocate_address(Domain="vpc")["AllocationId"]
+    nat = ec2.create_nat_gateway(SubnetId=net["public"], AllocationId=eip)["NatGateway"]["NatGatewayId"]
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [net["public"]]}])["NetworkInterfaces"]
+    assert [(e["Description"], e["InterfaceType"], e["RequesterManaged"]) for e in enis] == \
+        [(f"Interface for NAT Gateway {nat}", "nat_gateway", True)]
+    ec2.delete_nat_gateway(NatGatewayId=nat)
+    assert ec2.describe_nat_gateways(NatGatewayIds=[nat])["NatGateways"][0]["State"] == "deleted"
+    assert ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [net["public"]]}])["NetworkInterfaces"] == []
+
+
 def test_cidr_disassociation_refused_while_subnets_inside(net):
     ec2 = net["ec2"]
     assert code_of(ec2.disassociate_vpc_cidr_block, AssociationId=net["assoc"]) == "DependencyViolation"

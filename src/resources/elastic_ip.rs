@@ -25,16 +25,30 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
 }
 
 pub async fn create(cx: &Session, address: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
-    let id = super::create_once::create(cx, address, |ec2| async move {
-        let created =
-            ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await?;
-        Ok(created.allocation_id().unwrap_or_default().to_string())
+    // AllocateAddress answers with the public IP (EC2 API reference, AllocateAddress response:
+    // `publicIp`); the answer that allocated `id` is kept with it.
+    let answered = std::sync::Mutex::new(None::<(String, String)>);
+    let id = super::create_once::create(cx, address, |ec2| {
+        let answered = &answered;
+        async move {
+            let created =
+                ec2.allocate_address().domain(DomainType::Vpc).tag_specifications(tags::spec(ResourceType::ElasticIp, attrs)).send().await?;
+            let id = created.allocation_id().unwrap_or_default().to_string();
+            *answered.lock().expect("answer") = Some((id.clone(), created.public_ip().unwrap_or_default().to_string()));
+            Ok(id)
+        }
     })
     .await?;
-    // The address, also when an earlier attempt's lost answer was what allocated it.
-    let found = wait::propagated(cx, || async { cx.ec2().describe_addresses().allocation_ids(&id).send().await.map_err(ApiError::from) }).await?;
-    let public_ip = found.addresses().first().and_then(|a| a.public_ip()).unwrap_or_default();
-    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[("public_ip", public_ip)]) })
+    let public_ip = match answered.into_inner().expect("answer") {
+        Some((allocated, ip)) if allocated == id && !ip.is_empty() => ip,
+        // An earlier attempt's lost answer allocated it: read it back.
+        _ => {
+            let found =
+                wait::propagated(cx, || async { cx.ec2().describe_addresses().allocation_ids(&id).send().await.map_err(ApiError::from) }).await?;
+            found.addresses().first().and_then(|a| a.public_ip()).unwrap_or_default().to_string()
+        }
+    };
+    Ok(Observed { id: id.clone(), attrs: attrs.clone(), outputs: super::outputs(&id, &[("public_ip", &public_ip)]) })
 }
 
 pub async fn update(cx: &Session, _: &Address, current: &Observed, attrs: &Attrs) -> Result<Observed> {

@@ -104,7 +104,7 @@ fn tag_list(attrs: &Attrs) -> Vec<Tag> {
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {
     let name = attr_str(attrs, "name")?;
     let tags = tag_list(attrs);
-    let created = match cx
+    let (created, taken_over) = match cx
         .iam()
         .create_role()
         .role_name(name)
@@ -115,14 +115,16 @@ pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> R
         .await
         .map_err(ApiError::from)
     {
-        Ok(out) => out.role().map(|r| r.arn().to_string()).unwrap_or_default(),
+        Ok(out) => (out.role().map(|r| r.arn().to_string()).unwrap_or_default(), false),
         // Created by a run that died before recording it: take it over.
         Err(e) if e.code == "EntityAlreadyExists" => {
-            cx.iam().get_role().role_name(name).send().await?.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            (cx.iam().get_role().role_name(name).send().await?.role().map(|r| r.arn().to_string()).unwrap_or_default(), true)
         }
         Err(e) => return Err(e),
     };
-    sync_policies(cx, name, &attached(cx, name).await?, &policies(attrs)).await?;
+    // A role CreateRole just made has no policies attached; one taken over may have some.
+    let current = if taken_over { attached(cx, name).await? } else { Vec::new() };
+    sync_policies(cx, name, &current, &policies(attrs)).await?;
     Ok(Observed { id: name.into(), attrs: attrs.clone(), outputs: super::outputs(name, &[("arn", &created)]) })
 }
 

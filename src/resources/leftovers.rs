@@ -151,8 +151,19 @@ pub fn within_grace(result: Result<()>, since: std::time::Instant) -> Result<()>
     }
 }
 
+/// An interface an AWS service made for one of its resources (a NAT gateway's, a load
+/// balancer's): the service deletes it with its resource (EC2 user guide, "Requester-managed
+/// network interfaces": "When you delete the resource associated with a requester-managed network
+/// interface, the AWS service detaches the network interface and deletes it"). A NAT gateway's
+/// can outlive the gateway's `deleted` state by a while when EC2 is busy: it is waited for like an
+/// attached ENI, never called foreign, and never deleted by eksnet.
+fn requester_managed(eni: &NetworkInterface) -> bool {
+    eni.requester_managed() == Some(true) || eni.interface_type() == Some(&aws_sdk_ec2::types::NetworkInterfaceType::NatGateway)
+}
+
 fn stuck(what: &str, left: &[NetworkInterface]) -> Result<()> {
-    let foreign: Vec<String> = left.iter().filter(|e| e.status() == Some(&NetworkInterfaceStatus::Available)).map(describe_eni).collect();
+    let foreign: Vec<String> =
+        left.iter().filter(|e| e.status() == Some(&NetworkInterfaceStatus::Available) && !requester_managed(e)).map(describe_eni).collect();
     if foreign.is_empty() {
         return Ok(());
     }
@@ -273,5 +284,22 @@ mod tests {
         assert!(made_by_kubernetes(&eni("aws-K8S-i-0123456789abcdef0", vec![])));
         assert!(made_by_kubernetes(&eni("", vec![t("cluster.k8s.amazonaws.com/name", "demo")])));
         assert!(!made_by_kubernetes(&eni("my database", vec![])));
+    }
+
+    #[test]
+    fn a_detached_nat_gateway_interface_is_waited_for_and_any_other_is_named() {
+        let available =
+            |b: aws_sdk_ec2::types::builders::NetworkInterfaceBuilder| b.network_interface_id("eni-1").status(NetworkInterfaceStatus::Available).build();
+        let nat = available(
+            NetworkInterface::builder()
+                .description("Interface for NAT Gateway nat-1")
+                .interface_type(aws_sdk_ec2::types::NetworkInterfaceType::NatGateway)
+                .requester_managed(true),
+        );
+        assert!(stuck("subnet subnet-1", &[nat]).is_ok());
+        let other = available(NetworkInterface::builder().description("my database"));
+        let e = stuck("subnet subnet-1", &[other]).unwrap_err();
+        assert_eq!(e.code, "ForeignDependency");
+        assert!(e.message.contains("eni-1 (available, my database)"), "{}", e.message);
     }
 }

@@ -32,4 +32,11 @@ fn a_creating_cluster_is_polled_at_most_40_times_under_the_realistic_profile() {
     let nodegroup = first_after(&cloud, "CreateNodegroup", 0);
     let polls = count("DescribeNodegroup", nodegroup, log.len());
     assert!((2..=40).contains(&polls), "{polls} DescribeNodegroup polls while the nodegroup was CREATING");
+
+    // Answers that already hold what a read would give are not read again: a role CreateRole
+    // just made has no policies, and AllocateAddress names the public IP.
+    let role = first_after(&cloud, "CreateRole", 0);
+    assert_eq!(count("ListAttachedRolePolicies", role, log.len()), 0, "a fresh role's policies were listed");
+    let eip = first_after(&cloud, "AllocateAddress", 0);
+    assert_eq!(count("DescribeAddresses", eip, log.len()), 0, "a fresh Elastic IP was read back");
 }
