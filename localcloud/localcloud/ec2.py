@@ -38,6 +38,15 @@ def join_filters(params: dict, filters) -> dict:
     return out
 
 
+def partition(region: str) -> str:
+    """The partition of a region, by its documented prefixes (AWS General Reference, ARN format:
+    aws, aws-cn for cn-*, aws-us-gov for us-gov-*, aws-iso* for the isolated regions)."""
+    for prefix, name in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"), ("us-iso-", "aws-iso")):
+        if (region or "").startswith(prefix):
+            return name
+    return "aws"
+
+
 def child(el, name):
     for c in el:
         if c.tag.split("}")[-1] == name:
@@ -75,7 +84,24 @@ class Ec2:
             return self.delete_subnet(req, forward)
         if operation in pagination.EC2_LISTS:
             return self.describe(req, operation, forward, page_size)
+        if operation == "DescribeRegions":
+            return self.describe_regions(req, forward)
         return forward(req)
+
+    def describe_regions(self, req, forward) -> Response:
+        """DescribeRegions "Describes the Regions that are enabled for your account, or all
+        Regions" (EC2 API reference): an account lives in one partition (aws, aws-cn,
+        aws-us-gov), so it never sees another partition's regions, whatever AllRegions says.
+        moto lists every partition's; keep the caller's."""
+        resp = forward(req)
+        if resp.status != 200:
+            return resp
+        root = ET.fromstring(resp.body)
+        regions = child(root, "regionInfo")
+        for item in list(regions if regions is not None else []):
+            if partition(child(item, "regionName").text) != partition(req.region):
+                regions.remove(item)
+        return Response(200, to_xml(root), resp.headers)
 
     def delete_subnet(self, req, forward) -> Response:
         """EC2 removes a subnet's route table association with the subnet (moto keeps it, and the

@@ -157,3 +157,9 @@ def test_deleting_a_subnet_removes_its_route_table_association(cloud):
     ec2.delete_subnet(SubnetId=sub)
     assert ec2.describe_route_tables(RouteTableIds=[rt])["RouteTables"][0]["Associations"] == []
     ec2.delete_route_table(RouteTableId=rt)
+
+
+def test_describe_regions_lists_the_callers_partition_only(cloud):
+    names = {r["RegionName"] for r in cloud.client("ec2").describe_regions(AllRegions=True)["Regions"]}
+    assert "us-west-2" in names and "ap-southeast-2" in names
+    assert not [n for n in names if n.startswith(("cn-", "us-gov-", "us-iso"))], names
