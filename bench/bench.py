@@ -324,6 +324,20 @@ def quick_wall(argv, runs):
 READ = re.compile(r"^(Describe|List|Get)")
 
 
+def refused_of(lines):
+    """AWS calls answered with an error that are not throttling: under the strict `realistic`
+    profile mostly the eventual-consistency window's NotFound for an id just created (each new
+    EC2 id unseen for 2 calls: localcloud/localcloud/strict.py), which eksnet retries."""
+    n = 0
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        n += rec.get("service") != "kube" and rec.get("status", 200) >= 400 and not rec.get("throttled")
+    return n
+
+
 def calls_of(lines):
     """API calls by service.operation; reads made after the first change (waiter polls and
     read-backs) counted apart."""
@@ -387,7 +401,7 @@ def bench_stack(name, stack_path, eksnet, args, workdir):
             if code != 0:
                 raise SystemExit(f"eksnet {' '.join(cmd)} of {name} exited {code}:\n{err[-4000:]}")
             by_op, polls, served = calls_of(lc.log_lines()[before:])
-            r = {"wall_s": wall, "peak_rss_mib": rss, "api_calls": sum(by_op.values()),
+            r = {"wall_s": wall, "peak_rss_mib": rss, "api_calls": sum(by_op.values()), "aws_refused": refused_of(lc.log_lines()[before:]),
                  "aws_calls": sum(v for k, v in by_op.items() if not k.startswith("kube.")), "calls_by_operation": by_op,
                  # seconds localcloud spent serving (summed over concurrent calls): when it exceeds
                  # wall × parallelism the emulator, not the graph, bounds the run
@@ -454,6 +468,18 @@ def phase_calls(lines):
     return calls, aws, throttled
 
 
+def served_median_ms(lines):
+    """localcloud's median time to answer a call: when it grows with the number of stacks,
+    the emulator (one Python process) bounds the run, not AWS's throttling."""
+    durations = []
+    for line in lines:
+        try:
+            durations.append(json.loads(line).get("duration_ms", 0.0))
+        except ValueError:
+            continue
+    return statistics.median(durations) if durations else 0.0
+
+
 def bench_fleet(eksnet, args, workdir):
     """N copies of the reference stack applied, then destroyed, all at once in one account and
     region of a throttling localcloud (throttle.py: token buckets per account, region and API
@@ -506,7 +532,8 @@ def bench_fleet(eksnet, args, workdir):
             log(f"  fleet: one stack alone: eksnet {' '.join(cmd)}")
             _, walls, lines = run_all(["fleet-solo"], *cmd)
             calls, aws, throttled = phase_calls(lines)
-            result.setdefault("single", {})[phase] = {"wall_s": walls["fleet-solo"], "calls": calls, "aws_calls": aws, "throttled": throttled}
+            result.setdefault("single", {})[phase] = {"wall_s": walls["fleet-solo"], "calls": calls, "aws_calls": aws, "throttled": throttled,
+                                                      "served_median_ms": served_median_ms(lines)}
         names = [f"fleet-{i:02d}" for i in range(1, n + 1)]
         for phase, cmd in [("apply", ("apply", "--auto-approve")), ("destroy", ("destroy", "--auto-approve"))]:
             log(f"  fleet: {n} stacks at once: eksnet {' '.join(cmd)}")
@@ -515,7 +542,7 @@ def bench_fleet(eksnet, args, workdir):
             slowest = max(walls, key=walls.get)
             single = result["single"][phase]["wall_s"]
             result.setdefault("fleet", {})[phase] = {
-                "wall_s": wall, "calls": calls, "aws_calls": aws, "throttled": throttled,
+                "wall_s": wall, "calls": calls, "aws_calls": aws, "throttled": throttled, "served_median_ms": served_median_ms(lines),
                 "throttled_share": throttled / aws if aws else 0.0, "slowest": slowest, "slowest_s": walls[slowest],
                 "median_s": statistics.median(walls.values()), "slowest_vs_single": walls[slowest] / single, "walls_s": walls}
         result["throttle_after"] = lc.throttle_state()
@@ -531,7 +558,8 @@ def report_fleet(f):
         s, r = f["single"][phase], f["fleet"][phase]
         p(f"   {phase:7s} one alone {s['wall_s']:6.2f} s ({s['aws_calls']} AWS calls, {s['throttled']} throttled)   "
           f"{f['stacks']} at once: all done in {r['wall_s']:6.2f} s, median {r['median_s']:.2f} s, slowest {r['slowest_s']:.2f} s ({r['slowest']})")
-        p(f"           {r['aws_calls']} AWS calls ({r['calls']} with Kubernetes), {r['throttled']} throttled ({100 * r['throttled_share']:.1f} %)")
+        p(f"           {r['aws_calls']} AWS calls ({r['calls']} with Kubernetes), {r['throttled']} throttled ({100 * r['throttled_share']:.1f} %); "
+          f"localcloud's median answer {s.get('served_median_ms', 0):.0f} ms alone, {r.get('served_median_ms', 0):.0f} ms at once")
 
 
 def fleet_figures(f):
@@ -597,7 +625,8 @@ def report(results):
         if s["stack"] == "reference":
             for phase in ("apply", "destroy"):
                 r = s[phase]
-                p(f"   {s['stack']:9s} {phase:7s} {r['aws_calls']} AWS calls ≤ {AWS_CALLS}: " + ("met" if r["aws_calls"] <= AWS_CALLS else "NOT met"))
+                p(f"   {s['stack']:9s} {phase:7s} {r['aws_calls']} AWS calls ({r.get('aws_refused', 0)} refused and retried) ≤ {AWS_CALLS}: "
+                  + ("met" if r["aws_calls"] <= AWS_CALLS else "NOT met"))
         w = s["apply"]["waits"].get("cluster.CREATING")
         if w:
             p(f"   {s['stack']:9s} apply   {w['polls_per_wait']:.0f} polls per cluster creation ≤ {CLUSTER_CREATE_POLLS}: "
