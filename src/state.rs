@@ -193,8 +193,8 @@ mod tests {
         state.resources.insert(cidr.clone(), record("assoc-1", serde_json::json!({"vpc_id": "vpc-1"}), &[&vpc]));
         state.resources.insert(subnet.clone(), record("subnet-1", serde_json::json!({"vpc_id": "vpc-1"}), &[&vpc]));
         state.resources.insert(association.clone(), record("rtbassoc-1", serde_json::json!({"subnet_id": "subnet-1"}), &[&subnet]));
-        assert_eq!(state.parts(&vpc, parent_of), [cidr.clone()], "a subnet names the VPC but has marks of its own");
-        assert_eq!(state.parts(&subnet, parent_of), [association.clone()]);
+        assert_eq!(state.parts(&vpc, parent_of), std::slice::from_ref(&cidr), "a subnet names the VPC but has marks of its own");
+        assert_eq!(state.parts(&subnet, parent_of), std::slice::from_ref(&association));
         assert_eq!(state.dependents(&vpc), [subnet.clone(), cidr.clone()]);
 
         let renamed = Address::keyed("subnet", "nodes", "a");

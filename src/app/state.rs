@@ -233,7 +233,8 @@ fn destination(from: &Address, written: &str, state: &State) -> anyhow::Result<A
         let owner = owner.unwrap_or_else(|| format!("the object {}", id.unwrap_or("it belongs to")));
         return Err(help(format!("{from} is found through {owner} and moves with it"), format!("move {owner} instead")));
     }
-    let moving = std::iter::once(to.clone()).chain(state.parts(from, parent_of).iter().filter(|p| **p == from.with_kind(&p.kind)).map(|p| to.with_kind(&p.kind)));
+    let moving =
+        std::iter::once(to.clone()).chain(state.parts(from, parent_of).into_iter().filter(|p| *p == from.with_kind(&p.kind)).map(|p| to.with_kind(&p.kind)));
     for taken in moving {
         if let Some(record) = state.resources.get(&taken) {
             return Err(help(
@@ -316,7 +317,10 @@ mod tests {
         let (message, _) = fix(destination(&web, "vpc.web", &state).unwrap_err());
         assert_eq!(message, "security_group.web cannot move to vpc.web: an object keeps its kind");
         let (message, hint) = fix(destination(&rules, "security_group_rules.x", &state).unwrap_err());
-        assert_eq!((message.as_str(), hint.as_str()), ("security_group_rules.web is found through security_group.web and moves with it", "move security_group.web instead"));
+        assert_eq!(
+            (message.as_str(), hint.as_str()),
+            ("security_group_rules.web is found through security_group.web and moves with it", "move security_group.web instead")
+        );
         let (message, _) = fix(destination(&web, "web", &state).unwrap_err());
         assert_eq!(message, "`web` is not an address");
     }

@@ -50,18 +50,19 @@ async fn state_mv_and_state_rm_change_what_eksnet_manages_not_what_exists() {
     // named), a move to an address taken or of another kind, a part that follows its object.
     let saved = std::fs::read_to_string(eksnet.path(STATE)).unwrap();
     let changes = cloud.changes();
-    refused(eksnet.run(&["-f", "stack.yaml", "state", "rm", "vpc.main", "security_group.wbe"]), &[
-        "`security_group.wbe` is not in the state",
-        "did you mean `security_group.web`?",
-    ]);
-    refused(eksnet.run(&["-f", "stack.yaml", "state", "mv", r#"subnet.private["us-west-2a"]"#, r#"subnet.private["us-west-2b"]"#]), &[
-        r#"subnet.private["us-west-2b"] is already in the state (subnet-"#,
-        r#"`eksnet -f stack.yaml state rm 'subnet.private["us-west-2b"]'`"#,
-    ]);
+    refused(
+        eksnet.run(&["-f", "stack.yaml", "state", "rm", "vpc.main", "security_group.wbe"]),
+        &["`security_group.wbe` is not in the state", "did you mean `security_group.web`?"],
+    );
+    refused(
+        eksnet.run(&["-f", "stack.yaml", "state", "mv", r#"subnet.private["us-west-2a"]"#, r#"subnet.private["us-west-2b"]"#]),
+        &[r#"subnet.private["us-west-2b"] is already in the state (subnet-"#, r#"`eksnet -f stack.yaml state rm 'subnet.private["us-west-2b"]'`"#],
+    );
     refused(eksnet.run(&["-f", "stack.yaml", "state", "mv", "security_group.web", "vpc.web"]), &["an object keeps its kind"]);
-    refused(eksnet.run(&["-f", "stack.yaml", "state", "mv", "security_group_rules.web", "security_group_rules.x"]), &[
-        "security_group_rules.web is found through security_group.web and moves with it",
-    ]);
+    refused(
+        eksnet.run(&["-f", "stack.yaml", "state", "mv", "security_group_rules.web", "security_group_rules.x"]),
+        &["security_group_rules.web is found through security_group.web and moves with it"],
+    );
     refused(eksnet.run(&["-f", "stack.yaml", "state", "mv", "security_group.wbe", "security_group.x"]), &["did you mean `security_group.web`?"]);
     assert_eq!(std::fs::read_to_string(eksnet.path(STATE)).unwrap(), saved, "a refused command leaves the state as it was");
     assert_eq!(cloud.changes(), changes, "a refused command changes nothing in AWS");
@@ -72,7 +73,9 @@ async fn state_mv_and_state_rm_change_what_eksnet_manages_not_what_exists() {
     assert!(plan.stdout.contains("- security_group.web") && plan.stdout.contains("+ security_group.frontend"), "{}", plan.stdout);
     let moved = eksnet.run(&["-f", "stack.yaml", "state", "mv", "security_group.web", "security_group.frontend"]).ok();
     assert!(
-        moved.stderr.contains(&format!("moved security_group.web ({group}) to security_group.frontend, with security_group_rules.web → security_group_rules.frontend")),
+        moved
+            .stderr
+            .contains(&format!("moved security_group.web ({group}) to security_group.frontend, with security_group_rules.web → security_group_rules.frontend")),
         "{}",
         moved.stderr
     );
