@@ -134,6 +134,12 @@ async fn forget(g: &Global, written: &[String], printer: Printer) -> anyhow::Res
     let result = async {
         let mut state = load_existing(&store, "nothing was applied yet").await?;
         let addresses = written.iter().map(|a| in_state(a, &state)).collect::<anyhow::Result<Vec<_>>>()?;
+        if let Some((part, owner)) = addresses.iter().find_map(|a| Some((a, whole(a, &state)?))) {
+            return Err(help(
+                format!("{part} is found through {owner}: the next refresh would find it again"),
+                format!("forget {owner} instead (`eksnet state rm {}`): {part} goes with it", shell_word(&owner.to_string())),
+            ));
+        }
         let desired = stack.desired();
         let (aws, observed) = read(g, &stack, &state, &desired).await?;
         for address in &addresses {
@@ -151,7 +157,9 @@ async fn forget(g: &Global, written: &[String], printer: Printer) -> anyhow::Res
             store.save(&mut state).await?;
             let next = if desired.iter().any(|d| &d.address == address) { "the next plan would create a new one" } else { "the stack no longer declares it" };
             match exists {
-                true => eprintln!("forgot {address} ({id}): it still exists in AWS and eksnet no longer manages it (its eksnet tags are removed); {next}"),
+                true => eprintln!(
+                    "forgot {address} ({id}): it still exists in AWS and eksnet no longer manages it (its eksnet tags or labels are taken off); {next}"
+                ),
                 false => eprintln!("forgot {address} ({id}): it no longer exists in AWS; {next}"),
             }
             if !parts.is_empty() {
@@ -227,10 +235,7 @@ fn destination(from: &Address, written: &str, state: &State) -> anyhow::Result<A
     if to.kind != from.kind {
         return Err(help(format!("{from} cannot move to {to}: an object keeps its kind"), format!("move it to an address of kind `{}`", from.kind)));
     }
-    if let Some(parent) = parent_of(&from.kind) {
-        let id = state.resources[from].attrs.get(parent).and_then(serde_json::Value::as_str);
-        let owner = state.resources.iter().find(|(a, r)| *a != from && r.id.is_some() && r.id.as_deref() == id).map(|(a, _)| a.to_string());
-        let owner = owner.unwrap_or_else(|| format!("the object {}", id.unwrap_or("it belongs to")));
+    if let Some(owner) = whole(from, state) {
         return Err(help(format!("{from} is found through {owner} and moves with it"), format!("move {owner} instead")));
     }
     let moving =
@@ -244,6 +249,13 @@ fn destination(from: &Address, written: &str, state: &State) -> anyhow::Result<A
         }
     }
     Ok(to)
+}
+
+/// The object of the state that `part` is a part of (`State::parts`): found only through it,
+/// a part alone cannot be moved or forgotten (the next refresh would find it again).
+fn whole(part: &Address, state: &State) -> Option<Address> {
+    let id = state.resources.get(part)?.attrs.get(parent_of(&part.kind)?)?.as_str()?;
+    state.resources.iter().find(|(a, r)| *a != part && r.id.as_deref() == Some(id)).map(|(a, _)| a.clone())
 }
 
 fn parent_of(kind: &str) -> Option<&'static str> {

@@ -64,6 +64,10 @@ async fn state_mv_and_state_rm_change_what_eksnet_manages_not_what_exists() {
         &["security_group_rules.web is found through security_group.web and moves with it"],
     );
     refused(eksnet.run(&["-f", "stack.yaml", "state", "mv", "security_group.wbe", "security_group.x"]), &["did you mean `security_group.web`?"]);
+    refused(
+        eksnet.run(&["-f", "stack.yaml", "state", "rm", "vpc_cidr.secondary[\"100.64.0.0/16\"]"]),
+        &[r#"vpc_cidr.secondary["100.64.0.0/16"] is found through vpc.main: the next refresh would find it again"#],
+    );
     assert_eq!(std::fs::read_to_string(eksnet.path(STATE)).unwrap(), saved, "a refused command leaves the state as it was");
     assert_eq!(cloud.changes(), changes, "a refused command changes nothing in AWS");
 
