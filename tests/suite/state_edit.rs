@@ -95,9 +95,16 @@ async fn state_mv_and_state_rm_change_what_eksnet_manages_not_what_exists() {
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 
     // Forgetting the group and the VPC (whose subnets stay in the state): their tags come off,
-    // their records and their parts leave the state, they still exist.
-    let forgot = eksnet.run(&["-f", "stack.yaml", "state", "rm", "security_group.frontend", "vpc.main"]).ok();
+    // their records and their parts leave the state, they still exist. A subnet deleted by hand
+    // is forgotten all the same.
+    let deleted = r#"subnet.private["us-west-2b"]"#;
+    let subnet = id(&eksnet, deleted);
+    ec2.disassociate_route_table().association_id(id(&eksnet, r#"route_table_association.private["us-west-2b"]"#)).send().await.unwrap();
+    ec2.delete_subnet().subnet_id(&subnet).send().await.unwrap();
+    let forgot = eksnet.run(&["-f", "stack.yaml", "state", "rm", "security_group.frontend", "vpc.main", deleted]).ok();
     for expected in [
+        &format!(r#"forgot subnet.private["us-west-2b"] ({subnet}): it no longer exists in AWS; the next plan would create a new one"#),
+        r#"with what is part of it: route_table_association.private["us-west-2b"] ("#,
         &format!("forgot security_group.frontend ({group}): it still exists in AWS and eksnet no longer manages it"),
         "with what is part of it: security_group_rules.frontend (",
         &format!("forgot vpc.main ({vpc}): it still exists in AWS"),
@@ -109,7 +116,7 @@ async fn state_mv_and_state_rm_change_what_eksnet_manages_not_what_exists() {
         assert!(forgot.stderr.contains(expected), "missing `{expected}`:\n{}", forgot.stderr);
     }
     let list = eksnet.run(&["-f", "stack.yaml", "state", "list"]).ok().stdout;
-    for gone in ["vpc.main\t", "security_group.frontend\t", "security_group_rules.frontend\t", "vpc_cidr."] {
+    for gone in ["vpc.main\t", "security_group.frontend\t", "security_group_rules.frontend\t", "vpc_cidr.", r#"private["us-west-2b"]"#] {
         assert!(!list.contains(gone), "{gone} still listed:\n{list}");
     }
     assert!(list.contains(r#"subnet.private["us-west-2a"]"#), "{list}");
