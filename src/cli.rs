@@ -343,6 +343,24 @@ pub enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Forget objects without deleting them (Terraform's `state rm`): their eksnet tags (and
+    /// Kubernetes labels) are taken off, so that no refresh, `state rebuild`, `destroy` or
+    /// `sweep` takes them for the stack's again, and their records leave the state. What is
+    /// found only through an object (a subnet's route table association, a group's rules) is
+    /// forgotten with it. The next plan creates anew what the stack still declares.
+    Rm {
+        #[arg(required = true, value_name = "ADDRESS")]
+        addresses: Vec<String>,
+    },
+    /// Give an object another address (Terraform's `state mv`), e.g. after renaming it in the
+    /// stack file, so that the plan shows no change instead of a delete and a create: the
+    /// record moves, and the object's `eksnet:address` tag (Kubernetes: annotation) names TO.
+    Mv {
+        #[arg(value_name = "FROM")]
+        from: String,
+        #[arg(value_name = "TO")]
+        to: String,
+    },
     /// Write a lost state again from what exists: every object of the stack found by its tags
     /// (and Kubernetes labels), with the history (lineage) they are marked with. Refused while
     /// the state still records objects. Changes nothing in AWS.

@@ -114,6 +114,40 @@ pub fn mark(desired: &mut [crate::provider::Desired], lineage: &str) {
     }
 }
 
+/// The attributes of an object with eksnet's marks changed, as a kind's `update` takes them (it
+/// changes tags and labels as it does for any other edit): `to` None takes every mark off (the
+/// tags `eksnet:*`; the labels `eksnet.io/*` and the address annotation), so that nothing that
+/// finds objects by their marks (refresh, `state rebuild`, `destroy --from-tags`, `sweep`) takes
+/// the object for the stack's again; `to` names the address it is marked with instead. None for
+/// an object without marks of its own (a kind found through its parent).
+pub fn remarked(attrs: &Attrs, to: Option<&Address>) -> Option<Attrs> {
+    let mut out = attrs.clone();
+    if let Some(tags) = out.get_mut("tags").and_then(Value::as_object_mut).filter(|t| t.contains_key(STACK_TAG)) {
+        match to {
+            None => tags.retain(|k, _| !k.starts_with("eksnet:")),
+            Some(address) => {
+                tags.insert(ADDRESS_TAG.into(), address.to_string().into());
+            }
+        }
+        return Some(out);
+    }
+    let meta = out.get_mut("object").and_then(|o| o.get_mut("metadata")).and_then(Value::as_object_mut)?;
+    let labels = meta.get_mut("labels").and_then(Value::as_object_mut).filter(|l| l.contains_key(STACK_LABEL))?;
+    match to {
+        None => {
+            labels.retain(|k, _| !k.starts_with("eksnet.io/"));
+            if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+                annotations.remove(ADDRESS_ANNOTATION);
+            }
+        }
+        Some(address) => {
+            let annotations = meta.entry("annotations").or_insert_with(|| Value::Object(Default::default()));
+            annotations[ADDRESS_ANNOTATION] = address.to_string().into();
+        }
+    }
+    Some(out)
+}
+
 /// Whose objects a refresh may keep.
 #[derive(Debug, Clone)]
 pub struct Owner {
@@ -236,6 +270,27 @@ mod tests {
         assert_eq!(owner(false).judge(&TAGGED, &legacy, mine), Verdict::Ours);
         let pod = obj(json!({"object": {"metadata": {"labels": {"eksnet.io/stack": "one", "eksnet.io/lineage": "L2"}}}}));
         assert_eq!(owner(false).judge(&FOUND_IN_CLUSTER, &pod, mine), Verdict::OtherState("L2".into()));
+    }
+
+    #[test]
+    fn remarked_takes_every_mark_off_or_names_another_address() {
+        let tagged = obj(json!({"cidr_block": "10.0.0.0/16", "tags": {"eksnet:stack": "one", "eksnet:address": "vpc.main", "eksnet:lineage": "L1", "eksnet:expires-at": "2026-01-01T00:00:00Z", "team": "x"}})).attrs;
+        let forgotten = remarked(&tagged, None).unwrap();
+        assert_eq!(forgotten["tags"], json!({"team": "x"}));
+        assert_eq!(forgotten["cidr_block"], tagged["cidr_block"], "only the marks change");
+        assert_eq!(marks(&forgotten), Marks::default());
+        let moved = remarked(&tagged, Some(&Address::new("vpc", "core"))).unwrap();
+        assert_eq!(moved["tags"]["eksnet:address"], "vpc.core");
+        assert_eq!(marks(&moved), marks(&tagged));
+
+        let labelled = obj(json!({"object": {"metadata": {"name": "web", "labels": {"eksnet.io/stack": "one", "eksnet.io/lineage": "L1", "app": "web"}, "annotations": {"eksnet.io/address": "k8s_manifest.web", "note": "n"}}}})).attrs;
+        let forgotten = remarked(&labelled, None).unwrap();
+        assert_eq!(forgotten["object"]["metadata"], json!({"name": "web", "labels": {"app": "web"}, "annotations": {"note": "n"}}));
+        let moved = remarked(&labelled, Some(&Address::new("k8s_manifest", "site"))).unwrap();
+        assert_eq!(moved["object"]["metadata"]["annotations"]["eksnet.io/address"], "k8s_manifest.site");
+        assert_eq!(moved["object"]["metadata"]["labels"], labelled["object"]["metadata"]["labels"]);
+
+        assert_eq!(remarked(&obj(json!({"vpc_id": "vpc-1", "cidr_block": "100.64.0.0/16"})).attrs, None), None, "a kind without marks of its own");
     }
 
     #[test]

@@ -155,6 +155,13 @@ impl ApiError {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         ApiError { code: code.into(), message: message.into(), request_id: None }
     }
+
+    /// Whether the call failed because the object no longer exists: EC2's codes end in
+    /// `NotFound` (`InvalidVpcID.NotFound`), as Kubernetes' reason does; EKS answers
+    /// `ResourceNotFoundException`, IAM `NoSuchEntity`.
+    pub fn is_gone(&self) -> bool {
+        self.code.ends_with("NotFound") || self.code == "ResourceNotFoundException" || self.code == "NoSuchEntity"
+    }
 }
 
 impl fmt::Display for ApiError {

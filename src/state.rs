@@ -50,6 +50,36 @@ impl State {
     pub fn new(stack: &str) -> Self {
         State { format_version: FORMAT_VERSION, serial: 0, lineage: uuid::Uuid::new_v4().to_string(), stack: stack.into(), resources: BTreeMap::new() }
     }
+
+    /// The records that are part of the object at `address`: those of a kind without marks of
+    /// its own (`parent_of` names the attribute holding its parent's id, `provider::Schema`)
+    /// whose parent is that object (a subnet's route table association, a group's rules, a
+    /// VPC's secondary CIDR). They are found only through it, so they go where it goes.
+    pub fn parts(&self, address: &Address, parent_of: impl Fn(&str) -> Option<&'static str>) -> Vec<Address> {
+        let Some(id) = self.resources.get(address).and_then(|r| r.id.as_deref()) else { return vec![] };
+        self.resources
+            .iter()
+            .filter(|(a, r)| *a != address && parent_of(&a.kind).is_some_and(|p| r.attrs.get(p).and_then(serde_json::Value::as_str) == Some(id)))
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    /// The other records that name `address` among their dependencies.
+    pub fn dependents(&self, address: &Address) -> Vec<Address> {
+        self.resources.iter().filter(|(a, r)| *a != address && r.deps.contains(address)).map(|(a, _)| a.clone()).collect()
+    }
+
+    /// Moves the record at `from` to `to`, and every dependency on it with it.
+    pub fn rename(&mut self, from: &Address, to: &Address) {
+        if let Some(record) = self.resources.remove(from) {
+            self.resources.insert(to.clone(), record);
+        }
+        for record in self.resources.values_mut() {
+            for dep in record.deps.iter_mut().filter(|d| *d == from) {
+                *dep = to.clone();
+            }
+        }
+    }
 }
 
 /// Where the state lives and how it is written.
@@ -139,6 +169,40 @@ pub(crate) fn private_file(path: &Path) -> std::io::Result<fs::File> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(id: &str, attrs: serde_json::Value, deps: &[&Address]) -> Record {
+        let serde_json::Value::Object(attrs) = attrs else { unreachable!() };
+        Record { id: Some(id.into()), token: String::new(), attrs, outputs: Attrs::new(), deps: deps.iter().map(|d| (*d).clone()).collect() }
+    }
+
+    #[test]
+    fn parts_dependents_and_a_rename() {
+        let (vpc, subnet, association, cidr) = (
+            Address::new("vpc", "main"),
+            Address::keyed("subnet", "private", "a"),
+            Address::keyed("route_table_association", "private", "a"),
+            Address::keyed("vpc_cidr", "secondary", "100.64.0.0/16"),
+        );
+        let parent_of = |kind: &str| match kind {
+            "route_table_association" => Some("subnet_id"),
+            "vpc_cidr" => Some("vpc_id"),
+            _ => None,
+        };
+        let mut state = State::new("x");
+        state.resources.insert(vpc.clone(), record("vpc-1", serde_json::json!({}), &[]));
+        state.resources.insert(cidr.clone(), record("assoc-1", serde_json::json!({"vpc_id": "vpc-1"}), &[&vpc]));
+        state.resources.insert(subnet.clone(), record("subnet-1", serde_json::json!({"vpc_id": "vpc-1"}), &[&vpc]));
+        state.resources.insert(association.clone(), record("rtbassoc-1", serde_json::json!({"subnet_id": "subnet-1"}), &[&subnet]));
+        assert_eq!(state.parts(&vpc, parent_of), std::slice::from_ref(&cidr), "a subnet names the VPC but has marks of its own");
+        assert_eq!(state.parts(&subnet, parent_of), std::slice::from_ref(&association));
+        assert_eq!(state.dependents(&vpc), [subnet.clone(), cidr.clone()]);
+
+        let renamed = Address::keyed("subnet", "nodes", "a");
+        state.rename(&subnet, &renamed);
+        assert!(!state.resources.contains_key(&subnet));
+        assert_eq!(state.resources[&renamed].id.as_deref(), Some("subnet-1"));
+        assert_eq!(state.resources[&association].deps, [renamed]);
+    }
 
     #[test]
     fn saves_atomically_with_backup_and_private_mode() {

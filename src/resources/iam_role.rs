@@ -72,8 +72,16 @@ pub async fn read(cx: &Session, _: &Scope<'_>) -> Result<Found> {
             let mut found = observed(name, attrs, &[("arn", role.arn())]);
             let tags = tags?;
             let tags: serde_json::Map<String, Value> = tags.tags().iter().map(|t| (t.key().to_string(), json!(t.value()))).collect();
+            // The address its tag names (`eksnet state mv` may have moved it), else the one
+            // its name says (roles tagged before the address tag).
+            let address = tags
+                .get(super::tags::ADDRESS)
+                .and_then(Value::as_str)
+                .and_then(crate::ownership::decode_address)
+                .filter(|a| a.kind == "iam_role")
+                .unwrap_or_else(|| Address::new("iam_role", &short));
             found.attrs.insert("tags".into(), Value::Object(tags));
-            Ok::<_, ApiError>((Address::new("iam_role", &short), found))
+            Ok::<_, ApiError>((address, found))
         })
     });
     futures::future::join_all(reads).await.into_iter().collect()

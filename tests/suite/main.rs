@@ -21,6 +21,7 @@ mod replace;
 mod review;
 mod saved_plan;
 mod secrets;
+mod state_edit;
 mod strict;
 mod sweep;
 mod upgrade;
