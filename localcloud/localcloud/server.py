@@ -31,6 +31,10 @@ class App:
     def __init__(self, args):
         from moto.server import ThreadedMotoServer
 
+        from localcloud import moto_speed
+
+        moto_speed.install()
+
         os.makedirs(args.dir, exist_ok=True)
         self.dir = args.dir
         self.profile = Profile(args.profile, args.scale)
