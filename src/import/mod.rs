@@ -10,4 +10,3 @@ pub mod cni;
 pub mod mapping;
 pub mod tfstate;
 pub mod writer;
-
