@@ -1,8 +1,9 @@
 //! Adoption: the only change an import makes in AWS is the ownership marks (`eksnet:stack`,
 //! `eksnet:address`, `eksnet:lineage`) on each object it takes over; the state is then written
 //! by the same refresh that rebuilds a lost state (objects found by those marks).
-//! Objects without tags of their own (CIDR associations, route table associations, rule sets,
-//! add-ons) are found through their parents and need no mark.
+//! Objects without tags of their own (CIDR associations, route table associations, rule sets)
+//! are found through their parents and need no mark; EKS add-ons and access entries are found
+//! by their marks, like clusters and nodegroups.
 
 use super::mapping::{Mapping, Taken};
 use crate::diagnostic::help;

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::Ipv4Net;
 use serde_json::Value;
 
+use super::cni::CniSettings;
 use super::tfstate::{Object, TfState};
 use crate::address::Address;
 use crate::diagnostic::help;
@@ -63,6 +64,7 @@ pub struct Nat {
 #[derive(Debug, Clone)]
 pub struct Group {
     pub key: String,
+    pub id: String,
     pub group_name: String,
     pub description: String,
     pub ingress: Vec<Rule>,
@@ -93,9 +95,20 @@ pub struct Cluster {
     pub tags: BTreeMap<String, String>,
     pub node_role_arn: Option<String>,
     pub nodegroups: Vec<Nodegroup>,
-    /// The `vpc-cni` add-on's configuration values, when the add-on is in the state.
-    pub vpc_cni_addon: Option<Value>,
+    /// Whether the state has the `vpc-cni` add-on (else aws-node was configured otherwise).
+    pub vpc_cni_addon: bool,
+    /// The CNI's settings: from the add-on's configuration values in the state, or read from
+    /// the cluster by the import (`cni::CniSettings::read`); None until known.
+    pub cni: Option<CniSettings>,
     pub other_addons: Vec<String>,
+    /// Where the cluster's API is (the state's `endpoint` and `certificate_authority`).
+    pub endpoint: String,
+    pub ca_data: String,
+    /// The cluster security group EKS made (managed nodes carry it).
+    pub security_group_id: Option<String>,
+    /// Principals with an access entry whose one policy is cluster admin on the whole cluster
+    /// (the stack's `cluster.admins`).
+    pub admins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -360,7 +373,7 @@ pub fn map(state: &TfState, cluster: Option<&str>) -> anyhow::Result<Mapping> {
 
 fn taken(o: &Object, address: Address, tagged: bool) -> Taken {
     let id = match o.kind() {
-        "aws_eks_cluster" | "aws_eks_node_group" => o.str("arn").unwrap_or_default().to_string(),
+        "aws_eks_cluster" | "aws_eks_node_group" | "aws_eks_addon" => o.str("arn").unwrap_or_default().to_string(),
         _ => o.id().to_string(),
     };
     Taken { terraform: o.address.clone(), address, id, tagged }
@@ -417,29 +430,65 @@ fn security_groups<'a>(m: &mut Mapping, of: &dyn Fn(&str) -> Vec<&'a Object<'a>>
         keys.insert(g.id().to_string(), key.clone());
         groups.push((g, key));
     }
+    let separate: Vec<&Object> =
+        ["aws_security_group_rule", "aws_vpc_security_group_ingress_rule", "aws_vpc_security_group_egress_rule"].iter().flat_map(|k| of(k)).collect();
     for (g, key) in groups {
         let mut ingress = vec![];
         let mut egress = vec![];
-        for (list, name) in [(&mut ingress, "ingress"), (&mut egress, "egress")] {
-            for r in g.attr(name).as_array().into_iter().flatten() {
-                list.extend(rules(m, r, &keys, &key));
-            }
-        }
-        for r in of("aws_security_group_rule").into_iter().filter(|r| r.str("security_group_id") == Some(g.id())) {
-            let mut attrs = r.instance.attributes.clone();
-            attrs["security_groups"] = r.attr("source_security_group_id").as_str().map(|s| Value::from(vec![s])).unwrap_or_default();
-            let list = if r.str("type") == Some("egress") { &mut egress } else { &mut ingress };
-            list.extend(rules(m, &attrs, &keys, &key));
+        // A group's rules as separate resources (aws_security_group_rule, or the
+        // aws_vpc_security_group_{ingress,egress}_rule the provider recommends): the group's own
+        // `ingress`/`egress` sets are computed and show them too (the provider reads the group's
+        // rules back from EC2), so a direction with separate rules is read from those alone.
+        let mut by_direction: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        for r in separate.iter().filter(|r| r.str("security_group_id") == Some(g.id())) {
+            let (direction, attrs) = separate_rule(r);
+            by_direction.entry(direction).or_default().push(attrs);
             m.taken.push(taken(r, Address::new("security_group_rules", &key), false));
+        }
+        for (list, name) in [(&mut ingress, "ingress"), (&mut egress, "egress")] {
+            let inline = g.attr(name).as_array().cloned().unwrap_or_default();
+            for r in by_direction.remove(name).unwrap_or(inline) {
+                list.extend(rules(m, &r, &keys, &key));
+            }
         }
         m.taken.push(taken(g, Address::new("security_group", &key), true));
         m.security_groups.push(Group {
             key,
+            id: g.id().to_string(),
             group_name: g.str("name").unwrap_or_default().to_string(),
             description: g.str("description").unwrap_or("Managed by Terraform").to_string(),
             ingress,
             egress,
         });
+    }
+}
+
+/// A separate rule resource as an inline rule block, with its direction. aws_security_group_rule
+/// (schema version 2: `type`, `protocol`, `cidr_blocks`, `self`, `source_security_group_id`);
+/// aws_vpc_security_group_{ingress,egress}_rule (one source each: `ip_protocol`, `cidr_ipv4`,
+/// `cidr_ipv6`, `referenced_security_group_id`, `prefix_list_id`; ports null for all
+/// protocols), internal/service/ec2/vpc_security_group_ingress_rule.go.
+fn separate_rule(r: &Object) -> (&'static str, Value) {
+    let one = |name: &str| r.str(name).map(|s| Value::from(vec![s])).unwrap_or_else(|| Value::Array(vec![]));
+    match r.kind() {
+        "aws_security_group_rule" => {
+            let mut attrs = r.instance.attributes.clone();
+            attrs["security_groups"] = one("source_security_group_id");
+            (if r.str("type") == Some("egress") { "egress" } else { "ingress" }, attrs)
+        }
+        kind => {
+            let attrs = serde_json::json!({
+                "protocol": r.str("ip_protocol").unwrap_or("-1"),
+                "from_port": r.attr("from_port"),
+                "to_port": r.attr("to_port"),
+                "cidr_blocks": one("cidr_ipv4"),
+                "ipv6_cidr_blocks": one("cidr_ipv6"),
+                "security_groups": one("referenced_security_group_id"),
+                "prefix_list_ids": one("prefix_list_id"),
+                "description": r.attr("description"),
+            });
+            (if kind.ends_with("egress_rule") { "egress" } else { "ingress" }, attrs)
+        }
     }
 }
 
@@ -476,6 +525,13 @@ fn rules(m: &mut Mapping, r: &Value, keys: &BTreeMap<String, String>, own: &str)
                 .push(format!("security group `{own}` has a rule from {g}, a group outside the stack; eksnet cannot name it, so the plan removes that rule")),
         }
     }
+    let lists = strings(&r["prefix_list_ids"]);
+    if !lists.is_empty() {
+        m.notes.push(format!(
+            "security group `{own}` has a rule for prefix list(s) {}; eksnet does not manage prefix-list rules, so the plan removes it",
+            lists.join(", ")
+        ));
+    }
     let v6 = strings(&r["ipv6_cidr_blocks"]);
     if !v6.is_empty() {
         m.notes.push(format!(
@@ -504,8 +560,13 @@ fn eks<'a>(m: &mut Mapping, of: &dyn Fn(&str) -> Vec<&'a Object<'a>>, c: &Object
         tags: c.tags(),
         node_role_arn: None,
         nodegroups: vec![],
-        vpc_cni_addon: None,
+        vpc_cni_addon: false,
+        cni: None,
         other_addons: vec![],
+        endpoint: c.str("endpoint").unwrap_or_default().to_string(),
+        ca_data: c.block("certificate_authority")["data"].as_str().unwrap_or_default().to_string(),
+        security_group_id: vpc_config["cluster_security_group_id"].as_str().filter(|s| !s.is_empty()).map(str::to_string),
+        admins: vec![],
     };
     m.taken.push(taken(c, Address::new("eks_cluster", "main"), true));
     let mut subnets = strings(&vpc_config["subnet_ids"]);
@@ -545,7 +606,8 @@ fn eks<'a>(m: &mut Mapping, of: &dyn Fn(&str) -> Vec<&'a Object<'a>>, c: &Object
             max_unavailable: ng.block("update_config")["max_unavailable"].as_u64(),
             tags: ng.tags(),
         });
-        if ng.attr("taints").as_array().is_some_and(|t| !t.is_empty()) {
+        // `taint` blocks (internal/service/eks/node_group.go).
+        if ng.attr("taint").as_array().is_some_and(|t| !t.is_empty()) {
             m.notes.push(format!("nodegroup {ng_name} has taints; they are not imported yet, so the plan removes them"));
         }
         m.taken.push(taken(ng, Address::new("eks_nodegroup", &ng_name), true));
@@ -554,10 +616,11 @@ fn eks<'a>(m: &mut Mapping, of: &dyn Fn(&str) -> Vec<&'a Object<'a>>, c: &Object
         let addon = a.str("addon_name").unwrap_or_default().to_string();
         if addon == "vpc-cni" {
             let values = a.str("configuration_values").and_then(|v| serde_json::from_str(v).ok()).unwrap_or(Value::Null);
-            cluster.vpc_cni_addon = Some(values);
-            m.taken.push(taken(a, Address::new("eks_addon", "vpc_cni"), false));
+            cluster.vpc_cni_addon = true;
+            cluster.cni = CniSettings::from_addon(&values);
+            m.taken.push(taken(a, Address::new("eks_addon", "vpc_cni"), true));
         } else if addon == "coredns" || addon == "kube-proxy" {
-            m.taken.push(taken(a, Address::new("eks_addon", &addon.replace('-', "_")), false));
+            m.taken.push(taken(a, Address::new("eks_addon", &addon.replace('-', "_")), true));
             cluster.other_addons.push(addon);
         } else {
             m.left.push(Left {
@@ -566,6 +629,7 @@ fn eks<'a>(m: &mut Mapping, of: &dyn Fn(&str) -> Vec<&'a Object<'a>>, c: &Object
             });
         }
     }
+    access_entries(m, of, &mut cluster);
     // Roles are used by ARN: eksnet names the roles it makes `<stack>-cluster` under the path
     // `/eksnet/<stack>/`, and IAM can change neither, so taking these over would replace them.
     let used: Vec<&str> = [Some(cluster.role_arn.as_str()), cluster.node_role_arn.as_deref()].into_iter().flatten().collect();
@@ -579,6 +643,46 @@ fn eks<'a>(m: &mut Mapping, of: &dyn Fn(&str) -> Vec<&'a Object<'a>>, c: &Object
         }
     }
     m.cluster = Some(cluster);
+}
+
+/// Access entries that make a principal cluster admin (one association, of
+/// AmazonEKSClusterAdminPolicy, scope `cluster`, a STANDARD entry without Kubernetes groups) are
+/// the stack's `cluster.admins`; eksnet makes no other kind, so others stay as they are.
+/// aws_eks_access_entry (`principal_arn`, `type`, `kubernetes_groups`, `access_entry_arn`) and
+/// aws_eks_access_policy_association (`principal_arn`, `policy_arn`, `access_scope`):
+/// internal/service/eks/access_entry.go, access_policy_association.go.
+fn access_entries<'a>(m: &mut Mapping, of: &dyn Fn(&str) -> Vec<&'a Object<'a>>, cluster: &mut Cluster) {
+    let mine = |o: &&Object| o.str("cluster_name") == Some(cluster.name.as_str());
+    let associations: Vec<&Object> = of("aws_eks_access_policy_association").into_iter().filter(mine).collect();
+    for e in of("aws_eks_access_entry").into_iter().filter(mine) {
+        let principal = e.str("principal_arn").unwrap_or_default().to_string();
+        let policies: Vec<&&Object> = associations.iter().filter(|a| a.str("principal_arn") == Some(principal.as_str())).collect();
+        let admin = e.str("type").unwrap_or("STANDARD") == "STANDARD"
+            && strings(e.attr("kubernetes_groups")).is_empty()
+            && policies.len() == 1
+            && policies.iter().all(|p| {
+                p.str("policy_arn").is_some_and(|a| a.ends_with(":cluster-access-policy/AmazonEKSClusterAdminPolicy"))
+                    && p.block("access_scope")["type"] == "cluster"
+            });
+        if !admin {
+            let why = "an access entry other than cluster admin on the whole cluster (eksnet's `cluster.admins`); it stays on the cluster as it is";
+            for o in std::iter::once(&e).chain(policies.iter().copied()) {
+                m.left.push(Left { terraform: o.address.clone(), why: why.into() });
+            }
+            continue;
+        }
+        let address = Address::keyed("eks_access_entry", "admin", &principal);
+        m.taken.push(Taken {
+            terraform: e.address.clone(),
+            address: address.clone(),
+            id: e.str("access_entry_arn").unwrap_or_default().to_string(),
+            tagged: true,
+        });
+        for p in policies {
+            m.taken.push(taken(p, address.clone(), false));
+        }
+        cluster.admins.push(principal);
+    }
 }
 
 /// The tags every imported AWS object carries (Terraform's `tags`/`default_tags`), other than
@@ -611,8 +715,9 @@ fn why_left(o: &Object) -> String {
         }
         "aws_iam_openid_connect_provider" => "the cluster's OIDC provider (IRSA): eksnet does not manage it; it stays".into(),
         k if k.starts_with("aws_iam_") => "an IAM object the cluster does not use directly: eksnet leaves it alone".into(),
-        "aws_eks_access_entry" | "aws_eks_access_policy_association" => "an access entry: not imported yet; it stays on the cluster as it is".into(),
-        "aws_eks_node_group" | "aws_eks_addon" => "belongs to another cluster than the one imported".into(),
+        "aws_eks_node_group" | "aws_eks_addon" | "aws_eks_access_entry" | "aws_eks_access_policy_association" => {
+            "belongs to another cluster than the one imported".into()
+        }
         k if k.starts_with("aws_") => format!("`{k}` is not a kind eksnet manages; it stays as it is"),
         _ => format!("provider `{}` is not one eksnet manages", o.resource.provider_name()),
     }
@@ -626,11 +731,15 @@ fn strings(v: &Value) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn sample() -> Mapping {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform/aws-sample.tfstate.json");
+    fn fixture(file: &str) -> Mapping {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/terraform").join(file);
         let text = std::fs::read_to_string(path).unwrap().replace("__ACCOUNT__", "123456789012");
-        let state = super::super::tfstate::parse(&text, "aws-sample.tfstate.json").unwrap();
+        let state = super::super::tfstate::parse(&text, file).unwrap();
         map(&state, None).unwrap()
+    }
+
+    fn sample() -> Mapping {
+        fixture("aws-sample.tfstate.json")
     }
 
     fn address_of<'a>(m: &'a Mapping, terraform: &str) -> Option<&'a Address> {
@@ -673,23 +782,98 @@ mod tests {
         assert_eq!(g.ingress[0].ports, Some((80, 80)));
     }
 
-    #[test]
-    fn the_written_stack_validates_and_keeps_what_exists() {
-        let m = sample();
-        let text = super::super::writer::write(&m, "sample", "aws-sample.tfstate.json");
+    /// The stack written for `m`, loaded; every address the import takes is one it expands to.
+    fn written(m: &Mapping) -> (crate::stack::Stack, String) {
+        let text = super::super::writer::write(m, "imported", "terraform.tfstate");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("stack.yaml");
         std::fs::write(&path, &text).unwrap();
         let stack = crate::stack::load(&path, &crate::stack::Overrides { region: None }).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let desired: BTreeSet<String> = stack.desired().iter().map(|d| d.address.to_string()).collect();
+        for t in &m.taken {
+            assert!(desired.contains(&t.address.to_string()), "{} ({}) is not in the stack\n{text}", t.address, t.terraform);
+        }
+        (stack, text)
+    }
+
+    #[test]
+    fn the_written_stack_validates_and_keeps_what_exists() {
+        let (stack, _) = written(&sample());
         let cluster = stack.cluster.as_ref().unwrap();
         assert_eq!(cluster.name, "CNICustomNetworkDemoEKS");
         assert_eq!(cluster.node_role.existing_arn.as_deref(), Some("arn:aws:iam::123456789012:role/eks-cluster-node-CNICustomNetworkDemoEKS"));
         assert_eq!(stack.security_groups[0].group_name, "example_sg");
-        // Every address the import takes is one the stack expands to.
-        let desired: BTreeSet<String> = stack.desired().iter().map(|d| d.address.to_string()).collect();
-        for t in &m.taken {
-            assert!(desired.contains(&t.address.to_string()), "{} ({}) is not in the stack", t.address, t.terraform);
+    }
+
+    #[test]
+    fn hand_written_hcl_maps_per_zone_nat_gateways_and_for_each_keys() {
+        let m = fixture("hand-written.tfstate.json");
+        assert_eq!(m.region, "eu-west-1");
+        assert_eq!(m.zones, ["eu-west-1a", "eu-west-1b"]);
+        let zones = |n: &[Nat]| n.iter().map(|n| n.zone.clone()).collect::<Vec<_>>();
+        assert_eq!(zones(&m.nat_public), ["eu-west-1a", "eu-west-1b"], "one public NAT gateway per zone");
+        assert_eq!(zones(&m.nat_private), ["eu-west-1a", "eu-west-1b"], "one private NAT gateway per zone");
+        for (terraform, address) in [
+            ("aws_vpc.main", "vpc.main"),
+            ("aws_vpc_ipv4_cidr_block_association.pods", "vpc_cidr.secondary[\"100.64.0.0/16\"]"),
+            ("aws_subnet.public[\"a\"]", "subnet.public[\"eu-west-1a\"]"),
+            ("aws_subnet.private[\"b\"]", "subnet.private[\"eu-west-1b\"]"),
+            ("aws_subnet.pods[1]", "subnet.intra[\"eu-west-1b\"]"),
+            ("aws_eip.nat[\"b\"]", "elastic_ip.nat[\"eu-west-1b\"]"),
+            ("aws_nat_gateway.public[\"b\"]", "nat_gateway.public[\"eu-west-1b\"]"),
+            ("aws_nat_gateway.private[\"a\"]", "nat_gateway.private[\"eu-west-1a\"]"),
+            ("aws_route_table.public", "route_table.public"),
+            ("aws_route_table.private[\"b\"]", "route_table.private[\"eu-west-1b\"]"),
+            ("aws_route.private_nat[\"b\"]", "route_table.private[\"eu-west-1b\"]"),
+            ("aws_route_table.pods[0]", "route_table.intra[\"eu-west-1a\"]"),
+            ("aws_route_table_association.pods[1]", "route_table_association.intra[\"eu-west-1b\"]"),
+            ("aws_vpc_security_group_ingress_rule.pods_http", "security_group_rules.pods"),
+            ("aws_vpc_security_group_egress_rule.pods_all", "security_group_rules.pods"),
+            ("aws_security_group_rule.pods_self", "security_group_rules.pods"),
+            ("aws_eks_cluster.main", "eks_cluster.main"),
+            ("aws_eks_addon.vpc_cni", "eks_addon.vpc_cni"),
+            ("aws_eks_addon.kube_proxy", "eks_addon.kube_proxy"),
+            ("aws_eks_node_group.main", "eks_nodegroup.general"),
+            ("aws_eks_access_entry.this[\"admin\"]", "eks_access_entry.admin[\"arn:aws:iam::123456789012:role/pods-demo-admin\"]"),
+            ("aws_eks_access_policy_association.this[\"admin\"]", "eks_access_entry.admin[\"arn:aws:iam::123456789012:role/pods-demo-admin\"]"),
+        ] {
+            assert_eq!(address_of(&m, terraform).map(|a| a.to_string()).as_deref(), Some(address), "{terraform}");
         }
+        // Separate rule resources, read once each (the group's computed sets repeat them).
+        let g = &m.security_groups[0];
+        let show = |rules: &[Rule]| rules.iter().map(|r| format!("{} {:?} {:?} self={}", r.protocol, r.ports, r.cidrs, r.self_)).collect::<Vec<_>>();
+        assert_eq!(show(&g.ingress), ["all None [] self=true", "tcp Some((80, 80)) [\"10.20.0.0/16\"] self=false"]);
+        assert_eq!(show(&g.egress), ["all None [\"0.0.0.0/0\"] self=false"]);
+        // The provider's default_tags (in `tags_all`, not `tags`) are the stack's tags.
+        assert_eq!(m.common_tags, [("Project".to_string(), "pods-demo".to_string())].into());
+        assert!(m.referenced.iter().any(|r| r.terraform == "aws_iam_role_policy_attachment.node[\"AmazonEKS_CNI_Policy\"]"));
+        assert!(m.left.iter().any(|l| l.terraform == "data.aws_availability_zones.available"));
+        let why = |t: &str| m.left.iter().find(|l| l.terraform == t).map(|l| l.why.clone()).unwrap_or_else(|| panic!("{t} not left"));
+        assert!(why("aws_eks_access_policy_association.this[\"viewer\"]").contains("other than cluster admin"));
+        assert_eq!(m.cluster.as_ref().unwrap().admins, ["arn:aws:iam::123456789012:role/pods-demo-admin"]);
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+
+        let (stack, text) = written(&m);
+        for line in [
+            "  public: per_az",
+            "  private: per_az",
+            "  mode: addon",
+            "  external_snat: true",
+            "  eni_security_groups: [cluster]",
+            "  addons: [kube-proxy]",
+            "  admins: [\"arn:aws:iam::123456789012:role/pods-demo-admin\"]",
+        ] {
+            assert!(text.lines().any(|l| l.starts_with(line)), "missing `{line}` in\n{text}");
+        }
+        assert!(text.contains("# read from the vpc-cni add-on's configuration values in Terraform's state"), "{text}");
+        assert!(!text.contains("# NOTE"), "{text}");
+        let desired = stack.desired();
+        let route = |table: &str| desired.iter().find(|d| d.address.to_string() == table).map(|d| d.attrs["routes"].to_string()).unwrap();
+        assert!(
+            route("route_table.private[\"eu-west-1b\"]").contains("nat_gateway.public[\\\"eu-west-1b\\\"]"),
+            "{}",
+            route("route_table.private[\"eu-west-1b\"]")
+        );
     }
 
     #[test]

@@ -74,8 +74,12 @@ impl Object<'_> {
         self.str("id").unwrap_or_default()
     }
 
+    /// The tags the object carries: `tags_all` (its own `tags` and the provider's `default_tags`)
+    /// when the provider wrote it, else `tags`.
     pub fn tags(&self) -> std::collections::BTreeMap<String, String> {
-        self.attr("tags").as_object().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect()).unwrap_or_default()
+        let all = self.attr("tags_all");
+        let tags = if all.as_object().is_some_and(|m| !m.is_empty()) { all } else { self.attr("tags") };
+        tags.as_object().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect()).unwrap_or_default()
     }
 
     /// The first block of a nested block list (`vpc_config`, `scaling_config`), which Terraform

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::cni::{self, Choices};
 use super::mapping::{Mapping, Rule};
 use crate::stack::{KUBERNETES_VERSIONS, TierKind};
 
@@ -40,13 +41,22 @@ fn own_tags(own: &BTreeMap<String, String>, common: &BTreeMap<String, String>) -
     own.iter().filter(|(k, _)| *k != "Name" && !k.starts_with("eksnet:") && !common.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
+/// The stack's CNI settings from what the cluster has (`cni::choose`).
+pub fn cni_choices(m: &Mapping) -> Option<Choices> {
+    let c = m.cluster.as_ref()?;
+    let intra = m.tiers.get(&TierKind::Intra).map(|t| t.iter().map(|(zone, f)| (zone.clone(), f.id.clone())).collect()).unwrap_or_default();
+    let groups = m.security_groups.iter().map(|g| (g.id.clone(), g.key.clone())).collect();
+    Some(cni::choose(c.cni.as_ref(), &intra, c.security_group_id.as_deref(), &groups))
+}
+
 pub fn write(m: &Mapping, name: &str, source: &str) -> String {
     let mut o = String::new();
     let w = &mut o;
+    let cni = cni_choices(m);
     let _ = writeln!(w, "# Written by `eksnet import --from-terraform {source}`: the stack as Terraform built it.");
     let _ = writeln!(w, "# Every CIDR, name and role ARN is the one that exists. `eksnet plan` shows what eksnet");
     let _ = writeln!(w, "# would still change; docs/migrate-from-terraform.md lists the usual differences.");
-    for note in &m.notes {
+    for note in m.notes.iter().chain(cni.iter().flat_map(|c| &c.notes)) {
         let _ = writeln!(w, "# NOTE: {note}");
     }
     let _ = writeln!(w, "name: {}", y(name));
@@ -55,7 +65,11 @@ pub fn write(m: &Mapping, name: &str, source: &str) -> String {
         w,
         "availability_zones: {}{}",
         list(&m.zones),
-        if m.zones.len() > 1 { "   # a single NAT gateway's zone first: eksnet puts it in the first zone" } else { "" }
+        if m.zones.len() > 1 && (m.nat_public.len() == 1 || m.nat_private.len() == 1) {
+            "   # a single NAT gateway's zone first: eksnet puts it in the first zone"
+        } else {
+            ""
+        }
     );
     if !m.common_tags.is_empty() {
         let _ = writeln!(w, "tags: {}   # on every object Terraform made", map(&m.common_tags));
@@ -146,6 +160,9 @@ pub fn write(m: &Mapping, name: &str, source: &str) -> String {
                 );
             }
         }
+        if !c.admins.is_empty() {
+            let _ = writeln!(w, "  admins: {}   # their access entries: AmazonEKSClusterAdminPolicy on the whole cluster", list(&c.admins));
+        }
         let _ = writeln!(w, "  roles:                           # used by ARN: eksnet never changes or deletes these roles");
         let _ = writeln!(w, "    cluster: {{arn: {}}}", y(&c.role_arn));
         if let Some(node) = &c.node_role_arn {
@@ -156,21 +173,20 @@ pub fn write(m: &Mapping, name: &str, source: &str) -> String {
             let _ = writeln!(w, "  tags: {}", map(&tags));
         }
         let _ = writeln!(w, "\ncni:");
-        match &c.vpc_cni_addon {
-            Some(_) => {
-                let _ = writeln!(w, "  mode: addon                      # the cluster has the managed vpc-cni add-on");
-            }
-            None => {
-                let _ = writeln!(
-                    w,
-                    "  mode: daemonset                  # Terraform patched the aws-node DaemonSet (no vpc-cni add-on in its state); eksnet does the same"
-                );
-            }
+        if c.vpc_cni_addon {
+            let _ = writeln!(w, "  mode: addon                      # the cluster has the managed vpc-cni add-on");
+        } else {
+            let _ = writeln!(
+                w,
+                "  mode: daemonset                  # Terraform patched the aws-node DaemonSet (no vpc-cni add-on in its state); eksnet does the same"
+            );
         }
-        let _ = writeln!(w, "  # Not read back from the cluster yet: custom networking on, external SNAT off, and");
-        let _ = writeln!(w, "  # ENIConfigs naming the cluster security group, which managed nodes carry (an ENIConfig");
-        let _ = writeln!(w, "  # that names the EKS module's node security group, as the sample's script wrote, is replaced).");
-        let _ = writeln!(w, "  external_snat: false\n  eni_security_groups: [cluster]");
+        if let Some(cni) = &cni {
+            for line in &cni.comments {
+                let _ = writeln!(w, "  # {line}");
+            }
+            let _ = writeln!(w, "  external_snat: {}\n  eni_security_groups: {}", cni.external_snat, list(&cni.eni_security_groups));
+        }
         if !c.other_addons.is_empty() {
             let _ = writeln!(w, "  addons: {}", list(&c.other_addons));
         }

@@ -38,6 +38,14 @@ impl Aws {
                         Err(e) => return Err(e.into()),
                     }
                 }
+                "eks_addon" => {
+                    let (cluster, name) = (arn_part(id, 1), arn_part(id, 2));
+                    match self.session.eks().describe_addon().cluster_name(cluster).addon_name(name).send().await {
+                        Ok(_) => true,
+                        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 "eks_nodegroup" => {
                     let (cluster, name) = (arn_part(id, 1), arn_part(id, 2));
                     match self.session.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
@@ -45,6 +53,24 @@ impl Aws {
                         Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
                         Err(e) => return Err(e.into()),
                     }
+                }
+                // An access entry is named by cluster and principal, its ARN by neither in full
+                // (`access-entry/CLUSTER/role/ACCOUNT/NAME/UUID` drops a role's path): the
+                // cluster's entries are listed and their ARNs compared.
+                "eks_access_entry" => {
+                    let cluster = arn_part(id, 1);
+                    let eks = self.session.eks();
+                    let principals: Vec<String> = match eks.list_access_entries().cluster_name(cluster).into_paginator().items().send().try_collect().await {
+                        Ok(p) => p,
+                        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => vec![],
+                        Err(e) => return Err(e.into()),
+                    };
+                    let mut found = false;
+                    for principal in principals {
+                        let entry = eks.describe_access_entry().cluster_name(cluster).principal_arn(principal).send().await?;
+                        found |= entry.access_entry().and_then(|e| e.access_entry_arn()) == Some(id.as_str());
+                    }
+                    found
                 }
                 other => return Err(ApiError::new("UnknownKind", format!("eksnet cannot adopt objects of kind `{other}`"))),
             };
@@ -69,8 +95,9 @@ impl Aws {
     }
 }
 
-/// `arn:aws:eks:REGION:ACCOUNT:nodegroup/CLUSTER/NAME/UUID` → part `n` of the resource path
-/// (0 = `nodegroup`, 1 = the cluster, 2 = the nodegroup).
+/// `arn:aws:eks:REGION:ACCOUNT:nodegroup/CLUSTER/NAME/UUID` (likewise `addon/…`,
+/// `access-entry/…`) → part `n` of the resource path (0 = `nodegroup`, 1 = the cluster, 2 = the
+/// nodegroup).
 fn arn_part(arn: &str, n: usize) -> &str {
     arn.splitn(6, ':').nth(5).and_then(|path| path.split('/').nth(n)).unwrap_or_default()
 }

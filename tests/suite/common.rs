@@ -235,4 +235,43 @@ impl Eksnet {
     pub fn path(&self, rel: &str) -> PathBuf {
         self.work.path().join(rel)
     }
+
+    /// A kubeconfig for a cluster that no stack knows yet (one built as Terraform would), its
+    /// user running `eksnet token` like the one `eksnet kubeconfig` writes.
+    pub fn kubeconfig(&self, cluster: &str, region: &str, endpoint: &str, ca_data: &str) -> PathBuf {
+        let path = self.path("kubeconfig");
+        let user = serde_json::json!({"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": binary(),
+            "args": ["token", "--cluster", cluster, "--region", region],
+            "interactiveMode": "Never",
+        }});
+        let config = serde_json::json!({
+            "apiVersion": "v1", "kind": "Config", "current-context": cluster,
+            "clusters": [{"name": cluster, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "users": [{"name": cluster, "user": user}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+        });
+        std::fs::write(&path, config.to_string()).expect("write kubeconfig");
+        path
+    }
+}
+
+/// `kubectl` as a user runs it, with the cloud's environment; `input` is its stdin. Panics
+/// unless it succeeds; returns its stdout.
+pub fn kubectl(cloud: &LocalCloud, kubeconfig: &std::path::Path, args: &[&str], input: Option<&str>) -> String {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .envs(cloud.env.iter().map(|(k, v)| (k, v)))
+        .env("KUBECONFIG", kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl runs");
+    child.stdin.take().unwrap().write_all(input.unwrap_or_default().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into()
 }

@@ -4,36 +4,12 @@
 //! the resource controller leaving branch ENIs behind. A second stack with small intra subnets
 //! shows a scaled-out nodegroup whose pods the intra subnets cannot hold.
 
-use std::process::Command;
-
 use aws_sdk_ec2::types::Filter;
 use serde_json::Value;
 
-use crate::common::{Eksnet, LocalCloud, reference_stack, reference_variant};
+use crate::common::{Eksnet, LocalCloud, kubectl, reference_stack, reference_variant};
 
 const REGION: &str = "ap-southeast-2";
-
-fn kubectl(cloud: &LocalCloud, kubeconfig: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("kubectl").envs(cloud.env.iter().map(|(k, v)| (k, v))).env("KUBECONFIG", kubeconfig).args(args).output().expect("kubectl runs");
-    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into()
-}
-
-fn kubectl_stdin(cloud: &LocalCloud, kubeconfig: &std::path::Path, args: &[&str], input: &str) {
-    use std::io::Write;
-    let mut child = Command::new("kubectl")
-        .envs(cloud.env.iter().map(|(k, v)| (k, v)))
-        .env("KUBECONFIG", kubeconfig)
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("kubectl runs");
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
 
 /// `verify --format json`: its exit code and the parsed report.
 fn verify(eksnet: &Eksnet, stack: &str) -> (i32, Value) {
@@ -94,7 +70,8 @@ async fn verify_proves_the_pods_and_names_each_breakage() {
     let intra: Vec<&str> = outputs["intra_subnet_ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     let kubeconfig = eksnet.path("kubeconfig");
     eksnet.run(&["-f", &stack, "kubeconfig", "--write", kubeconfig.to_str().unwrap()]).ok();
-    let pods: Value = serde_json::from_str(&kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "get", "pods", "-l", "app=nginx", "-o", "json"])).unwrap();
+    let pods: Value =
+        serde_json::from_str(&kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "get", "pods", "-l", "app=nginx", "-o", "json"], None)).unwrap();
     let pods = pods["items"].as_array().unwrap();
     assert_eq!(pods.len(), 2);
     let branches = enis_described(&ec2, "aws-k8s-branch-eni").await;
@@ -110,35 +87,35 @@ async fn verify_proves_the_pods_and_names_each_breakage() {
 
     // 1. Pods created before their policy: only pod_enis fails, naming the restart.
     let policy = ["-n", "test-namespace", "delete", "securitygrouppolicy", "my-security-group-policy"];
-    kubectl(&cloud, &kubeconfig, &policy);
-    kubectl_stdin(&cloud, &kubeconfig, &["apply", "-f", "-"], LATE);
+    kubectl(&cloud, &kubeconfig, &policy, None);
+    kubectl(&cloud, &kubeconfig, &["apply", "-f", "-"], Some(LATE));
     eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok(); // puts the policy back
     let (code, report) = verify(&eksnet, &stack);
     assert_eq!((code, failed(&report)), (1, vec!["pod_enis".to_string()]), "{report:#}");
     let pod_enis = check(&report, "pod_enis");
     assert!(pod_enis["evidence"].as_str().unwrap().contains("test-namespace/late-"), "{pod_enis:#}");
     assert!(pod_enis["remedy"].as_str().unwrap().contains("kubectl -n test-namespace rollout restart deployment/late"), "{pod_enis:#}");
-    kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "delete", "deployment", "late"]);
+    kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "delete", "deployment", "late"], None);
     assert_eq!(failed(&verify(&eksnet, &stack).1), Vec::<String>::new());
 
     // 2. An ENIConfig edited to a private subnet: only eniconfigs; its remedy undoes it.
     let private = outputs["private_subnet_ids"][0].as_str().unwrap();
     let zone = format!("{REGION}a");
-    kubectl(&cloud, &kubeconfig, &["patch", "eniconfig", &zone, "--type", "merge", "-p", &format!(r#"{{"spec":{{"subnet":"{private}"}}}}"#)]);
+    kubectl(&cloud, &kubeconfig, &["patch", "eniconfig", &zone, "--type", "merge", "-p", &format!(r#"{{"spec":{{"subnet":"{private}"}}}}"#)], None);
     let (code, report) = verify(&eksnet, &stack);
     assert_eq!((code, failed(&report)), (1, vec!["eniconfigs".to_string()]), "{report:#}");
     let eniconfigs = check(&report, "eniconfigs");
     assert!(eniconfigs["evidence"].as_str().unwrap().contains(&format!("points at the private subnet {private}")), "{eniconfigs:#}");
-    kubectl(&cloud, &kubeconfig, &["patch", "eniconfig", &zone, "--type", "merge", "-p", &format!(r#"{{"spec":{{"subnet":"{}"}}}}"#, intra[0])]);
+    kubectl(&cloud, &kubeconfig, &["patch", "eniconfig", &zone, "--type", "merge", "-p", &format!(r#"{{"spec":{{"subnet":"{}"}}}}"#, intra[0])], None);
     assert!(eniconfigs["remedy"].as_str().unwrap().contains(intra[0]));
     assert_eq!(failed(&verify(&eksnet, &stack).1), Vec::<String>::new());
 
     // 3. ENABLE_POD_ENI removed from aws-node: only cni.
-    kubectl(&cloud, &kubeconfig, &["-n", "kube-system", "set", "env", "daemonset/aws-node", "ENABLE_POD_ENI-"]);
+    kubectl(&cloud, &kubeconfig, &["-n", "kube-system", "set", "env", "daemonset/aws-node", "ENABLE_POD_ENI-"], None);
     let (code, report) = verify(&eksnet, &stack);
     assert_eq!((code, failed(&report)), (1, vec!["cni".to_string()]), "{report:#}");
     assert_eq!(check(&report, "cni")["evidence"], "aws-node: ENABLE_POD_ENI=unset (the stack wants true)");
-    kubectl(&cloud, &kubeconfig, &["-n", "kube-system", "set", "env", "daemonset/aws-node", "ENABLE_POD_ENI=true"]);
+    kubectl(&cloud, &kubeconfig, &["-n", "kube-system", "set", "env", "daemonset/aws-node", "ENABLE_POD_ENI=true"], None);
     assert_eq!(failed(&verify(&eksnet, &stack).1), Vec::<String>::new());
 
     // 4. The intra route retargeted outside eksnet (to the public NAT gateway): only routes.
@@ -198,7 +175,7 @@ async fn verify_names_a_nodegroup_scaled_beyond_its_intra_subnets() {
     eksnet.run(&["-f", &stack, "apply", "--auto-approve"]).ok();
     let kubeconfig = eksnet.path("kubeconfig");
     eksnet.run(&["-f", &stack, "kubeconfig", "--write", kubeconfig.to_str().unwrap()]).ok();
-    kubectl_stdin(&cloud, &kubeconfig, &["apply", "-f", "-"], FILLER);
+    kubectl(&cloud, &kubeconfig, &["apply", "-f", "-"], Some(FILLER));
 
     let (code, report) = verify(&eksnet, &stack);
     assert_eq!((code, failed(&report)), (1, vec!["addresses".to_string()]), "{report:#}");
@@ -218,7 +195,7 @@ async fn verify_names_a_nodegroup_scaled_beyond_its_intra_subnets() {
     assert!(subnets.subnets().iter().any(|s| s.available_ip_address_count() == Some(0)), "{subnets:#?}");
 
     // Fewer pods: the addresses come back and verify passes again.
-    kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "scale", "deployment/filler", "--replicas=2"]);
+    kubectl(&cloud, &kubeconfig, &["-n", "test-namespace", "scale", "deployment/filler", "--replicas=2"], None);
     let (code, report) = verify(&eksnet, &stack);
     assert_eq!((code, failed(&report)), (0, vec![]), "{report:#}");
 }
