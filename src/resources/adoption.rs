@@ -3,6 +3,8 @@
 //! objects (by ARN) with TagResource.
 
 use aws_sdk_ec2::types::Filter;
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::operation::RequestId;
 
 use super::Aws;
 use crate::provider::{ApiError, Result};
@@ -32,27 +34,15 @@ impl Aws {
                 "security_group" => !ec2.describe_security_groups().filters(filter("group-id")).send().await?.security_groups().is_empty(),
                 "eks_cluster" => {
                     let name = arn_part(id, 1);
-                    match self.session.eks().describe_cluster().name(name).send().await {
-                        Ok(_) => true,
-                        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
-                        Err(e) => return Err(e.into()),
-                    }
+                    found(self.session.eks().describe_cluster().name(name).send().await)?
                 }
                 "eks_addon" => {
                     let (cluster, name) = (arn_part(id, 1), arn_part(id, 2));
-                    match self.session.eks().describe_addon().cluster_name(cluster).addon_name(name).send().await {
-                        Ok(_) => true,
-                        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
-                        Err(e) => return Err(e.into()),
-                    }
+                    found(self.session.eks().describe_addon().cluster_name(cluster).addon_name(name).send().await)?
                 }
                 "eks_nodegroup" => {
                     let (cluster, name) = (arn_part(id, 1), arn_part(id, 2));
-                    match self.session.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
-                        Ok(_) => true,
-                        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => false,
-                        Err(e) => return Err(e.into()),
-                    }
+                    found(self.session.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await)?
                 }
                 // An access entry is named by cluster and principal, its ARN by neither in full
                 // (`access-entry/CLUSTER/role/ACCOUNT/NAME/UUID` drops a role's path): the
@@ -100,4 +90,19 @@ impl Aws {
 /// nodegroup).
 fn arn_part(arn: &str, n: usize) -> &str {
     arn.splitn(6, ':').nth(5).and_then(|path| path.split('/').nth(n)).unwrap_or_default()
+}
+
+/// Whether an EKS Describe found its object: ResourceNotFoundException is "no", any other
+/// error is the caller's.
+fn found<T, E, R>(answer: std::result::Result<T, SdkError<E, R>>) -> Result<bool>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+    SdkError<E, R>: RequestId,
+{
+    match answer {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().and_then(|e| e.code()) == Some("ResourceNotFoundException") => Ok(false),
+        Err(e) => Err(ApiError::from(e)),
+    }
 }
