@@ -7,6 +7,7 @@
 
 pub mod adopt;
 pub mod cni;
+pub mod kube;
 pub mod mapping;
 pub mod tfstate;
 pub mod writer;
