@@ -187,6 +187,26 @@ mod tests {
     }
 
     #[test]
+    fn a_kubernetes_manifest_is_the_object_its_manifest_names() {
+        // `manifest` as the state's JSON encodes a dynamic value, and as the object itself.
+        let object = r#"{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop"}, "data": {"a": "b"}}"#;
+        for manifest in [format!(r#"{{"value": {object}, "type": ["object", {{}}]}}"#), object.to_string()] {
+            let text = format!(
+                r#"{{"version": 4, "terraform_version": "1.9.0", "serial": 1, "lineage": "x", "outputs": {{}}, "resources": [
+                  {{"mode": "managed", "type": "kubernetes_manifest", "name": "settings", "provider": "provider[\"registry.terraform.io/hashicorp/kubernetes\"]",
+                    "instances": [{{"schema_version": 1, "attributes": {{"manifest": {manifest}}}}}]}}]}}"#
+            );
+            let state = super::super::tfstate::parse(&text, "t.tfstate").unwrap();
+            let k = from_state(&state.objects()[0]).unwrap();
+            assert_eq!(
+                (k.terraform.as_str(), k.address.to_string()),
+                ("kubernetes_manifest.settings", "k8s_manifest.configmap[\"shop/settings\"]".to_string())
+            );
+            assert_eq!(k.reference(), json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop"}}));
+        }
+    }
+
+    #[test]
     fn a_template_reads_back_as_the_object_at_its_address() {
         let mut k = KubeObject {
             terraform: "kubernetes_deployment.example".into(),
