@@ -304,7 +304,8 @@ pub struct ImportArgs {
     /// prints.
     #[arg(long, value_name = "FILE")]
     pub from_terraform: PathBuf,
-    /// Where to write the stack [default: the stack file, -f].
+    /// Where to write the stack [default: the stack file, -f]; the Kubernetes objects'
+    /// templates go next to it, under templates/imported/.
     #[arg(long, value_name = "FILE")]
     pub stack_out: Option<PathBuf>,
     /// The stack's name [default: from the cluster's name].

@@ -29,19 +29,31 @@ pub(super) async fn import_command(g: &Global, args: &ImportArgs, printer: Print
     let aws = connect(g, &name, &m.region).await?;
     check(&aws, &m).await?;
     read_cni(&aws, &mut m).await;
+    read_kube(&aws, &mut m).await;
+    let templates = write_templates(&m, &out, &file)?;
     let stack_text = writer::write(&m, &name, &file);
-    std::fs::write(&out, &stack_text).with_context(|| format!("cannot write {}", out.display()))?;
-    // Until objects are tagged, a failure leaves nothing behind, the stack file included.
+    // Until objects are tagged, a failure leaves nothing behind, the stack file and the
+    // templates included.
+    let remove = |files: &[PathBuf]| {
+        for f in files {
+            let _ = std::fs::remove_file(f);
+        }
+    };
+    if let Err(e) = std::fs::write(&out, &stack_text) {
+        remove(&templates);
+        return Err(e).with_context(|| format!("cannot write {}", out.display()));
+    }
+    let written: Vec<PathBuf> = templates.iter().cloned().chain([out.clone()]).collect();
     let result = confirm(g, args, &m, &out).await;
     let stack = match result {
         Ok(Some(stack)) => stack,
         Ok(None) => {
-            let _ = std::fs::remove_file(&out);
+            remove(&written);
             eprintln!("Import cancelled; nothing was changed.");
             return Ok(1);
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&out);
+            remove(&written);
             return Err(e);
         }
     };
@@ -58,6 +70,7 @@ pub(super) async fn import_command(g: &Global, args: &ImportArgs, printer: Print
         let mut aws = connect(g, &stack.name, &stack.region).await?;
         aws.set_clusters(stack.cluster.iter().map(|c| c.name.clone()).collect());
         adopt::mark(&aws, &m, &stack.name, &state.lineage).await?;
+        adopt::mark_kube(&aws, &m, &state.lineage).await?;
         let desired = stack.desired();
         let owner = Owner { stack: stack.name.clone(), lineage: state.lineage.clone(), take_over: false };
         let observed = observe(&aws, &owner, None, &desired).await?;
@@ -91,11 +104,7 @@ async fn check(aws: &crate::resources::Aws, m: &mapping::Mapping) -> anyhow::Res
 /// AWS sample configured aws-node and the ENIConfigs with kubectl, outside Terraform's state).
 /// A cluster the import cannot reach (a private endpoint) leaves eksnet's defaults, with a note.
 async fn read_cni(aws: &crate::resources::Aws, m: &mut mapping::Mapping) {
-    let Some(at) = m.cluster.as_ref().filter(|c| c.cni.is_none()).map(|c| crate::k8s::ClusterRef {
-        name: c.name.clone(),
-        endpoint: c.endpoint.clone(),
-        ca_data: c.ca_data.clone(),
-    }) else {
+    let Some(at) = m.cluster.as_ref().filter(|c| c.cni.is_none()).map(|c| c.api()) else {
         return;
     };
     let read = tokio::time::timeout(std::time::Duration::from_secs(30), CniSettings::read(aws.config(), &at)).await;
@@ -111,6 +120,69 @@ async fn read_cni(aws: &crate::resources::Aws, m: &mut mapping::Mapping) {
             at.endpoint
         )),
     }
+}
+
+/// The Kubernetes objects as the cluster has them (`import::kube`: why the live object and not
+/// the provider's state attributes). An object the import cannot read, or that no longer
+/// exists, is left as it is, with why.
+async fn read_kube(aws: &crate::resources::Aws, m: &mut mapping::Mapping) {
+    let Some(at) = m.cluster.as_ref().map(|c| c.api()) else { return };
+    let reads = async {
+        let mut out = vec![];
+        for k in &m.kube {
+            out.push(aws.kube_object(&at, &k.reference()).await);
+        }
+        out
+    };
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), reads).await;
+    let kube = std::mem::take(&mut m.kube);
+    for (i, mut k) in kube.into_iter().enumerate() {
+        let why = match read.as_ref().map(|r| &r[i]) {
+            Ok(Ok(Some(live))) if crate::import::kube::has_reference(live) => {
+                "a Kubernetes object with `${` in a value, which a stack's template would read as a reference: not imported; it stays as it is".to_string()
+            }
+            Ok(Ok(Some(live))) => {
+                k.took(live);
+                m.kube.push(k);
+                continue;
+            }
+            Ok(Ok(None)) => "a Kubernetes object that no longer exists in the cluster: nothing to take over".to_string(),
+            Ok(Err(e)) => format!("a Kubernetes object the import could not read from the cluster's API ({e}): not imported; it stays as it is"),
+            Err(_) => format!("a Kubernetes object: the cluster's API ({}) did not answer within 30 s; not imported; it stays as it is", at.endpoint),
+        };
+        m.left.push(mapping::Left { terraform: k.terraform, why });
+    }
+}
+
+/// Writes each Kubernetes object's template next to the stack file `out`; refuses to overwrite.
+fn write_templates(m: &mapping::Mapping, out: &Path, source: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = out.parent().unwrap_or(Path::new("."));
+    let mut written = vec![];
+    let result = (|| {
+        for k in &m.kube {
+            let Some(text) = k.template(source) else { continue };
+            let path = dir.join(k.template_path());
+            if path.exists() {
+                return Err(help(
+                    format!("{} already exists; the import writes new templates and does not overwrite one", path.display()),
+                    "move it away, or write the stack elsewhere with --stack-out",
+                ));
+            }
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path);
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for f in &written {
+            let _ = std::fs::remove_file(f);
+        }
+        return Err(e);
+    }
+    Ok(written)
 }
 
 /// Loads the written stack, shows the adoption and asks. `None`: the user said no.

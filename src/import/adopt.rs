@@ -3,7 +3,8 @@
 //! by the same refresh that rebuilds a lost state (objects found by those marks).
 //! Objects without tags of their own (CIDR associations, route table associations, rule sets)
 //! are found through their parents and need no mark; EKS add-ons and access entries are found
-//! by their marks, like clusters and nodegroups.
+//! by their marks, like clusters and nodegroups. Kubernetes objects get the labels
+//! `eksnet.io/stack` and `eksnet.io/lineage` and the annotation `eksnet.io/address`.
 
 use super::mapping::{Mapping, Taken};
 use crate::diagnostic::help;
@@ -43,6 +44,16 @@ pub async fn mark(aws: &Aws, m: &Mapping, stack: &str, lineage: &str) -> anyhow:
     for t in to_mark(m) {
         let tags = [(STACK_TAG, stack.to_string()), (ADDRESS_TAG, t.address.to_string()), (LINEAGE_TAG, lineage.to_string())];
         aws.tag(&t.address.kind, &t.id, &tags).await.map_err(|e| anyhow::anyhow!("tagging {} ({}): {e}", t.address, t.id))?;
+    }
+    Ok(())
+}
+
+/// Marks the Kubernetes objects the import took with the labels and annotation every eksnet
+/// manifest carries (`k8s_manifest::mark`).
+pub async fn mark_kube(aws: &Aws, m: &Mapping, lineage: &str) -> anyhow::Result<()> {
+    let Some(cluster) = m.cluster.as_ref().map(|c| c.api()) else { return Ok(()) };
+    for k in m.kube.iter().filter(|k| k.object.is_some()) {
+        aws.mark_kube(&cluster, &k.reference(), &k.address, lineage).await.map_err(|e| anyhow::anyhow!("labelling {} ({}): {e}", k.address, k.terraform))?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use ipnet::Ipv4Net;
 use serde_json::Value;
 
 use super::cni::CniSettings;
+use super::kube::{self, KubeObject};
 use super::tfstate::{Object, TfState};
 use crate::address::Address;
 use crate::diagnostic::help;
@@ -39,6 +40,9 @@ pub struct Mapping {
     pub cluster: Option<Cluster>,
     /// Objects eksnet takes over: it tags them (when `tag`) and from then on manages them.
     pub taken: Vec<Taken>,
+    /// The Kubernetes provider's objects eksnet takes over as manifests (kube): marked with
+    /// eksnet's labels and annotation, not tags.
+    pub kube: Vec<KubeObject>,
     /// Objects the stack refers to without managing them (IAM roles given by ARN).
     pub referenced: Vec<Left>,
     /// Objects eksnet leaves alone, with why.
@@ -109,6 +113,13 @@ pub struct Cluster {
     /// Principals with an access entry whose one policy is cluster admin on the whole cluster
     /// (the stack's `cluster.admins`).
     pub admins: Vec<String>,
+}
+
+impl Cluster {
+    /// Where the cluster's Kubernetes API is.
+    pub fn api(&self) -> crate::k8s::ClusterRef {
+        crate::k8s::ClusterRef { name: self.name.clone(), endpoint: self.endpoint.clone(), ca_data: self.ca_data.clone() }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -357,9 +368,15 @@ pub fn map(state: &TfState, cluster: Option<&str>) -> anyhow::Result<Mapping> {
         eks(&mut m, &of, c);
     }
     m.common_tags = common_tags(&objects, &m.taken);
+    // Kubernetes objects become manifests, which a stack applies to its cluster.
+    if chosen.is_some() {
+        m.kube = objects.iter().filter(managed).filter_map(kube::from_state).collect();
+        // Namespaces first, so the stack lists them before what lives in them.
+        m.kube.sort_by_key(|k| k.kind != "Namespace");
+    }
 
     // Everything else: left alone, with why.
-    let taken: BTreeSet<&str> = m.taken.iter().map(|t| t.terraform.as_str()).collect();
+    let taken: BTreeSet<&str> = m.taken.iter().map(|t| t.terraform.as_str()).chain(m.kube.iter().map(|k| k.terraform.as_str())).collect();
     let referenced: BTreeSet<String> = m.referenced.iter().map(|t| t.terraform.clone()).collect();
     let left: BTreeSet<String> = m.left.iter().map(|t| t.terraform.clone()).collect();
     for o in &objects {
@@ -711,7 +728,7 @@ fn why_left(o: &Object) -> String {
         "aws_cloudwatch_log_group" => "the cluster's log group: eksnet does not manage log groups; it stays, and EKS keeps writing to it".into(),
         k if k.starts_with("aws_kms_") => "a KMS key or alias: eksnet does not manage KMS; it stays (deleting a key loses what it encrypted)".into(),
         k if k.starts_with("kubernetes_") || k.starts_with("helm_") => {
-            "a Kubernetes object: not imported yet; it stays in the cluster as it is (add it to the stack's `manifests:` to manage it with eksnet)".into()
+            "a Kubernetes object of a kind the import does not take (it takes namespaces, deployments and `kubernetes_manifest`): not imported; it stays in the cluster as it is (add it to the stack's `manifests:` to manage it with eksnet)".into()
         }
         "aws_iam_openid_connect_provider" => "the cluster's OIDC provider (IRSA): eksnet does not manage it; it stays".into(),
         k if k.starts_with("aws_iam_") => "an IAM object the cluster does not use directly: eksnet leaves it alone".into(),
@@ -775,7 +792,15 @@ mod tests {
         assert!(why("module.eks.aws_cloudwatch_log_group.this[0]").contains("log group"));
         assert!(why("null_resource.cni_patch").contains("script"));
         assert!(why("module.eks.data.tls_certificate.this[0]").contains("data source"));
-        assert!(why("kubernetes_namespace.example").contains("not imported yet"));
+        let kube: Vec<(String, String, bool)> = m.kube.iter().map(|k| (k.terraform.clone(), k.address.to_string(), k.wait)).collect();
+        assert_eq!(
+            kube,
+            [
+                ("kubernetes_namespace.example".to_string(), "k8s_manifest.namespace[\"test-namespace\"]".to_string(), false),
+                ("kubernetes_deployment.example".to_string(), "k8s_manifest.deployment[\"test-namespace/deployment-example\"]".to_string(), true),
+            ]
+        );
+        assert!(m.left.iter().all(|l| !l.terraform.starts_with("kubernetes_")), "{:?}", m.left);
         assert!(m.referenced.iter().any(|r| r.terraform == "aws_iam_role.eks_cluster_node_role"));
         let g = &m.security_groups[0];
         assert_eq!((g.group_name.as_str(), g.ingress.len(), g.egress.len()), ("example_sg", 1, 1));

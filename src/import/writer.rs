@@ -218,6 +218,16 @@ pub fn write(m: &Mapping, name: &str, source: &str) -> String {
             }
         }
     }
+    let kube: Vec<_> = m.kube.iter().filter(|k| k.object.is_some()).collect();
+    if !kube.is_empty() {
+        let _ = writeln!(w, "\nmanifests:                         # the Kubernetes provider's objects, as the cluster has them");
+        for k in kube {
+            let _ = writeln!(w, "  - path: {}   # {}", y(&k.template_path()), k.terraform);
+            if k.wait {
+                let _ = writeln!(w, "    wait: true                     # wait_for_rollout");
+            }
+        }
+    }
     o
 }
 

@@ -10,7 +10,7 @@ use crate::import::mapping::Mapping;
 /// The adoption, shown before it is confirmed.
 pub fn adoption(m: &Mapping, stack: &str, on: &str) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "eksnet will take over {} objects of the Terraform state as stack `{stack}` ({on}).", m.taken.len());
+    let _ = writeln!(o, "eksnet will take over {} objects of the Terraform state as stack `{stack}` ({on}).", m.taken.len() + m.kube.len());
     let _ = writeln!(o, "The only change in AWS: these {} objects get the tags eksnet:stack, eksnet:address and eksnet:lineage.\n", to_mark(m).len());
     for t in to_mark(m) {
         let _ = writeln!(o, "  ~ {:<40} {:<24} ← {}", t.address.to_string(), short(&t.id), t.terraform);
@@ -20,6 +20,15 @@ pub fn adoption(m: &Mapping, stack: &str, on: &str) -> String {
         let _ = writeln!(o, "\nFound through the objects above (no tags of their own):");
         for t in derived {
             let _ = writeln!(o, "    {:<40} ← {}", t.address.to_string(), t.terraform);
+        }
+    }
+    if !m.kube.is_empty() {
+        let _ = writeln!(
+            o,
+            "\nIn the cluster, these Kubernetes objects get the labels eksnet.io/stack and eksnet.io/lineage and the annotation eksnet.io/address:"
+        );
+        for k in &m.kube {
+            let _ = writeln!(o, "  ~ {:<40} {:<24} ← {}", k.address.to_string(), k.template_path(), k.terraform);
         }
     }
     o
@@ -33,7 +42,7 @@ fn short(id: &str) -> &str {
 /// The report after the import.
 pub fn report(m: &Mapping, stack_file: &str, state: &str) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "Imported {} Terraform objects into {stack_file} (state {state}).", m.taken.len());
+    let _ = writeln!(o, "Imported {} Terraform objects into {stack_file} (state {state}).", m.taken.len() + m.kube.len());
     if !m.notes.is_empty() {
         let _ = writeln!(o, "\nDifferences `eksnet plan` will show (also noted in {stack_file}):");
         for n in &m.notes {
@@ -63,7 +72,8 @@ pub fn report(m: &Mapping, stack_file: &str, state: &str) -> String {
 /// address quoted for the shell (for_each keys hold `"`).
 pub fn state_rm(m: &Mapping) -> String {
     let mut o = String::new();
-    for a in m.taken.iter().map(|t| &t.terraform).chain(m.referenced.iter().map(|r| &r.terraform)) {
+    let kube = m.kube.iter().map(|k| &k.terraform);
+    for a in m.taken.iter().map(|t| &t.terraform).chain(kube).chain(m.referenced.iter().map(|r| &r.terraform)) {
         let _ = writeln!(o, "terraform state rm '{}'", a.replace('\'', "'\\''"));
     }
     o

@@ -1,12 +1,16 @@
 //! Taking over objects another tool made (`eksnet import`): whether they still exist, and
 //! putting eksnet's ownership marks on them. EC2 objects are tagged with CreateTags, EKS
-//! objects (by ARN) with TagResource.
+//! objects (by ARN) with TagResource, Kubernetes objects with labels and an annotation.
 
 use aws_sdk_ec2::types::Filter;
 use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::operation::RequestId;
 
+use serde_json::Value;
+
 use super::Aws;
+use crate::address::Address;
+use crate::k8s::ClusterRef;
 use crate::provider::{ApiError, Result};
 
 impl Aws {
@@ -82,6 +86,16 @@ impl Aws {
             self.session.ec2().create_tags().resources(id).set_tags(Some(tags)).send().await?;
         }
         Ok(())
+    }
+
+    /// A Kubernetes object as it is (`k8s_manifest::get`); None when it does not exist.
+    pub async fn kube_object(&self, cluster: &ClusterRef, reference: &Value) -> Result<Option<Value>> {
+        super::k8s_manifest::get(&self.session, cluster, reference).await
+    }
+
+    /// Puts eksnet's labels and annotation on a Kubernetes object (`k8s_manifest::mark`).
+    pub async fn mark_kube(&self, cluster: &ClusterRef, reference: &Value, address: &Address, lineage: &str) -> Result<()> {
+        super::k8s_manifest::mark(&self.session, cluster, reference, address, lineage).await
     }
 }
 

@@ -18,6 +18,7 @@ use crate::value::Attrs;
 pub const SCHEMA: Schema = Schema::derived("api").replace_on(&["cluster", "api"]);
 
 pub use crate::ownership::{ADDRESS_ANNOTATION, STACK_LABEL};
+use crate::ownership::LINEAGE_LABEL;
 
 fn cluster_of(attrs: &Attrs) -> Result<ClusterRef> {
     let c = &attrs["cluster"];
@@ -163,6 +164,35 @@ async fn apply(cx: &Session, attrs: &Attrs) -> Result<Observed> {
     live["kind"] = json!(ar.kind);
     let desired = attrs.clone();
     Ok(observe(&cluster, &live, Some(&desired)))
+}
+
+/// The live object `reference` names (apiVersion, kind, metadata name and namespace), for
+/// `eksnet import`; None when its kind is not served or it does not exist.
+pub async fn get(cx: &Session, cluster: &ClusterRef, reference: &Value) -> Result<Option<Value>> {
+    let client = cx.kube.client(cluster).await?;
+    let Ok((ar, caps)) = pinned_kind(&client, &gvk(reference)).await else { return Ok(None) };
+    let name = reference["metadata"]["name"].as_str().unwrap_or_default();
+    let Some(found) = api(&client, &ar, &caps, reference["metadata"]["namespace"].as_str()).get_opt(name).await? else { return Ok(None) };
+    let mut live = serde_json::to_value(&found).map_err(|e| ApiError::new("KubernetesDecode", e.to_string()))?;
+    live["apiVersion"] = json!(ar.api_version);
+    live["kind"] = json!(ar.kind);
+    Ok(Some(live))
+}
+
+/// Marks an object another tool made as this stack's, at `address`, managed by the state of
+/// `lineage` (`eksnet import`): a server-side apply, as field manager `eksnet`, of only the
+/// labels and annotation `stack::expand` gives every manifest, so that refresh finds it by
+/// them. eksnet then owns those fields alone; the others stay the other tool's until an apply
+/// changes them (with `--force-conflicts` where the values differ).
+pub async fn mark(cx: &Session, cluster: &ClusterRef, reference: &Value, address: &Address, lineage: &str) -> Result<()> {
+    let mut marks = reference.clone();
+    marks["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "eksnet", STACK_LABEL: cx.stack, LINEAGE_LABEL: lineage});
+    marks["metadata"]["annotations"] = json!({ADDRESS_ANNOTATION: address.to_string()});
+    let client = cx.kube.client(cluster).await?;
+    let (ar, caps) = resource(cx, &client, &gvk(reference)).await?;
+    let name = reference["metadata"]["name"].as_str().unwrap_or_default();
+    api(&client, &ar, &caps, reference["metadata"]["namespace"].as_str()).patch(name, &PatchParams::apply("eksnet"), &Patch::Apply(&marks)).await?;
+    Ok(())
 }
 
 pub async fn create(cx: &Session, _: &Address, attrs: &Attrs, _token: &str) -> Result<Observed> {

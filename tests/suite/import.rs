@@ -541,6 +541,9 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
         })
         .collect();
     kubectl(&cloud, &kubeconfig, &["apply", "-f", "-"], Some(&eniconfigs.join("---\n")));
+    // kubernetes_namespace.example and kubernetes_deployment.example, which the Kubernetes
+    // provider creates (POST) from its state's attributes.
+    kubectl(&cloud, &kubeconfig, &["create", "-f", "-"], Some(SAMPLE_WORKLOAD));
     // A state of another account (the VPC's owner_id): refused before anything is tagged.
     std::fs::write(eksnet.path("foreign.tfstate"), built.state("aws-sample.tfstate.json").replace(&id("ACCOUNT"), "210987654321")).unwrap();
     let foreign = eksnet.run(&["-f", "stack.yaml", "import", "--from-terraform", "foreign.tfstate", "--auto-approve"]);
@@ -567,7 +570,9 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
     );
     assert!(out.stdout.contains("null_resource.cni_patch: a script Terraform ran"), "{}", out.stdout);
     assert!(out.stdout.contains("module.eks.aws_security_group.node[0]: a security group the EKS module made"), "{}", out.stdout);
-    assert!(out.stdout.contains("kubernetes_deployment.example: a Kubernetes object: not imported yet"), "{}", out.stdout);
+    for rm in ["terraform state rm 'kubernetes_namespace.example'", "terraform state rm 'kubernetes_deployment.example'"] {
+        assert!(out.stdout.contains(rm), "missing `{rm}` in\n{}", out.stdout);
+    }
     assert!(!out.stdout.contains("terraform state rm 'null_resource"), "{}", out.stdout);
 
     // What exists, as it is: CIDRs given, names and role ARNs kept.
@@ -600,6 +605,26 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
     ] {
         assert!(stack.contains(line), "missing `{line}` in\n{stack}");
     }
+    // The Kubernetes objects: templates of the live objects, without the server's fields, in
+    // the stack's manifests, and in eksnet's state.
+    let deployment_template = "templates/imported/deployment-test-namespace-deployment-example.yaml";
+    for line in ["  - path: templates/imported/namespace-test-namespace.yaml   # kubernetes_namespace.example", "    wait: true"] {
+        assert!(stack.contains(line), "missing `{line}` in\n{stack}");
+    }
+    assert!(stack.contains(&format!("  - path: {deployment_template}   # kubernetes_deployment.example")), "{stack}");
+    let template = std::fs::read_to_string(eksnet.path(deployment_template)).unwrap();
+    for want in ["kind: Deployment", "image: nginx:latest", "role: test-role", "namespace: test-namespace"] {
+        assert!(template.contains(want), "missing `{want}` in\n{template}");
+    }
+    let body: String = template.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
+    for server in ["resourceVersion", "uid:", "status:", "managedFields", "creationTimestamp", "eksnet.io"] {
+        assert!(!body.contains(server), "`{server}` in\n{template}");
+    }
+    let kube = ["k8s_manifest.namespace[\"test-namespace\"]", "k8s_manifest.deployment[\"test-namespace/deployment-example\"]"];
+    let recorded = state_addresses(&eksnet);
+    for address in kube {
+        assert!(recorded.iter().any(|a| a == address), "{address} not in the state: {recorded:?}");
+    }
     let marks = vpc_tags(&cloud, &id("VPC")).await;
     assert!(marks.contains(&("eksnet:stack".into(), "cnicustomnetworkdemoeks".into())), "{marks:?}");
     assert!(marks.contains(&("eksnet:address".into(), "vpc.main".into())), "{marks:?}");
@@ -609,6 +634,7 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
     let (seen, undocumented) = first_plan(&eksnet);
     assert!(undocumented.is_empty(), "undocumented differences:\n{}", undocumented.join("\n"));
     assert!(seen.contains(&"update vpc.main".to_string()), "{seen:?}");
+    assert!(seen.iter().all(|c| !c.contains("test-namespace")), "the imported Kubernetes objects are as their templates say: {seen:?}");
     assert!(
         seen.contains(&"update eks_cluster.main".to_string()) && seen.contains(&"create k8s_manifest.eniconfig[\"ap-southeast-2a\"]".to_string()),
         "{seen:?}"
@@ -627,8 +653,12 @@ async fn import_takes_over_the_aws_sample_then_plans_and_destroys_it() {
     let again = eksnet.run(&["-f", "stack.yaml", "plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 
-    // Destroy removes what the stack owns and leaves what it did not take (the roles).
-    eksnet.run(&["-f", "stack.yaml", "destroy", "--auto-approve"]).ok();
+    // Destroy removes what the stack owns, the Kubernetes objects first, and leaves what it did
+    // not take (the roles).
+    let destroyed = eksnet.run(&["-f", "stack.yaml", "destroy", "--auto-approve"]).ok();
+    for address in kube {
+        assert!(destroyed.stderr.contains(&format!("destroyed {address}")), "{address} not destroyed:\n{}", destroyed.stderr);
+    }
     assert!(vpc_tags(&cloud, &id("VPC")).await.is_empty(), "the VPC is gone");
     let config = cloud.config(REGION).await;
     let eks = aws_sdk_eks::Client::new(&config);
@@ -730,6 +760,30 @@ fn first_plan(eksnet: &crate::common::Eksnet) -> (Vec<String>, Vec<String>) {
         seen.push(format!("{action} {address}"));
     }
     (seen, undocumented)
+}
+
+/// The sample's namespace and deployment (kubernetes_namespace.example and
+/// kubernetes_deployment.example in aws-sample.tfstate.json).
+const SAMPLE_WORKLOAD: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: test-namespace}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: deployment-example, namespace: test-namespace, labels: {test: MyExampleApp}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {test: MyExampleApp}}
+  template:
+    metadata: {labels: {role: test-role, test: MyExampleApp}}
+    spec:
+      containers: [{name: example, image: \"nginx:latest\"}]
+";
+
+/// Every address of the state, from `state pull`.
+fn state_addresses(eksnet: &crate::common::Eksnet) -> Vec<String> {
+    let state: Value = serde_json::from_str(&eksnet.run(&["-f", "stack.yaml", "state", "pull"]).ok().stdout).unwrap();
+    state["resources"].as_object().map(|r| r.keys().cloned().collect()).unwrap_or_default()
 }
 
 /// The state's AWS objects (not Kubernetes ones) and their ids, from `state pull`.
