@@ -49,8 +49,10 @@ impl Aws {
                     found(self.session.eks().describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await)?
                 }
                 // An access entry is named by cluster and principal, its ARN by neither in full
-                // (`access-entry/CLUSTER/role/ACCOUNT/NAME/UUID` drops a role's path): the
-                // cluster's entries are listed and their ARNs compared.
+                // (`access-entry/CLUSTER/role/ACCOUNT/NAME/UUID` drops a role's path: the
+                // resource type `access-entry` in the Service Authorization Reference, Amazon
+                // EKS; a role ARN "can include a path", EKS user guide, creating-access-entries):
+                // the cluster's entries are listed and their ARNs compared.
                 "eks_access_entry" => {
                     let cluster = arn_part(id, 1);
                     let eks = self.session.eks();
